@@ -1,0 +1,701 @@
+"""The Python API: ``finetune``, ``distill``, ``evaluate``. The CLI is a thin layer over these."""
+
+from __future__ import annotations
+
+import logging
+import platform
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import torch
+from accelerate import Accelerator
+from torch.utils.data import DataLoader
+from transformers import (
+    AutoModelForSequenceClassification,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+    set_seed,
+)
+
+from tinybert.attention import use_default_attention, use_score_attention
+from tinybert.config import (
+    DataConfig,
+    DistillConfig,
+    FinetuneConfig,
+    LossWeights,
+    OptimConfig,
+    default_finetune_lr,
+)
+from tinybert.data import TaskData, encode, load_custom, load_glue, make_loader
+from tinybert.distill import DistillationModule, SupervisedModule
+from tinybert.errors import TinyBertError
+from tinybert.layer_map import LayerMap, parse_layer_map, uniform_map
+from tinybert.metrics import compute_metrics, main_metric_value
+from tinybert.models import (
+    build_student,
+    count_parameters,
+    describe_encoder,
+    folder_size,
+    init_from_teacher,
+    label_config,
+    load_classifier,
+    load_config,
+    load_tokenizer,
+    resolve_shape,
+)
+from tinybert.outputs import prepare_output, replace_dir, write_json
+from tinybert.train import MetricLog, TrainResult, mean_loss, predict, train
+
+log = logging.getLogger(__name__)
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared pieces
+
+
+def load_data(data: DataConfig, need_train: bool) -> TaskData:
+    """Read the task's examples (train only when ``need_train``)."""
+    limits = {"train": data.max_train_samples, "eval": data.max_eval_samples}
+    limits = {k: v for k, v in limits.items() if v is not None}
+    if data.task is not None:
+        splits = ("train", "dev") if need_train else ("dev",)
+        return load_glue(data.task, data.data_dir, splits=splits, max_samples=limits or None)
+    if need_train and data.train_file is None:
+        raise TinyBertError("--train FILE is required for training")
+    evals = {"dev": data.dev_file} if data.dev_file is not None else {}
+    return load_custom(
+        data.train_file if need_train else None,
+        evals,
+        data.text_columns,
+        data.label_column,
+        regression=data.regression,
+        max_samples=limits or None,
+    )
+
+
+def model_labels(model: PreTrainedModel, task: TaskData) -> tuple[str, ...] | None:
+    """The model's labels in id order (None for regression)."""
+    if task.spec.is_regression:
+        return None
+    return tuple(str(model.config.id2label[i]) for i in range(model.config.num_labels))
+
+
+class Features:
+    """Tokenised splits and their loaders, labels encoded with one model's ``label2id``."""
+
+    def __init__(
+        self,
+        task: TaskData,
+        tokenizer: PreTrainedTokenizerBase,
+        labels: tuple[str, ...] | None,
+        max_seq_length: int | None,
+    ) -> None:
+        self.task = task
+        self.tokenizer = tokenizer
+        self.max_seq_length = max_seq_length or task.spec.max_seq_length
+        label2id = None if labels is None else {name: i for i, name in enumerate(labels)}
+        regression = task.spec.is_regression
+
+        def enc(examples: list) -> list[dict]:
+            return encode(examples, tokenizer, self.max_seq_length, label2id, regression)
+
+        self.train = enc(task.train) if task.train else []
+        self.evals = {name: enc(examples) for name, examples in task.evals.items()}
+        self.positive_label = (
+            None
+            if labels is None or len(labels) != 2
+            else (labels.index(task.spec.label_names[-1]) if task.spec.label_names else 1)
+        )
+
+    def train_loader(self, batch_size: int, seed: int) -> DataLoader:
+        return make_loader(self.train, self.tokenizer, batch_size, shuffle=True, seed=seed)
+
+    def eval_loaders(self, batch_size: int) -> dict[str, DataLoader]:
+        return {name: make_loader(f, self.tokenizer, batch_size, shuffle=False) for name, f in self.evals.items()}
+
+
+def evaluate_model(
+    model: PreTrainedModel,
+    features: Features,
+    accelerator: Accelerator,
+    batch_size: int = 64,
+    loaders: dict[str, DataLoader] | None = None,
+) -> dict[str, dict[str, float]]:
+    """Metrics of ``model`` on every evaluation split: {split: {metric: value}}."""
+    loaders = loaders or {k: accelerator.prepare(v) for k, v in features.eval_loaders(batch_size).items()}
+    results = {}
+    for split, loader in loaders.items():
+        logits, labels = predict(model, loader, accelerator)
+        if labels is None:
+            raise TinyBertError(f"split {split} has no labels to evaluate against")
+        results[split] = compute_metrics(features.task.spec, logits, labels, positive_label=features.positive_label)
+    return results
+
+
+def _save_model(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, final: Path) -> None:
+    """Write a plain Hugging Face folder atomically (temporary folder, then rename)."""
+    tmp = final.with_name(final.name + ".tmp")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    use_default_attention(model)
+    try:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+    finally:
+        use_score_attention(model)
+    replace_dir(tmp, final)
+
+
+def _install_model(source: Path, output: Path) -> None:
+    """Move the files of the model folder ``source`` into ``output`` (beside metrics and logs)."""
+    for item in source.iterdir():
+        target = output / item.name
+        if target.is_dir():
+            shutil.rmtree(target)
+        item.replace(target)
+    source.rmdir()
+
+
+def _environment() -> dict[str, str]:
+    import transformers
+
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "machine": platform.machine(),
+        "processor": platform.processor() or platform.machine(),
+        "threads": str(torch.get_num_threads()),
+        "date": time.strftime("%Y-%m-%d"),
+    }
+
+
+def _retention(student: dict[str, dict[str, float]], teacher: dict[str, dict[str, float]]) -> dict:
+    """Student / teacher for every metric of every split (1.0 = the teacher's score)."""
+    out: dict[str, dict[str, float]] = {}
+    for split, metrics in student.items():
+        out[split] = {
+            k: (v / teacher[split][k] if teacher[split].get(k) else float("nan"))
+            for k, v in metrics.items()
+            if k in teacher.get(split, {})
+        }
+    return out
+
+
+def _stage_summary(result: TrainResult, optim: OptimConfig) -> dict:
+    return {
+        "epochs": optim.epochs,
+        "learning_rate": optim.learning_rate,
+        "batch_size": optim.batch_size,
+        "steps": result.steps,
+        "seconds": round(result.seconds, 1),
+        "best_step": result.best_step,
+        "best": result.best_metrics,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# finetune
+
+
+def run_finetune(config: FinetuneConfig) -> dict:
+    """Fine-tune ``config.model`` on the task's labels; the best dev checkpoint lands in ``config.output``.
+
+    With several ``learning_rates`` each is trained in turn and the best on dev is kept (the
+    paper's small search). Returns the metrics also written to ``output/metrics.json``.
+    """
+    output = prepare_output(
+        config.output,
+        config.overwrite,
+        {
+            "--model": config.model,
+            "--data-dir": config.data.data_dir,
+            "--train": config.data.train_file,
+            "--dev": config.data.dev_file,
+        },
+    )
+    task = load_data(config.data, need_train=True)
+    if not task.evals:
+        raise TinyBertError("--dev FILE is required: the best checkpoint is chosen on it")
+    model_cfg = load_config(config.model, "--model")
+    shape = describe_encoder(model_cfg, "--model")
+    rates = list(config.learning_rates) or [default_finetune_lr(shape.hidden)]
+    tokenizer = load_tokenizer(config.model, "--model")
+    accelerator = Accelerator()
+    runs = []
+    best: tuple[float, Path, float] | None = None  # (dev score, run folder, learning rate)
+    for lr in rates:
+        run_dir = output / f"lr-{lr:g}" if len(rates) > 1 else output
+        optim = replace(config.optim, learning_rate=lr)
+        set_seed(optim.seed)
+        model = load_classifier(config.model, task.spec.label_names, "--model", new_head=True)
+        use_score_attention(model, "--model")
+        features = Features(task, tokenizer, model_labels(model, task), config.data.max_seq_length)
+        loaders = {k: accelerator.prepare(v) for k, v in features.eval_loaders(64).items()}
+        first_split = next(iter(loaders))
+        run_dir.mkdir(parents=True, exist_ok=True)
+
+        def evaluate(
+            module: SupervisedModule,
+            features: Features = features,
+            loaders: dict = loaders,
+            first_split: str = first_split,
+        ) -> tuple[float, dict[str, float]]:
+            metrics = evaluate_model(module.student, features, accelerator, loaders=loaders)
+            return main_metric_value(features.task.spec, metrics[first_split]), metrics[first_split]
+
+        def save(module: SupervisedModule, run_dir: Path = run_dir) -> None:
+            _save_model(module.student, tokenizer, run_dir / "checkpoint-best")
+
+        metric_log = MetricLog(run_dir / "logs", run_dir / "train_log.jsonl", accelerator.is_main_process)
+        result = train(
+            SupervisedModule(model),
+            features.train_loader(optim.batch_size, optim.seed),
+            optim,
+            accelerator=accelerator,
+            evaluate=evaluate,
+            save_best=save,
+            log=metric_log,
+            desc=f"finetune lr={lr:g}",
+        )
+        metric_log.close()
+        runs.append({"learning_rate": lr, **_stage_summary(result, optim)})
+        if best is None or result.best_score > best[0]:
+            best = (result.best_score, run_dir, lr)
+
+    assert best is not None
+    _install_model(best[1] / "checkpoint-best", output)
+    final = load_classifier(str(output), task.spec.label_names, "--model", new_head=False)
+    use_score_attention(final)
+    features = Features(task, tokenizer, model_labels(final, task), config.data.max_seq_length)
+    metrics = evaluate_model(final, features, accelerator)
+    summary = {
+        "command": "finetune",
+        "model": config.model,
+        "task": task.spec.name,
+        "train_examples": len(task.train),
+        "eval": metrics,
+        "parameters": count_parameters(final),
+        "size_bytes": folder_size(output),
+        "runs": runs,
+        "best_learning_rate": best[2],
+        "max_seq_length": features.max_seq_length,
+        "environment": _environment(),
+    }
+    write_json(output / "metrics.json", summary)
+    return summary
+
+
+# ---------------------------------------------------------------------------------------------
+# distill
+
+
+def _make_student(
+    config: DistillConfig, teacher: PreTrainedModel, labels: tuple[str, ...] | None
+) -> tuple[PreTrainedModel, dict]:
+    """The student to train, and a description of how it was made."""
+    t_cfg = teacher.config
+    if config.student is not None and Path(config.student).is_dir():
+        s_cfg = load_config(config.student, "--student")
+        if s_cfg.vocab_size != t_cfg.vocab_size:
+            raise TinyBertError(
+                f"--student {config.student}: vocabulary of {s_cfg.vocab_size} tokens, the "
+                f"teacher's has {t_cfg.vocab_size}; expected the same tokenizer"
+            )
+        try:
+            student = AutoModelForSequenceClassification.from_pretrained(
+                config.student, ignore_mismatched_sizes=True, **label_config(labels)
+            )
+        except (OSError, ValueError) as err:
+            raise TinyBertError(f"--student {config.student}: cannot load ({err})") from None
+        return student, {"init": f"folder {config.student}"}
+    preset = config.student
+    shape = resolve_shape(t_cfg, preset, config.layers, config.hidden, config.heads, config.intermediate)
+    student = build_student(t_cfg, shape)
+    info: dict = {"init": config.init, "shape": asdict(shape)}
+    return student, info
+
+
+def run_distill(config: DistillConfig) -> dict:
+    """Task-specific TinyBERT distillation; the student lands in ``config.output``.
+
+    ``stage="all"`` runs the intermediate-layer stage (embedding, attention and hidden losses;
+    the checkpoint with the lowest dev loss is kept), then the prediction-layer stage from it
+    (soft cross-entropy; the checkpoint with the best dev metric is kept). Returns the metrics
+    also written to ``output/metrics.json``.
+    """
+    output = prepare_output(
+        config.output,
+        config.overwrite,
+        {
+            "--teacher": config.teacher,
+            "--student": config.student,
+            "--data-dir": config.data.data_dir,
+            "--train": config.data.train_file,
+            "--dev": config.data.dev_file,
+        },
+    )
+    set_seed(config.seed)
+    task = load_data(config.data, need_train=True)
+    if not task.evals:
+        raise TinyBertError("--dev FILE is required: the best checkpoint is chosen on it")
+    teacher = load_classifier(config.teacher, task.spec.label_names, "--teacher", new_head=False)
+    describe_encoder(teacher.config, "--teacher")
+    tokenizer = load_tokenizer(config.teacher, "--teacher")
+    labels = model_labels(teacher, task)
+    features = Features(task, tokenizer, labels, config.data.max_seq_length)
+
+    student, student_info = _make_student(config, teacher, labels)
+    s_layers = student.config.num_hidden_layers
+    t_layers = teacher.config.num_hidden_layers
+    layer_map: LayerMap = (
+        parse_layer_map(config.layer_map, s_layers, t_layers) if config.layer_map else uniform_map(s_layers, t_layers)
+    )
+    if config.init == "teacher" and "shape" in student_info:
+        report = init_from_teacher(student, teacher, layer_map)
+        student_info["copied_tensors"] = len(report.copied)
+        student_info["random_tensors"] = len(report.skipped)
+        if not report.copied:
+            raise TinyBertError(
+                "--init teacher: no teacher tensor has the student's shape (student hidden "
+                f"{student.config.hidden_size}, teacher {teacher.config.hidden_size}); "
+                "use --init random or the teacher's --hidden"
+            )
+        log.info("init from teacher: %d tensors copied, %d left random", len(report.copied), len(report.skipped))
+    use_score_attention(teacher, "--teacher")
+    use_score_attention(student, "--student")
+
+    accelerator = Accelerator()
+    teacher.to(accelerator.device)
+    eval_loaders = {k: accelerator.prepare(v) for k, v in features.eval_loaders(64).items()}
+    first_split = next(iter(eval_loaders))
+    teacher_metrics = evaluate_model(teacher, features, accelerator, loaders=eval_loaders)
+    log.info("teacher: %s", teacher_metrics)
+
+    stages = ["intermediate", "prediction"] if config.stage == "all" else [config.stage]
+    checkpoints = output / "checkpoints"
+    checkpoints.mkdir(exist_ok=True)
+    stage_results: dict[str, dict] = {}
+    for stage in stages:
+        optim = config.intermediate_optim if stage == "intermediate" else config.prediction_optim
+        set_seed(optim.seed)
+        module = DistillationModule(
+            student,
+            teacher,
+            layer_map,
+            config.weights,
+            stage,
+            temperature=config.temperature,
+            is_regression=task.spec.is_regression,
+        )
+        best_dir = checkpoints / f"{stage}-best"
+
+        if stage == "intermediate":
+            # The classifier is not trained yet, so the dev metric means nothing: keep the
+            # checkpoint with the lowest dev distillation loss instead.
+            def evaluate(m: DistillationModule) -> tuple[float, dict[str, float]]:
+                losses = mean_loss(m, eval_loaders[first_split], accelerator)
+                return -losses["loss"], {f"dev_{k}": v for k, v in losses.items()}
+        else:
+
+            def evaluate(m: DistillationModule) -> tuple[float, dict[str, float]]:
+                metrics = evaluate_model(m.student, features, accelerator, loaders=eval_loaders)[first_split]
+                return main_metric_value(task.spec, metrics), metrics
+
+        def save(m: DistillationModule, best_dir: Path = best_dir) -> None:
+            _save_model(m.student, tokenizer, best_dir)
+
+        metric_log = MetricLog(output / "logs" / stage, output / "train_log.jsonl", accelerator.is_main_process)
+        result = train(
+            module,
+            features.train_loader(optim.batch_size, optim.seed),
+            optim,
+            accelerator=accelerator,
+            evaluate=evaluate,
+            save_best=save,
+            log=metric_log,
+            desc=f"distill {stage}",
+        )
+        metric_log.close()
+        stage_results[stage] = _stage_summary(result, optim)
+        # The next stage (and the output) starts from this stage's best checkpoint.
+        student = load_classifier(str(best_dir), labels, "--student", new_head=False)
+        use_score_attention(student)
+
+    final_dir = checkpoints / f"{stages[-1]}-best"
+    _install_model(final_dir, output)
+    shutil.rmtree(checkpoints)
+    student = load_classifier(str(output), labels, "--student", new_head=False)
+    use_score_attention(student)
+    student.to(accelerator.device)
+    student_metrics = evaluate_model(student, features, accelerator, loaders=eval_loaders)
+    teacher_size = folder_size(Path(config.teacher)) if Path(config.teacher).is_dir() else None
+    summary = {
+        "command": "distill",
+        "task": task.spec.name,
+        "main_metric": task.spec.main_metric,
+        "train_examples": len(task.train),
+        "teacher": {
+            "path": config.teacher,
+            "eval": teacher_metrics,
+            "parameters": count_parameters(teacher),
+            "size_bytes": teacher_size,
+            "layers": t_layers,
+            "hidden": teacher.config.hidden_size,
+        },
+        "student": {
+            "eval": student_metrics,
+            "parameters": count_parameters(student),
+            "size_bytes": folder_size(output),
+            "layers": s_layers,
+            "hidden": student.config.hidden_size,
+            "heads": student.config.num_attention_heads,
+            "intermediate": student.config.intermediate_size,
+            "layer_map": list(layer_map.teacher_layers),
+            **student_info,
+        },
+        "retention": _retention(student_metrics, teacher_metrics),
+        "stages": stage_results,
+        "max_seq_length": features.max_seq_length,
+        "temperature": config.temperature,
+        "loss_weights": asdict(config.weights),
+        "environment": _environment(),
+    }
+    write_json(output / "metrics.json", summary)
+    return summary
+
+
+# ---------------------------------------------------------------------------------------------
+# evaluate
+
+
+def run_evaluate(
+    model: str, data: DataConfig, split: str | None = None, output: Path | None = None, batch_size: int = 64
+) -> dict[str, dict[str, float]]:
+    """The task's metrics of ``model`` on its evaluation split(s): {split: {metric: value}}.
+
+    Also written to ``output`` (a JSON file) when given.
+    """
+    task = load_data(data, need_train=False)
+    if split is not None:
+        if split not in task.evals:
+            raise TinyBertError(f"--split {split}: expected one of {', '.join(task.evals) or '(none)'}")
+        task = replace(task, evals={split: task.evals[split]})
+    net = load_classifier(model, task.spec.label_names, "--model", new_head=False)
+    tokenizer = load_tokenizer(model, "--model")
+    features = Features(task, tokenizer, model_labels(net, task), data.max_seq_length)
+    metrics = evaluate_model(net, features, Accelerator(), batch_size=batch_size)
+    if output is not None:
+        write_json(Path(output), {"model": model, "task": task.spec.name, "eval": metrics})
+    return metrics
+
+
+# ---------------------------------------------------------------------------------------------
+# Keyword-argument API, one function per CLI command with the same option names
+
+
+def _data_config(
+    task: str | None,
+    data_dir: str | Path | None,
+    train: str | Path | None,
+    dev: str | Path | None,
+    text_columns: Sequence[str] | str,
+    label_column: str,
+    regression: bool,
+    max_seq_length: int | None,
+    max_train_samples: int | None,
+    max_eval_samples: int | None,
+) -> DataConfig:
+    columns = (text_columns,) if isinstance(text_columns, str) else tuple(text_columns)
+    as_path = lambda p: None if p is None else Path(p)  # noqa: E731
+    return DataConfig(
+        task=task,
+        data_dir=as_path(data_dir),
+        train_file=as_path(train),
+        dev_file=as_path(dev),
+        text_columns=columns,
+        label_column=label_column,
+        regression=regression,
+        max_seq_length=max_seq_length,
+        max_train_samples=max_train_samples,
+        max_eval_samples=max_eval_samples,
+    )
+
+
+def finetune(
+    model: str,
+    output: str | Path,
+    *,
+    task: str | None = None,
+    data_dir: str | Path | None = None,
+    train: str | Path | None = None,
+    dev: str | Path | None = None,
+    text_columns: Sequence[str] | str = (),
+    label_column: str = "label",
+    regression: bool = False,
+    epochs: float = 3.0,
+    learning_rate: float | Sequence[float] | None = None,
+    batch_size: int = 32,
+    max_seq_length: int | None = None,
+    max_train_samples: int | None = None,
+    max_eval_samples: int | None = None,
+    warmup_ratio: float = 0.1,
+    weight_decay: float = 0.01,
+    eval_steps: int | None = None,
+    seed: int = 42,
+    overwrite: bool = False,
+) -> dict:
+    """Fine-tune ``model`` (folder or hub id) on a task; same options as ``tinybert finetune``.
+
+    ``learning_rate``: one value, several (a search: the best on dev is kept), or None for a
+    default by model width. Returns the contents of ``output/metrics.json``.
+    """
+    rates = (
+        []
+        if learning_rate is None
+        else ([float(learning_rate)] if isinstance(learning_rate, int | float) else [float(r) for r in learning_rate])
+    )
+    optim = OptimConfig(
+        epochs=epochs,
+        learning_rate=rates[0] if rates else 1e-4,
+        batch_size=batch_size,
+        warmup_ratio=warmup_ratio,
+        weight_decay=weight_decay,
+        eval_steps=eval_steps,
+        seed=seed,
+    )
+    data = _data_config(
+        task,
+        data_dir,
+        train,
+        dev,
+        text_columns,
+        label_column,
+        regression,
+        max_seq_length,
+        max_train_samples,
+        max_eval_samples,
+    )
+    return run_finetune(
+        FinetuneConfig(
+            model=str(model), output=Path(output), data=data, optim=optim, learning_rates=rates, overwrite=overwrite
+        )
+    )
+
+
+def distill(
+    teacher: str,
+    output: str | Path,
+    *,
+    task: str | None = None,
+    data_dir: str | Path | None = None,
+    train: str | Path | None = None,
+    dev: str | Path | None = None,
+    text_columns: Sequence[str] | str = (),
+    label_column: str = "label",
+    regression: bool = False,
+    student: str | None = None,
+    layers: int | None = None,
+    hidden: int | None = None,
+    heads: int | None = None,
+    intermediate: int | None = None,
+    init: str = "random",
+    layer_map: str | Sequence[int] | None = None,
+    stage: str = "all",
+    epochs: float | None = None,
+    intermediate_epochs: float | None = None,
+    prediction_epochs: float | None = None,
+    learning_rate: float | None = None,
+    intermediate_lr: float | None = None,
+    prediction_lr: float | None = None,
+    batch_size: int = 32,
+    temperature: float = 1.0,
+    loss_weights: str | LossWeights | None = None,
+    max_seq_length: int | None = None,
+    max_train_samples: int | None = None,
+    max_eval_samples: int | None = None,
+    warmup_ratio: float = 0.1,
+    eval_steps: int | None = None,
+    seed: int = 42,
+    overwrite: bool = False,
+) -> dict:
+    """Task-specific TinyBERT distillation; same options as ``tinybert distill``.
+
+    ``epochs``/``learning_rate`` set both stages unless a stage is given its own
+    (defaults: intermediate 10 epochs at 5e-5, prediction 3 epochs at 3e-5).
+    Returns the contents of ``output/metrics.json``.
+    """
+
+    def optim(
+        stage_epochs: float | None, stage_lr: float | None, default_epochs: float, default_lr: float
+    ) -> OptimConfig:
+        return OptimConfig(
+            epochs=stage_epochs or epochs or default_epochs,
+            learning_rate=stage_lr or learning_rate or default_lr,
+            batch_size=batch_size,
+            warmup_ratio=warmup_ratio,
+            eval_steps=eval_steps,
+            seed=seed,
+        )
+
+    weights = loss_weights if isinstance(loss_weights, LossWeights) else LossWeights.parse(loss_weights)
+    if layer_map is not None and not isinstance(layer_map, str):
+        layer_map = ",".join(str(x) for x in layer_map)
+    config = DistillConfig(
+        teacher=str(teacher),
+        output=Path(output),
+        data=_data_config(
+            task,
+            data_dir,
+            train,
+            dev,
+            text_columns,
+            label_column,
+            regression,
+            max_seq_length,
+            max_train_samples,
+            max_eval_samples,
+        ),
+        student=student,
+        layers=layers,
+        hidden=hidden,
+        heads=heads,
+        intermediate=intermediate,
+        init=init,
+        layer_map=layer_map,
+        stage=stage,
+        intermediate_optim=optim(intermediate_epochs, intermediate_lr, 10, 5e-5),
+        prediction_optim=optim(prediction_epochs, prediction_lr, 3, 3e-5),
+        temperature=temperature,
+        weights=weights,
+        seed=seed,
+        overwrite=overwrite,
+    )
+    return run_distill(config)
+
+
+def evaluate(
+    model: str,
+    *,
+    task: str | None = None,
+    data_dir: str | Path | None = None,
+    dev: str | Path | None = None,
+    text_columns: Sequence[str] | str = (),
+    label_column: str = "label",
+    regression: bool = False,
+    split: str | None = None,
+    max_seq_length: int | None = None,
+    max_eval_samples: int | None = None,
+    batch_size: int = 64,
+    output: str | Path | None = None,
+) -> dict[str, dict[str, float]]:
+    """Metrics of ``model`` on the task's dev split(s); same options as ``tinybert evaluate``."""
+    data = _data_config(
+        task, data_dir, None, dev, text_columns, label_column, regression, max_seq_length, None, max_eval_samples
+    )
+    return run_evaluate(
+        str(model), data, split=split, output=None if output is None else Path(output), batch_size=batch_size
+    )

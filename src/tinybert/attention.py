@@ -1,0 +1,79 @@
+"""Capture pre-softmax attention scores from Hugging Face encoders.
+
+TinyBERT's attention loss compares the scores ``Q K^T / sqrt(d_k)`` *before* the softmax and
+before the additive padding mask. Transformers returns post-softmax probabilities as
+``attentions`` (and nothing at all under ``sdpa``), so we register an attention function of our
+own, ``"tinybert_scores"``, whose second return value (what the model records as ``attentions``)
+is the raw scores. The padding mask is still applied to the softmax, so the model's outputs are
+exactly those of eager attention.
+
+The mask function must be registered under the same name: transformers builds the padding mask
+per attention implementation, and without a registration the mask is silently skipped.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from transformers import AttentionInterface, PreTrainedModel
+from transformers.masking_utils import AttentionMaskInterface, eager_mask
+
+from tinybert.errors import TinyBertError
+
+SCORES_ATTENTION = "tinybert_scores"
+
+
+def scores_attention_forward(
+    module: nn.Module,
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    attention_mask: torch.Tensor | None,
+    scaling: float | None = None,
+    dropout: float = 0.0,
+    **kwargs: object,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Eager attention that returns the pre-softmax, pre-mask scores as its weights.
+
+    Shapes: query (B, H, Lq, Dh), key and value (B, H, Lk, Dh), attention_mask additive
+    (B, 1, Lq, Lk) or None. Returns output (B, Lq, H, Dh) and scores (B, H, Lq, Lk).
+    """
+    if key.shape[1] != query.shape[1]:
+        raise TinyBertError(
+            f"{type(module).__name__}: grouped key/value heads ({key.shape[1]} for {query.shape[1]} "
+            "query heads) are not supported by the attention loss"
+        )
+    if scaling is None:
+        scaling = query.size(-1) ** -0.5
+    scores = torch.matmul(query, key.transpose(2, 3)) * scaling  # (B, H, Lq, Lk)
+    masked = scores if attention_mask is None else scores + attention_mask
+    probs = nn.functional.softmax(masked, dim=-1, dtype=torch.float32).to(query.dtype)
+    probs = nn.functional.dropout(probs, p=dropout, training=module.training)
+    output = torch.matmul(probs, value).transpose(1, 2).contiguous()  # (B, Lq, H, Dh)
+    return output, scores
+
+
+AttentionInterface.register(SCORES_ATTENTION, scores_attention_forward)
+AttentionMaskInterface.register(SCORES_ATTENTION, eager_mask)
+
+
+def use_score_attention(model: PreTrainedModel, name: str = "model") -> None:
+    """Switch ``model`` to score-returning attention, or fail with a clear error.
+
+    After this, ``model(..., output_attentions=True).attentions[l - 1]`` holds the pre-softmax
+    scores of layer ``l``, shape (B, H, L, L).
+    """
+    try:
+        model.set_attn_implementation(SCORES_ATTENTION)
+    except (ValueError, NotImplementedError, AttributeError) as err:
+        raise TinyBertError(
+            f"{name} ({type(model).__name__}) does not accept a custom attention function, so its "
+            "attention scores cannot be read for the attention loss; use a BERT-family encoder "
+            "whose Hugging Face class supports the attention interface"
+        ) from err
+
+
+def use_default_attention(model: PreTrainedModel) -> None:
+    """Switch back to the library's default attention (``sdpa`` where supported) for saving/inference."""
+    impl = "sdpa" if getattr(model, "_supports_sdpa", False) else "eager"
+    model.set_attn_implementation(impl)

@@ -1,0 +1,269 @@
+"""``tinybert`` command line: a table of subcommands, each a thin layer over :mod:`tinybert.api`."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from tinybert.errors import TinyBertError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="TinyBERT-style knowledge distillation for BERT-family models.",
+)
+console = Console(stderr=True)
+
+# Options shared by every command that reads task data.
+Task = Annotated[str | None, typer.Option(help="GLUE task: sst2 cola mrpc stsb qqp mnli qnli rte wnli.")]
+DataDir = Annotated[Path | None, typer.Option(help="Folder with the GLUE task's TSV files.")]
+Train = Annotated[Path | None, typer.Option("--train", help="Generic training file (.csv, .tsv, .jsonl).")]
+Dev = Annotated[Path | None, typer.Option("--dev", help="Generic dev file (same format).")]
+TextColumn = Annotated[list[str] | None, typer.Option("--text-column", help="Text column (give twice for pairs).")]
+LabelColumn = Annotated[str, typer.Option(help="Label column of the generic files.")]
+Regression = Annotated[bool, typer.Option(help="Generic files: the label is a real number.")]
+MaxLen = Annotated[int | None, typer.Option(help="Token limit (default 64 single sentence, 128 pairs).")]
+MaxTrain = Annotated[int | None, typer.Option(help="Use the first N training examples.")]
+MaxEval = Annotated[int | None, typer.Option(help="Use the first N examples of each dev split.")]
+
+
+def _rates(text: str | None) -> list[float]:
+    if text is None:
+        return []
+    try:
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise TinyBertError(f"--learning-rate {text!r}: expected a number or comma-separated numbers") from None
+
+
+def _print_metrics(title: str, rows: dict[str, dict[str, dict[str, float]]]) -> None:
+    """rows: model name -> split -> metric -> value."""
+    table = Table(title=title)
+    table.add_column("model")
+    table.add_column("split")
+    metrics = sorted({m for splits in rows.values() for values in splits.values() for m in values})
+    for m in metrics:
+        table.add_column(m, justify="right")
+    for name, splits in rows.items():
+        for split, values in splits.items():
+            table.add_row(name, split, *(f"{values[m]:.4f}" if m in values else "" for m in metrics))
+    Console().print(table)
+
+
+@app.command()
+def finetune(
+    model: Annotated[str, typer.Option(help="Pre-trained encoder: local folder or hub id.")],
+    output: Annotated[Path, typer.Option(help="Folder for the fine-tuned model.")],
+    task: Task = None,
+    data_dir: DataDir = None,
+    train: Train = None,
+    dev: Dev = None,
+    text_column: TextColumn = None,
+    label_column: LabelColumn = "label",
+    regression: Regression = False,
+    epochs: Annotated[float, typer.Option(help="Training epochs.")] = 3.0,
+    learning_rate: Annotated[
+        str | None,
+        typer.Option(
+            help="Peak learning rate; several comma-separated values run a search and keep the best on dev. "
+            "Default: by model width (1e-4 up to 512 wide, 5e-5 up to 768, else 2e-5)."
+        ),
+    ] = None,
+    batch_size: Annotated[int, typer.Option()] = 32,
+    max_seq_length: MaxLen = None,
+    max_train_samples: MaxTrain = None,
+    max_eval_samples: MaxEval = None,
+    warmup_ratio: Annotated[float, typer.Option()] = 0.1,
+    weight_decay: Annotated[float, typer.Option()] = 0.01,
+    eval_steps: Annotated[int | None, typer.Option(help="Evaluate every N steps (default: every epoch).")] = None,
+    seed: Annotated[int, typer.Option()] = 42,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing output folder.")] = False,
+) -> None:
+    """Fine-tune a teacher on a task; the best dev checkpoint is kept."""
+    from tinybert import api
+
+    summary = api.finetune(
+        model,
+        output,
+        task=task,
+        data_dir=data_dir,
+        train=train,
+        dev=dev,
+        text_columns=text_column or (),
+        label_column=label_column,
+        regression=regression,
+        epochs=epochs,
+        learning_rate=_rates(learning_rate) or None,
+        batch_size=batch_size,
+        max_seq_length=max_seq_length,
+        max_train_samples=max_train_samples,
+        max_eval_samples=max_eval_samples,
+        warmup_ratio=warmup_ratio,
+        weight_decay=weight_decay,
+        eval_steps=eval_steps,
+        seed=seed,
+        overwrite=overwrite,
+    )
+    _print_metrics(f"fine-tuned {model} (lr {summary['best_learning_rate']:g})", {"model": summary["eval"]})
+    console.print(f"saved to {output}")
+
+
+@app.command()
+def distill(
+    teacher: Annotated[str, typer.Option(help="Fine-tuned teacher: local folder or hub id.")],
+    output: Annotated[Path, typer.Option(help="Folder for the student.")],
+    task: Task = None,
+    data_dir: DataDir = None,
+    train: Train = None,
+    dev: Dev = None,
+    text_column: TextColumn = None,
+    label_column: LabelColumn = "label",
+    regression: Regression = False,
+    student: Annotated[
+        str | None,
+        typer.Option(
+            help="Preset (tinybert-4l-312, tinybert-6l-768) or a model folder used as the init. "
+            "Default: tinybert-4l-312 unless shape flags are given."
+        ),
+    ] = None,
+    layers: Annotated[int | None, typer.Option(help="Student layers (others default to the teacher's).")] = None,
+    hidden: Annotated[int | None, typer.Option(help="Student hidden width.")] = None,
+    heads: Annotated[int | None, typer.Option(help="Student attention heads.")] = None,
+    intermediate: Annotated[int | None, typer.Option(help="Student feed-forward width.")] = None,
+    init: Annotated[str, typer.Option(help="random, or teacher (copy embeddings and mapped layers).")] = "random",
+    layer_map: Annotated[str | None, typer.Option(help="Teacher layer per student layer, e.g. 3,6,9,12.")] = None,
+    stage: Annotated[str, typer.Option(help="intermediate, prediction, or all (both, in order).")] = "all",
+    epochs: Annotated[float | None, typer.Option(help="Epochs of every stage not given its own.")] = None,
+    intermediate_epochs: Annotated[float | None, typer.Option(help="Default 10.")] = None,
+    prediction_epochs: Annotated[float | None, typer.Option(help="Default 3.")] = None,
+    learning_rate: Annotated[float | None, typer.Option(help="Learning rate of every stage not given its own.")] = None,
+    intermediate_lr: Annotated[float | None, typer.Option(help="Default 5e-5.")] = None,
+    prediction_lr: Annotated[float | None, typer.Option(help="Default 3e-5.")] = None,
+    batch_size: Annotated[int, typer.Option()] = 32,
+    temperature: Annotated[float, typer.Option(help="Softmax temperature of the prediction loss.")] = 1.0,
+    loss_weights: Annotated[
+        str | None, typer.Option(help="e.g. attention=1,hidden=1,embedding=1,prediction=1,hard_label=0.5")
+    ] = None,
+    max_seq_length: MaxLen = None,
+    max_train_samples: MaxTrain = None,
+    max_eval_samples: MaxEval = None,
+    warmup_ratio: Annotated[float, typer.Option()] = 0.1,
+    eval_steps: Annotated[int | None, typer.Option(help="Evaluate every N steps (default: every epoch).")] = None,
+    seed: Annotated[int, typer.Option()] = 42,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing output folder.")] = False,
+) -> None:
+    """Task-specific distillation: intermediate layers, then the prediction layer."""
+    from tinybert import api
+
+    summary = api.distill(
+        teacher,
+        output,
+        task=task,
+        data_dir=data_dir,
+        train=train,
+        dev=dev,
+        text_columns=text_column or (),
+        label_column=label_column,
+        regression=regression,
+        student=student,
+        layers=layers,
+        hidden=hidden,
+        heads=heads,
+        intermediate=intermediate,
+        init=init,
+        layer_map=layer_map,
+        stage=stage,
+        epochs=epochs,
+        intermediate_epochs=intermediate_epochs,
+        prediction_epochs=prediction_epochs,
+        learning_rate=learning_rate,
+        intermediate_lr=intermediate_lr,
+        prediction_lr=prediction_lr,
+        batch_size=batch_size,
+        temperature=temperature,
+        loss_weights=loss_weights,
+        max_seq_length=max_seq_length,
+        max_train_samples=max_train_samples,
+        max_eval_samples=max_eval_samples,
+        warmup_ratio=warmup_ratio,
+        eval_steps=eval_steps,
+        seed=seed,
+        overwrite=overwrite,
+    )
+    _print_metrics("distillation", {"teacher": summary["teacher"]["eval"], "student": summary["student"]["eval"]})
+    split = next(iter(summary["retention"]))
+    metric = summary["main_metric"]
+    console.print(
+        f"student keeps {100 * summary['retention'][split].get(metric, float('nan')):.1f}% of the "
+        f"teacher's {metric} on {split} with {summary['student']['parameters'] / 1e6:.1f}M parameters "
+        f"(teacher {summary['teacher']['parameters'] / 1e6:.1f}M); saved to {output}"
+    )
+
+
+@app.command()
+def evaluate(
+    model: Annotated[str, typer.Option(help="Model folder or hub id.")],
+    task: Task = None,
+    data_dir: DataDir = None,
+    dev: Dev = None,
+    text_column: TextColumn = None,
+    label_column: LabelColumn = "label",
+    regression: Regression = False,
+    split: Annotated[str | None, typer.Option(help="Evaluation split (default: all dev splits).")] = None,
+    max_seq_length: MaxLen = None,
+    max_eval_samples: MaxEval = None,
+    batch_size: Annotated[int, typer.Option()] = 64,
+    output: Annotated[
+        Path | None,
+        typer.Option(help="JSON file for the metrics (default: eval_results.json in a local model folder)."),
+    ] = None,
+) -> None:
+    """Print and write a model's task metrics."""
+    from tinybert import api
+
+    if output is None and Path(model).is_dir():
+        output = Path(model) / "eval_results.json"
+    metrics = api.evaluate(
+        model,
+        task=task,
+        data_dir=data_dir,
+        dev=dev,
+        text_columns=text_column or (),
+        label_column=label_column,
+        regression=regression,
+        split=split,
+        max_seq_length=max_seq_length,
+        max_eval_samples=max_eval_samples,
+        batch_size=batch_size,
+        output=output,
+    )
+    _print_metrics(f"evaluation of {model}", {"model": metrics})
+    if output is not None:
+        console.print(f"written to {output}")
+    else:
+        print(json.dumps(metrics))
+
+
+def main() -> None:
+    """Entry point: run the CLI; user errors become one line on stderr and exit status 2."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app()
+    except TinyBertError as err:
+        console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        console.print("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

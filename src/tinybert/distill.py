@@ -1,0 +1,139 @@
+"""The TinyBERT objective: student and teacher outputs + layer map + weights -> loss and its parts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from transformers import PreTrainedModel
+
+from tinybert.config import LossWeights
+from tinybert.errors import TinyBertError
+from tinybert.layer_map import LayerMap
+from tinybert.losses import attention_mse, hidden_mse, regression_mse, soft_cross_entropy
+
+
+@dataclass
+class StepOutput:
+    """What one forward of a trainable module returns to the training loop."""
+
+    loss: torch.Tensor
+    parts: dict[str, float]
+    """Unweighted loss parts, for logging."""
+
+
+def make_projection(student_width: int, teacher_width: int) -> nn.Module:
+    """W: d' -> d, learned with the student and thrown away after; none when the widths match."""
+    if student_width == teacher_width:
+        return nn.Identity()
+    return nn.Linear(student_width, teacher_width)
+
+
+class DistillationModule(nn.Module):
+    """Student + frozen teacher + projections; ``forward(batch)`` is one distillation step's loss.
+
+    ``stage="intermediate"``: embedding, attention and hidden losses (needs hidden states and
+    pre-softmax scores from both models). ``stage="prediction"``: soft cross-entropy to the
+    teacher's logits (MSE for regression), plus an optional hard-label term.
+
+    One module owns all trainable parameters so that Accelerate can wrap it for DDP/FSDP.
+    The projections are separate per mapped layer (index 0: embeddings) and are not part of
+    the student, so the saved student is a plain Hugging Face model.
+    """
+
+    def __init__(
+        self,
+        student: PreTrainedModel,
+        teacher: PreTrainedModel,
+        layer_map: LayerMap,
+        weights: LossWeights,
+        stage: str,
+        temperature: float = 1.0,
+        is_regression: bool = False,
+    ) -> None:
+        super().__init__()
+        if stage not in ("intermediate", "prediction"):
+            raise ValueError(f"stage must be intermediate or prediction, got {stage!r}")
+        s_cfg, t_cfg = student.config, teacher.config
+        if stage == "intermediate" and weights.attention > 0 and s_cfg.num_attention_heads != t_cfg.num_attention_heads:
+            raise TinyBertError(
+                f"student has {s_cfg.num_attention_heads} attention heads, the teacher "
+                f"{t_cfg.num_attention_heads}: the attention loss compares heads one to one; give the student "
+                f"--heads {t_cfg.num_attention_heads}, or turn the loss off with --loss-weights attention=0"
+            )
+        self.student = student
+        self.teacher = teacher
+        self.layer_map = layer_map
+        self.weights = weights
+        self.stage = stage
+        self.temperature = temperature
+        self.is_regression = is_regression
+        self.projections = nn.ModuleList(
+            make_projection(s_cfg.hidden_size, t_cfg.hidden_size) for _ in range(layer_map.num_student_layers + 1)
+        )
+        teacher.eval()
+        teacher.requires_grad_(False)
+
+    def train(self, mode: bool = True) -> DistillationModule:
+        """Train the student and projections; the teacher always stays in eval mode (no dropout)."""
+        super().train(mode)
+        self.teacher.eval()
+        return self
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> StepOutput:
+        inputs = {k: v for k, v in batch.items() if k != "labels"}
+        intermediate = self.stage == "intermediate"
+        # The teacher's outputs are inference tensors: usable below as constants, since no loss
+        # saves a teacher tensor for backward (they enter only through subtraction and softmax).
+        with torch.inference_mode():
+            t_out = self.teacher(**inputs, output_hidden_states=intermediate, output_attentions=intermediate)
+        t_logits, t_hidden, t_attn = t_out.logits, t_out.hidden_states, t_out.attentions
+        s_out = self.student(**inputs, output_hidden_states=intermediate, output_attentions=intermediate)
+        mask = inputs["attention_mask"]
+        parts: dict[str, torch.Tensor] = {}
+        w = self.weights
+        if intermediate:
+            if w.embedding > 0:
+                parts["embedding"] = hidden_mse(self.projections[0](s_out.hidden_states[0]), t_hidden[0], mask)
+            if w.hidden > 0:
+                parts["hidden"] = sum(
+                    hidden_mse(self.projections[s](s_out.hidden_states[s]), t_hidden[t], mask)
+                    for s, t in self.layer_map.hidden_pairs()
+                    if s > 0
+                )
+            if w.attention > 0:
+                parts["attention"] = sum(
+                    attention_mse(s_out.attentions[s], t_attn[t], mask) for s, t in self.layer_map.attention_pairs()
+                )
+        else:
+            if w.prediction > 0:
+                parts["prediction"] = (
+                    regression_mse(s_out.logits, t_logits)
+                    if self.is_regression
+                    else soft_cross_entropy(s_out.logits, t_logits, self.temperature)
+                )
+            if w.hard_label > 0:
+                labels = batch["labels"]
+                parts["hard_label"] = (
+                    F.mse_loss(s_out.logits.reshape(-1), labels.to(s_out.logits.dtype))
+                    if self.is_regression
+                    else F.cross_entropy(s_out.logits, labels)
+                )
+        if not parts:
+            raise TinyBertError(f"all loss weights of the {self.stage} stage are 0: nothing to train")
+        loss = sum(getattr(w, name) * value for name, value in parts.items())
+        return StepOutput(loss=loss, parts={k: float(v.detach()) for k, v in parts.items()})
+
+
+class SupervisedModule(nn.Module):
+    """A model trained on gold labels (teacher fine-tuning, or a student without distillation)."""
+
+    def __init__(self, model: PreTrainedModel) -> None:
+        super().__init__()
+        self.student = model
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> StepOutput:
+        out = self.student(**batch)
+        return StepOutput(loss=out.loss, parts={"task": float(out.loss.detach())})

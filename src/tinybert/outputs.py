@@ -1,0 +1,53 @@
+"""Output folders: refuse to clobber, write atomically, never touch the user's inputs."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from tinybert.errors import TinyBertError
+
+
+def prepare_output(output: Path, overwrite: bool, inputs: dict[str, str | Path | None]) -> Path:
+    """Check that ``output`` may be written and create it.
+
+    Refuses a non-empty existing folder unless ``overwrite``, and always refuses a folder that
+    is, contains or lies inside one of ``inputs`` (option name -> path), so a run can never
+    overwrite the teacher or the data it reads.
+    """
+    output = Path(output)
+    if output.exists() and not output.is_dir():
+        raise TinyBertError(f"--output {output}: exists and is a file, expected a folder")
+    resolved = output.resolve()
+    for option, path in inputs.items():
+        if path is None or not Path(path).exists():
+            continue
+        source = Path(path).resolve()
+        if resolved == source or source in resolved.parents or resolved in source.parents:
+            raise TinyBertError(f"--output {output}: overlaps {option} {path}; choose a separate folder")
+    if output.exists() and any(output.iterdir()) and not overwrite:
+        raise TinyBertError(f"--output {output}: folder exists and is not empty; pass --overwrite to replace it")
+    output.mkdir(parents=True, exist_ok=True)
+    return output
+
+
+def replace_dir(tmp: Path, final: Path) -> None:
+    """Move the finished folder ``tmp`` to ``final``, swapping out any old one; the old one is
+    deleted only after the new one is in place, so an interruption leaves one complete copy."""
+    old = final.with_name(final.name + ".old")
+    if old.exists():
+        shutil.rmtree(old)
+    if final.exists():
+        os.replace(final, old)
+    os.replace(tmp, final)
+    if old.exists():
+        shutil.rmtree(old)
+
+
+def write_json(path: Path, data: object) -> None:
+    """Write JSON atomically (temporary file + rename)."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
+    os.replace(tmp, path)
