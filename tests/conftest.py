@@ -1,78 +1,12 @@
-"""Shared fixtures: tiny random BERT models and self-made task data, all built offline in tmp folders."""
+"""Shared fixtures (builders in :mod:`builders`)."""
 
 from __future__ import annotations
 
-import os
-import random
 from pathlib import Path
 
 import pytest
-import torch
-from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
-
-SHARED_DATA = Path(os.environ.get("TINYBERT_DATA_DIR", Path(__file__).resolve().parents[2] / "shared" / "data"))
-
-POSITIVE = ["good", "great", "fine", "nice", "lovely", "superb", "happy", "fun"]
-NEGATIVE = ["bad", "awful", "poor", "dull", "boring", "sad", "ugly", "weak"]
-FILLER = ["the", "movie", "film", "was", "is", "a", "plot", "story", "very", "really", "and", "it", "this"]
-SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-VOCAB = SPECIAL + FILLER + POSITIVE + NEGATIVE + [".", ","]
-
-
-def make_tokenizer() -> BertTokenizerFast:
-    """A WordPiece tokenizer over :data:`VOCAB` (transformers 5 takes the vocabulary as ``vocab=``)."""
-    return BertTokenizerFast(vocab={word: i for i, word in enumerate(VOCAB)}, do_lower_case=True)
-
-
-def write_tokenizer(folder: Path) -> BertTokenizerFast:
-    folder.mkdir(parents=True, exist_ok=True)
-    tokenizer = make_tokenizer()
-    tokenizer.save_pretrained(folder)
-    return tokenizer
-
-
-def make_model(folder: Path, layers: int = 4, hidden: int = 32, heads: int = 4, intermediate: int = 64,
-               labels: tuple[str, ...] | None = ("negative", "positive"), seed: int = 0) -> Path:
-    """A tiny random BertForSequenceClassification with a tokenizer, saved as a plain HF folder."""
-    torch.manual_seed(seed)
-    num_labels = 1 if labels is None else len(labels)
-    config = BertConfig(
-        vocab_size=len(VOCAB), hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,
-        intermediate_size=intermediate, max_position_embeddings=64, num_labels=num_labels,
-        id2label={0: "LABEL_0"} if labels is None else dict(enumerate(labels)),
-        label2id={"LABEL_0": 0} if labels is None else {n: i for i, n in enumerate(labels)},
-        problem_type="regression" if labels is None else "single_label_classification",
-    )
-    model = BertForSequenceClassification(config)
-    model.save_pretrained(folder)
-    write_tokenizer(folder)
-    return folder
-
-
-def sentiment_rows(n: int, seed: int) -> list[tuple[str, int]]:
-    """Self-made sentences whose label is carried by one sentiment word."""
-    rng = random.Random(seed)
-    rows = []
-    for _ in range(n):
-        label = rng.randrange(2)
-        word = rng.choice(POSITIVE if label else NEGATIVE)
-        words = [rng.choice(FILLER) for _ in range(rng.randint(2, 8))]
-        words.insert(rng.randrange(len(words) + 1), word)
-        rows.append((" ".join(words) + " .", label))
-    return rows
-
-
-def write_sst2(folder: Path, n_train: int = 64, n_dev: int = 32) -> Path:
-    """A folder in GLUE SST-2 layout (header ``sentence\\tlabel``) with self-made sentences."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, n, seed in (("train.tsv", n_train, 1), ("dev.tsv", n_dev, 2)):
-        lines = ["sentence\tlabel"] + [f"{s}\t{y}" for s, y in sentiment_rows(n, seed)]
-        (folder / name).write_text("\n".join(lines) + "\n")
-    return folder
+from builders import make_model, write_sst2
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ from tinybert.config import (
     default_finetune_lr,
 )
 from tinybert.data import TaskData, encode, load_custom, load_glue, make_loader
-from tinybert.distill import DistillationModule, SupervisedModule
+from tinybert.distill import DistillationModule, SupervisedModule, check_heads
 from tinybert.errors import TinyBertError
 from tinybert.layer_map import LayerMap, parse_layer_map, uniform_map
 from tinybert.metrics import compute_metrics, main_metric_value
@@ -46,7 +46,7 @@ from tinybert.models import (
     load_tokenizer,
     resolve_shape,
 )
-from tinybert.outputs import prepare_output, replace_dir, write_json
+from tinybert.outputs import output_folder, replace_dir, write_json
 from tinybert.train import MetricLog, TrainResult, mean_loss, predict, train
 
 log = logging.getLogger(__name__)
@@ -207,16 +207,17 @@ def run_finetune(config: FinetuneConfig) -> dict:
     With several ``learning_rates`` each is trained in turn and the best on dev is kept (the
     paper's small search). Returns the metrics also written to ``output/metrics.json``.
     """
-    output = prepare_output(
-        config.output,
-        config.overwrite,
-        {
-            "--model": config.model,
-            "--data-dir": config.data.data_dir,
-            "--train": config.data.train_file,
-            "--dev": config.data.dev_file,
-        },
-    )
+    inputs = {
+        "--model": config.model,
+        "--data-dir": config.data.data_dir,
+        "--train": config.data.train_file,
+        "--dev": config.data.dev_file,
+    }
+    with output_folder(config.output, config.overwrite, inputs) as output:
+        return _finetune_into(config, output)
+
+
+def _finetune_into(config: FinetuneConfig, output: Path) -> dict:
     task = load_data(config.data, need_train=True)
     if not task.evals:
         raise TinyBertError("--dev FILE is required: the best checkpoint is chosen on it")
@@ -327,17 +328,18 @@ def run_distill(config: DistillConfig) -> dict:
     (soft cross-entropy; the checkpoint with the best dev metric is kept). Returns the metrics
     also written to ``output/metrics.json``.
     """
-    output = prepare_output(
-        config.output,
-        config.overwrite,
-        {
-            "--teacher": config.teacher,
-            "--student": config.student,
-            "--data-dir": config.data.data_dir,
-            "--train": config.data.train_file,
-            "--dev": config.data.dev_file,
-        },
-    )
+    inputs = {
+        "--teacher": config.teacher,
+        "--student": config.student,
+        "--data-dir": config.data.data_dir,
+        "--train": config.data.train_file,
+        "--dev": config.data.dev_file,
+    }
+    with output_folder(config.output, config.overwrite, inputs) as output:
+        return _distill_into(config, output)
+
+
+def _distill_into(config: DistillConfig, output: Path) -> dict:
     set_seed(config.seed)
     task = load_data(config.data, need_train=True)
     if not task.evals:
@@ -358,13 +360,15 @@ def run_distill(config: DistillConfig) -> dict:
         report = init_from_teacher(student, teacher, layer_map)
         student_info["copied_tensors"] = len(report.copied)
         student_info["random_tensors"] = len(report.skipped)
-        if not report.copied:
+        if not any(".embeddings." in k or ".layer." in k for k in report.copied):
             raise TinyBertError(
                 "--init teacher: no teacher tensor has the student's shape (student hidden "
                 f"{student.config.hidden_size}, teacher {teacher.config.hidden_size}); "
                 "use --init random or the teacher's --hidden"
             )
         log.info("init from teacher: %d tensors copied, %d left random", len(report.copied), len(report.skipped))
+    stages = ["intermediate", "prediction"] if config.stage == "all" else [config.stage]
+    check_heads(student.config, teacher.config, config.weights, stages)
     use_score_attention(teacher, "--teacher")
     use_score_attention(student, "--student")
 
@@ -375,7 +379,6 @@ def run_distill(config: DistillConfig) -> dict:
     teacher_metrics = evaluate_model(teacher, features, accelerator, loaders=eval_loaders)
     log.info("teacher: %s", teacher_metrics)
 
-    stages = ["intermediate", "prediction"] if config.stage == "all" else [config.stage]
     checkpoints = output / "checkpoints"
     checkpoints.mkdir(exist_ok=True)
     stage_results: dict[str, dict] = {}

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import nn
-from transformers import PreTrainedModel
+from transformers import PretrainedConfig, PreTrainedModel
 
 from tinybert.config import LossWeights
 from tinybert.errors import TinyBertError
@@ -29,6 +29,16 @@ def make_projection(student_width: int, teacher_width: int) -> nn.Module:
     if student_width == teacher_width:
         return nn.Identity()
     return nn.Linear(student_width, teacher_width)
+
+
+def check_heads(s_cfg: PretrainedConfig, t_cfg: PretrainedConfig, weights: LossWeights, stages: list[str]) -> None:
+    """The attention loss compares heads one to one: the head counts must match when it is on."""
+    if "intermediate" in stages and weights.attention > 0 and s_cfg.num_attention_heads != t_cfg.num_attention_heads:
+        raise TinyBertError(
+            f"student has {s_cfg.num_attention_heads} attention heads, the teacher "
+            f"{t_cfg.num_attention_heads}: the attention loss compares heads one to one; give the student "
+            f"--heads {t_cfg.num_attention_heads}, or turn the loss off with --loss-weights attention=0"
+        )
 
 
 class DistillationModule(nn.Module):
@@ -56,13 +66,8 @@ class DistillationModule(nn.Module):
         super().__init__()
         if stage not in ("intermediate", "prediction"):
             raise ValueError(f"stage must be intermediate or prediction, got {stage!r}")
+        check_heads(student.config, teacher.config, weights, [stage])
         s_cfg, t_cfg = student.config, teacher.config
-        if stage == "intermediate" and weights.attention > 0 and s_cfg.num_attention_heads != t_cfg.num_attention_heads:
-            raise TinyBertError(
-                f"student has {s_cfg.num_attention_heads} attention heads, the teacher "
-                f"{t_cfg.num_attention_heads}: the attention loss compares heads one to one; give the student "
-                f"--heads {t_cfg.num_attention_heads}, or turn the loss off with --loss-weights attention=0"
-            )
         self.student = student
         self.teacher = teacher
         self.layer_map = layer_map

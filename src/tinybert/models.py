@@ -122,6 +122,12 @@ def load_classifier(name_or_path: str, labels: tuple[str, ...] | None, option: s
                 )
             overrides = label_config(labels)
     else:
+        architectures = config.architectures or []
+        if architectures and not any(a.endswith("ForSequenceClassification") for a in architectures):
+            raise TinyBertError(
+                f"{option} {name_or_path}: has no classification head ({', '.join(architectures)}); "
+                "expected a model fine-tuned on the task: run `tinybert finetune` first"
+            )
         check_labels(config, labels, option)
     try:
         model = AutoModelForSequenceClassification.from_pretrained(

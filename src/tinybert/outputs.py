@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from tinybert.errors import TinyBertError
@@ -51,3 +53,21 @@ def write_json(path: Path, data: object) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
     os.replace(tmp, path)
+
+
+@contextmanager
+def output_folder(output: Path, overwrite: bool, inputs: dict[str, str | Path | None]) -> Iterator[Path]:
+    """:func:`prepare_output`, and remove the folder again if the run fails on bad input.
+
+    A folder this run created is deleted when a :class:`TinyBertError` escapes, so fixing the
+    input and running the same command again works without ``--overwrite``. A folder that
+    existed before is left as it is.
+    """
+    existed = Path(output).exists()
+    path = prepare_output(output, overwrite, inputs)
+    try:
+        yield path
+    except TinyBertError:
+        if not existed:
+            shutil.rmtree(path, ignore_errors=True)
+        raise
