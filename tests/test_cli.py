@@ -304,3 +304,20 @@ def test_bad_input_gives_one_line_errors(
         lines = [line for line in err.strip().splitlines() if line.startswith("error:")]
         assert len(lines) == 1, (args, err)
     assert torch.get_num_threads() >= 1
+
+
+def test_finetune_a_student_without_distillation(
+    trained: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    out = tmp_path / "baseline"
+    code, err = run_cli(
+        ["finetune", "--model", trained["teacher"], "--task", "sst2", "--data-dir", trained["data"], "--output", out,
+         "--layers", "2", "--init", "teacher", "--epochs", "1", "--max-train-samples", "32"],
+        monkeypatch,
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["layers"] == 2 and metrics["student"]["layer_map"] == [2, 4]
+    assert metrics["student"]["init"] == "teacher" and metrics["student"]["random_tensors"] == 0
+    assert AutoModelForSequenceClassification.from_pretrained(out).config.num_hidden_layers == 2

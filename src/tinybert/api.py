@@ -14,7 +14,6 @@ import torch
 from accelerate import Accelerator
 from torch.utils.data import DataLoader
 from transformers import (
-    AutoModelForSequenceClassification,
     PreTrainedModel,
     PreTrainedTokenizerBase,
     set_seed,
@@ -27,23 +26,21 @@ from tinybert.config import (
     FinetuneConfig,
     LossWeights,
     OptimConfig,
+    StudentSpec,
     default_finetune_lr,
 )
 from tinybert.data import TaskData, encode, load_custom, load_glue, make_loader
 from tinybert.distill import DistillationModule, SupervisedModule, check_heads
 from tinybert.errors import TinyBertError
-from tinybert.layer_map import LayerMap, parse_layer_map, uniform_map
 from tinybert.metrics import compute_metrics, main_metric_value
 from tinybert.models import (
-    build_student,
     count_parameters,
     describe_encoder,
     folder_size,
-    init_from_teacher,
-    label_config,
     load_classifier,
     load_config,
     load_tokenizer,
+    make_student,
     resolve_shape,
 )
 from tinybert.outputs import output_folder, replace_dir, write_json
@@ -223,8 +220,14 @@ def _finetune_into(config: FinetuneConfig, output: Path) -> dict:
         raise TinyBertError("--dev FILE is required: the best checkpoint is chosen on it")
     model_cfg = load_config(config.model, "--model")
     shape = describe_encoder(model_cfg, "--model")
+    if config.student.is_given and config.student.is_folder:
+        shape = describe_encoder(load_config(config.student.student, "--student"), "--student")
+    elif config.student.is_given:
+        s = config.student
+        shape = resolve_shape(model_cfg, s.student, s.layers, s.hidden, s.heads, s.intermediate)
     rates = list(config.learning_rates) or [default_finetune_lr(shape.hidden)]
     tokenizer = load_tokenizer(config.model, "--model")
+    student_info: dict | None = None
     accelerator = Accelerator()
     runs = []
     best: tuple[float, Path, float] | None = None  # (dev score, run folder, learning rate)
@@ -233,6 +236,10 @@ def _finetune_into(config: FinetuneConfig, output: Path) -> dict:
         optim = replace(config.optim, learning_rate=lr)
         set_seed(optim.seed)
         model = load_classifier(config.model, task.spec.label_names, "--model", new_head=True)
+        if config.student.is_given:
+            # The baseline without distillation: the same student, trained on the labels only.
+            model, layer_map, student_info = make_student(config.student, model, model_labels(model, task))
+            student_info["layer_map"] = list(layer_map.teacher_layers)
         use_score_attention(model, "--model")
         features = Features(task, tokenizer, model_labels(model, task), config.data.max_seq_length)
         loaders = {k: accelerator.prepare(v) for k, v in features.eval_loaders(64).items()}
@@ -281,6 +288,9 @@ def _finetune_into(config: FinetuneConfig, output: Path) -> dict:
         "eval": metrics,
         "parameters": count_parameters(final),
         "size_bytes": folder_size(output),
+        "layers": final.config.num_hidden_layers,
+        "hidden": final.config.hidden_size,
+        "student": student_info,
         "runs": runs,
         "best_learning_rate": best[2],
         "max_seq_length": features.max_seq_length,
@@ -294,32 +304,6 @@ def _finetune_into(config: FinetuneConfig, output: Path) -> dict:
 # distill
 
 
-def _make_student(
-    config: DistillConfig, teacher: PreTrainedModel, labels: tuple[str, ...] | None
-) -> tuple[PreTrainedModel, dict]:
-    """The student to train, and a description of how it was made."""
-    t_cfg = teacher.config
-    if config.student is not None and Path(config.student).is_dir():
-        s_cfg = load_config(config.student, "--student")
-        if s_cfg.vocab_size != t_cfg.vocab_size:
-            raise TinyBertError(
-                f"--student {config.student}: vocabulary of {s_cfg.vocab_size} tokens, the "
-                f"teacher's has {t_cfg.vocab_size}; expected the same tokenizer"
-            )
-        try:
-            student = AutoModelForSequenceClassification.from_pretrained(
-                config.student, ignore_mismatched_sizes=True, **label_config(labels)
-            )
-        except (OSError, ValueError) as err:
-            raise TinyBertError(f"--student {config.student}: cannot load ({err})") from None
-        return student, {"init": f"folder {config.student}"}
-    preset = config.student
-    shape = resolve_shape(t_cfg, preset, config.layers, config.hidden, config.heads, config.intermediate)
-    student = build_student(t_cfg, shape)
-    info: dict = {"init": config.init, "shape": asdict(shape)}
-    return student, info
-
-
 def run_distill(config: DistillConfig) -> dict:
     """Task-specific TinyBERT distillation; the student lands in ``config.output``.
 
@@ -330,7 +314,7 @@ def run_distill(config: DistillConfig) -> dict:
     """
     inputs = {
         "--teacher": config.teacher,
-        "--student": config.student,
+        "--student": config.student.student if config.student.is_folder else None,
         "--data-dir": config.data.data_dir,
         "--train": config.data.train_file,
         "--dev": config.data.dev_file,
@@ -350,23 +334,8 @@ def _distill_into(config: DistillConfig, output: Path) -> dict:
     labels = model_labels(teacher, task)
     features = Features(task, tokenizer, labels, config.data.max_seq_length)
 
-    student, student_info = _make_student(config, teacher, labels)
-    s_layers = student.config.num_hidden_layers
-    t_layers = teacher.config.num_hidden_layers
-    layer_map: LayerMap = (
-        parse_layer_map(config.layer_map, s_layers, t_layers) if config.layer_map else uniform_map(s_layers, t_layers)
-    )
-    if config.init == "teacher" and "shape" in student_info:
-        report = init_from_teacher(student, teacher, layer_map)
-        student_info["copied_tensors"] = len(report.copied)
-        student_info["random_tensors"] = len(report.skipped)
-        if not any(".embeddings." in k or ".layer." in k for k in report.copied):
-            raise TinyBertError(
-                "--init teacher: no teacher tensor has the student's shape (student hidden "
-                f"{student.config.hidden_size}, teacher {teacher.config.hidden_size}); "
-                "use --init random or the teacher's --hidden"
-            )
-        log.info("init from teacher: %d tensors copied, %d left random", len(report.copied), len(report.skipped))
+    student, layer_map, student_info = make_student(config.student, teacher, labels)
+    s_layers, t_layers = student.config.num_hidden_layers, teacher.config.num_hidden_layers
     stages = ["intermediate", "prediction"] if config.stage == "all" else [config.stage]
     check_heads(student.config, teacher.config, config.weights, stages)
     use_score_attention(teacher, "--teacher")
@@ -500,6 +469,10 @@ def run_evaluate(
 # Keyword-argument API, one function per CLI command with the same option names
 
 
+def _layer_map_text(layer_map: str | Sequence[int] | None) -> str | None:
+    return layer_map if layer_map is None or isinstance(layer_map, str) else ",".join(str(x) for x in layer_map)
+
+
 def _data_config(
     task: str | None,
     data_dir: str | Path | None,
@@ -549,12 +522,21 @@ def finetune(
     weight_decay: float = 0.01,
     eval_steps: int | None = None,
     seed: int = 42,
+    student: str | None = None,
+    layers: int | None = None,
+    hidden: int | None = None,
+    heads: int | None = None,
+    intermediate: int | None = None,
+    init: str = "random",
+    layer_map: str | Sequence[int] | None = None,
     overwrite: bool = False,
 ) -> dict:
     """Fine-tune ``model`` (folder or hub id) on a task; same options as ``tinybert finetune``.
 
     ``learning_rate``: one value, several (a search: the best on dev is kept), or None for a
-    default by model width. Returns the contents of ``output/metrics.json``.
+    default by model width. With any student option (``student``, ``layers``, ...), a student
+    built from ``model`` as in :func:`distill` is fine-tuned instead: the same small model
+    without distillation, for comparison. Returns the contents of ``output/metrics.json``.
     """
     rates = (
         []
@@ -582,9 +564,16 @@ def finetune(
         max_train_samples,
         max_eval_samples,
     )
+    spec = StudentSpec(student, layers, hidden, heads, intermediate, init, _layer_map_text(layer_map))
     return run_finetune(
         FinetuneConfig(
-            model=str(model), output=Path(output), data=data, optim=optim, learning_rates=rates, overwrite=overwrite
+            model=str(model),
+            output=Path(output),
+            data=data,
+            optim=optim,
+            learning_rates=rates,
+            student=spec,
+            overwrite=overwrite,
         )
     )
 
@@ -645,8 +634,7 @@ def distill(
         )
 
     weights = loss_weights if isinstance(loss_weights, LossWeights) else LossWeights.parse(loss_weights)
-    if layer_map is not None and not isinstance(layer_map, str):
-        layer_map = ",".join(str(x) for x in layer_map)
+    layer_map = _layer_map_text(layer_map)
     config = DistillConfig(
         teacher=str(teacher),
         output=Path(output),
@@ -662,13 +650,7 @@ def distill(
             max_train_samples,
             max_eval_samples,
         ),
-        student=student,
-        layers=layers,
-        hidden=hidden,
-        heads=heads,
-        intermediate=intermediate,
-        init=init,
-        layer_map=layer_map,
+        student=StudentSpec(student, layers, hidden, heads, intermediate, init, layer_map),
         stage=stage,
         intermediate_optim=optim(intermediate_epochs, intermediate_lr, 10, 5e-5),
         prediction_optim=optim(prediction_epochs, prediction_lr, 3, 3e-5),

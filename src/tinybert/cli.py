@@ -22,6 +22,21 @@ app = typer.Typer(
 )
 console = Console(stderr=True)
 
+# Student options, shared by distill and finetune (the baseline without distillation).
+Student = Annotated[
+    str | None,
+    typer.Option(
+        help="Preset (tinybert-4l-312, tinybert-6l-768) or a model folder used as the init. "
+        "Default: tinybert-4l-312 unless shape flags are given."
+    ),
+]
+Layers = Annotated[int | None, typer.Option(help="Student layers (others default to the teacher's).")]
+Hidden = Annotated[int | None, typer.Option(help="Student hidden width.")]
+Heads = Annotated[int | None, typer.Option(help="Student attention heads.")]
+Intermediate = Annotated[int | None, typer.Option(help="Student feed-forward width.")]
+Init = Annotated[str, typer.Option(help="random, or teacher (copy embeddings and mapped layers).")]
+LayerMapOpt = Annotated[str | None, typer.Option(help="Teacher layer per student layer, e.g. 3,6,9,12.")]
+
 # Options shared by every command that reads task data.
 Task = Annotated[str | None, typer.Option(help="GLUE task: sst2 cola mrpc stsb qqp mnli qnli rte wnli.")]
 DataDir = Annotated[Path | None, typer.Option(help="Folder with the GLUE task's TSV files.")]
@@ -85,9 +100,20 @@ def finetune(
     weight_decay: Annotated[float, typer.Option()] = 0.01,
     eval_steps: Annotated[int | None, typer.Option(help="Evaluate every N steps (default: every epoch).")] = None,
     seed: Annotated[int, typer.Option()] = 42,
+    student: Student = None,
+    layers: Layers = None,
+    hidden: Hidden = None,
+    heads: Heads = None,
+    intermediate: Intermediate = None,
+    init: Init = "random",
+    layer_map: LayerMapOpt = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output folder.")] = False,
 ) -> None:
-    """Fine-tune a teacher on a task; the best dev checkpoint is kept."""
+    """Fine-tune a teacher on a task; the best dev checkpoint is kept.
+
+    With student options (--student, --layers, ...) a student built from --model is fine-tuned
+    instead: the same small model trained without distillation, for comparison.
+    """
     from tinybert import api
 
     summary = api.finetune(
@@ -110,6 +136,13 @@ def finetune(
         weight_decay=weight_decay,
         eval_steps=eval_steps,
         seed=seed,
+        student=student,
+        layers=layers,
+        hidden=hidden,
+        heads=heads,
+        intermediate=intermediate,
+        init=init,
+        layer_map=layer_map,
         overwrite=overwrite,
     )
     _print_metrics(f"fine-tuned {model} (lr {summary['best_learning_rate']:g})", {"model": summary["eval"]})
@@ -127,19 +160,13 @@ def distill(
     text_column: TextColumn = None,
     label_column: LabelColumn = "label",
     regression: Regression = False,
-    student: Annotated[
-        str | None,
-        typer.Option(
-            help="Preset (tinybert-4l-312, tinybert-6l-768) or a model folder used as the init. "
-            "Default: tinybert-4l-312 unless shape flags are given."
-        ),
-    ] = None,
-    layers: Annotated[int | None, typer.Option(help="Student layers (others default to the teacher's).")] = None,
-    hidden: Annotated[int | None, typer.Option(help="Student hidden width.")] = None,
-    heads: Annotated[int | None, typer.Option(help="Student attention heads.")] = None,
-    intermediate: Annotated[int | None, typer.Option(help="Student feed-forward width.")] = None,
-    init: Annotated[str, typer.Option(help="random, or teacher (copy embeddings and mapped layers).")] = "random",
-    layer_map: Annotated[str | None, typer.Option(help="Teacher layer per student layer, e.g. 3,6,9,12.")] = None,
+    student: Student = None,
+    layers: Layers = None,
+    hidden: Hidden = None,
+    heads: Heads = None,
+    intermediate: Intermediate = None,
+    init: Init = "random",
+    layer_map: LayerMapOpt = None,
     stage: Annotated[str, typer.Option(help="intermediate, prediction, or all (both, in order).")] = "all",
     epochs: Annotated[float | None, typer.Option(help="Epochs of every stage not given its own.")] = None,
     intermediate_epochs: Annotated[float | None, typer.Option(help="Default 10.")] = None,

@@ -162,14 +162,9 @@ STAGES = ("intermediate", "prediction", "all")
 
 
 @dataclass(frozen=True)
-class DistillConfig:
-    """Task-specific distillation: the TinyBERT recipe's stage 2."""
+class StudentSpec:
+    """Which student to build from a teacher, and how to initialise it."""
 
-    teacher: str
-    """Fine-tuned teacher: a local folder or a hub id."""
-    output: Path
-    """Folder for the student (a plain Hugging Face model folder) and its metrics."""
-    data: DataConfig
     student: str | None = None
     """Preset name (tinybert-4l-312, tinybert-6l-768) or a folder whose weights are the init."""
     layers: int | None = None
@@ -180,24 +175,15 @@ class DistillConfig:
     """random, or teacher: copy embeddings and mapped teacher layers where shapes allow."""
     layer_map: str | None = None
     """Explicit map, e.g. 3,6,9,12; None: uniform."""
-    stage: str = "all"
-    intermediate_optim: OptimConfig = field(default_factory=lambda: OptimConfig(epochs=10, learning_rate=5e-5))
-    prediction_optim: OptimConfig = field(default_factory=lambda: OptimConfig(epochs=3, learning_rate=3e-5))
-    temperature: float = 1.0
-    weights: LossWeights = field(default_factory=LossWeights)
-    seed: int = 42
-    overwrite: bool = False
 
     def __post_init__(self) -> None:
-        _require(self.stage in STAGES, f"--stage {self.stage!r}: expected one of {', '.join(STAGES)}")
         _require(self.init in ("random", "teacher"), f"--init {self.init!r}: expected random or teacher")
-        _require(self.temperature > 0, f"--temperature: expected > 0, got {self.temperature}")
         has_shape_flags = any(v is not None for v in (self.layers, self.hidden, self.heads, self.intermediate))
         if self.student is not None and self.student in STUDENT_PRESETS:
             _require(
                 not has_shape_flags,
-                f"--student {self.student} is a preset: drop --layers/--hidden/"
-                "--heads/--intermediate, or drop --student",
+                f"--student {self.student} is a preset: drop --layers/--hidden/--heads/--intermediate, "
+                "or drop --student",
             )
         elif self.student is not None:
             _require(
@@ -208,6 +194,38 @@ class DistillConfig:
                 not has_shape_flags, "--student FOLDER fixes the shape: drop --layers/--hidden/--heads/--intermediate"
             )
             _require(self.init == "random", "--student FOLDER is already the init: drop --init teacher")
+
+    @property
+    def is_folder(self) -> bool:
+        return self.student is not None and self.student not in STUDENT_PRESETS
+
+    @property
+    def is_given(self) -> bool:
+        """True when any student option was set (fine-tuning then trains a student, not the model itself)."""
+        return self != StudentSpec()
+
+
+@dataclass(frozen=True)
+class DistillConfig:
+    """Task-specific distillation: the TinyBERT recipe's stage 2."""
+
+    teacher: str
+    """Fine-tuned teacher: a local folder or a hub id."""
+    output: Path
+    """Folder for the student (a plain Hugging Face model folder) and its metrics."""
+    data: DataConfig
+    student: StudentSpec = field(default_factory=StudentSpec)
+    stage: str = "all"
+    intermediate_optim: OptimConfig = field(default_factory=lambda: OptimConfig(epochs=10, learning_rate=5e-5))
+    prediction_optim: OptimConfig = field(default_factory=lambda: OptimConfig(epochs=3, learning_rate=3e-5))
+    temperature: float = 1.0
+    weights: LossWeights = field(default_factory=LossWeights)
+    seed: int = 42
+    overwrite: bool = False
+
+    def __post_init__(self) -> None:
+        _require(self.stage in STAGES, f"--stage {self.stage!r}: expected one of {', '.join(STAGES)}")
+        _require(self.temperature > 0, f"--temperature: expected > 0, got {self.temperature}")
 
 
 @dataclass(frozen=True)
@@ -220,6 +238,8 @@ class FinetuneConfig:
     optim: OptimConfig
     learning_rates: Sequence[float] = ()
     """More than one: a search; each is trained and the best on dev is kept."""
+    student: StudentSpec = field(default_factory=StudentSpec)
+    """When given: fine-tune a student built from ``model`` (the baseline without distillation)."""
     overwrite: bool = False
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -18,9 +18,9 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
-from tinybert.config import STUDENT_PRESETS, StudentShape
+from tinybert.config import STUDENT_PRESETS, StudentShape, StudentSpec
 from tinybert.errors import TinyBertError
-from tinybert.layer_map import LayerMap
+from tinybert.layer_map import LayerMap, parse_layer_map, uniform_map
 
 log = logging.getLogger(__name__)
 
@@ -245,3 +245,48 @@ def count_parameters(model: torch.nn.Module) -> int:
 def folder_size(path: Path) -> int:
     """Bytes of the weight files in a model folder."""
     return sum(f.stat().st_size for f in path.glob("*.safetensors")) + sum(f.stat().st_size for f in path.glob("*.bin"))
+
+
+def make_student(
+    spec: StudentSpec, teacher: PreTrainedModel, labels: tuple[str, ...] | None
+) -> tuple[PreTrainedModel, LayerMap, dict]:
+    """Build the student ``spec`` describes for ``teacher``: its model, layer map, and a description.
+
+    A folder student is loaded (with a head over the teacher's labels); otherwise the student is
+    built in the resolved shape and, with ``init="teacher"``, initialised from the mapped layers.
+    """
+    t_cfg = teacher.config
+    if spec.is_folder:
+        s_cfg = load_config(spec.student, "--student")
+        if s_cfg.vocab_size != t_cfg.vocab_size:
+            raise TinyBertError(
+                f"--student {spec.student}: vocabulary of {s_cfg.vocab_size} tokens, the "
+                f"teacher's has {t_cfg.vocab_size}; expected the same tokenizer"
+            )
+        try:
+            student = AutoModelForSequenceClassification.from_pretrained(
+                spec.student, ignore_mismatched_sizes=True, **label_config(labels)
+            )
+        except (OSError, ValueError) as err:
+            raise TinyBertError(f"--student {spec.student}: cannot load ({_first_line(err)})") from None
+        info: dict = {"init": f"folder {spec.student}"}
+    else:
+        shape = resolve_shape(t_cfg, spec.student, spec.layers, spec.hidden, spec.heads, spec.intermediate)
+        student = build_student(t_cfg, shape)
+        info = {"init": spec.init, "shape": asdict(shape)}
+    s_layers, t_layers = student.config.num_hidden_layers, t_cfg.num_hidden_layers
+    layer_map = (
+        parse_layer_map(spec.layer_map, s_layers, t_layers) if spec.layer_map else uniform_map(s_layers, t_layers)
+    )
+    if spec.init == "teacher" and not spec.is_folder:
+        report = init_from_teacher(student, teacher, layer_map)
+        info["copied_tensors"] = len(report.copied)
+        info["random_tensors"] = len(report.skipped)
+        if not any(".embeddings." in k or ".layer." in k for k in report.copied):
+            raise TinyBertError(
+                "--init teacher: no teacher tensor has the student's shape (student hidden "
+                f"{student.config.hidden_size}, teacher {t_cfg.hidden_size}); "
+                "use --init random or the teacher's --hidden"
+            )
+        log.info("init from teacher: %d tensors copied, %d left random", len(report.copied), len(report.skipped))
+    return student, layer_map, info
