@@ -331,3 +331,22 @@ def test_python_api_names_are_the_functions() -> None:
     assert tinybert.distill is tinybert.api.distill
     assert tinybert.finetune is tinybert.api.finetune
     assert tinybert.evaluate is tinybert.api.evaluate
+
+
+def test_finetune_learning_rate_search_keeps_the_best(
+    trained: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    out = tmp_path / "search"
+    code, err = run_cli(
+        ["finetune", "--model", trained["base"], "--task", "sst2", "--data-dir", trained["data"], "--output", out,
+         "--epochs", "2", "--batch-size", "16", "--learning-rate", "1e-6,2e-3"],
+        monkeypatch,
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert [r["learning_rate"] for r in metrics["runs"]] == [1e-6, 2e-3]
+    best = max(metrics["runs"], key=lambda r: r["best"]["accuracy"])
+    assert metrics["best_learning_rate"] == best["learning_rate"]
+    assert metrics["eval"]["dev"]["accuracy"] == pytest.approx(best["best"]["accuracy"])
+    assert (out / "model.safetensors").is_file() and not list(out.glob("lr-*/checkpoint-best"))

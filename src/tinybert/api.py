@@ -276,8 +276,12 @@ def _finetune_into(config: FinetuneConfig, output: Path) -> dict:
 
     assert best is not None
     _install_model(best[1] / "checkpoint-best", output)
+    if len(rates) > 1:  # the search's other runs keep their logs, not their checkpoints
+        for run in output.glob("lr-*/checkpoint-best"):
+            shutil.rmtree(run)
     final = load_classifier(str(output), task.spec.label_names, "--model", new_head=False)
     use_score_attention(final)
+    final.to(accelerator.device)
     features = Features(task, tokenizer, model_labels(final, task), config.data.max_seq_length)
     metrics = evaluate_model(final, features, accelerator)
     summary = {
@@ -459,7 +463,9 @@ def run_evaluate(
     net = load_classifier(model, task.spec.label_names, "--model", new_head=False)
     tokenizer = load_tokenizer(model, "--model")
     features = Features(task, tokenizer, model_labels(net, task), data.max_seq_length)
-    metrics = evaluate_model(net, features, Accelerator(), batch_size=batch_size)
+    accelerator = Accelerator()
+    net.to(accelerator.device)
+    metrics = evaluate_model(net, features, accelerator, batch_size=batch_size)
     if output is not None:
         write_json(Path(output), {"model": model, "task": task.spec.name, "eval": metrics})
     return metrics
