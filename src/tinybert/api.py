@@ -171,11 +171,12 @@ def _environment() -> dict[str, str]:
 
 
 def _retention(student: dict[str, dict[str, float]], teacher: dict[str, dict[str, float]]) -> dict:
-    """Student / teacher for every metric of every split (1.0 = the teacher's score)."""
-    out: dict[str, dict[str, float]] = {}
+    """Student / teacher for every metric of every split (1.0 = the teacher's score; None when the
+    teacher scored 0, e.g. an MCC of 0)."""
+    out: dict[str, dict[str, float | None]] = {}
     for split, metrics in student.items():
         out[split] = {
-            k: (v / teacher[split][k] if teacher[split].get(k) else float("nan"))
+            k: (v / teacher[split][k] if teacher[split].get(k) else None)
             for k, v in metrics.items()
             if k in teacher.get(split, {})
         }

@@ -228,12 +228,13 @@ def distill(
     _print_metrics("distillation", {"teacher": summary["teacher"]["eval"], "student": summary["student"]["eval"]})
     split = next(iter(summary["retention"]))
     metric = summary["main_metric"]
+    ratio = summary["retention"][split].get(metric)
+    kept = f"{100 * ratio:.1f}%" if ratio is not None else "n/a (teacher scored 0)"
+    s_params, t_params = summary["student"]["parameters"], summary["teacher"]["parameters"]
     console.print(
-        f"student keeps {100 * summary['retention'][split].get(metric, float('nan')):.1f}% of the "
-        f"teacher's {metric} on {split} with {summary['student']['parameters'] / 1e6:.1f}M parameters "
-        f"(teacher {summary['teacher']['parameters'] / 1e6:.1f}M); saved to {output}"
+        f"student keeps {kept} of the teacher's {metric} on {split} with {s_params:,} parameters "
+        f"({t_params / s_params:.1f}x fewer than the teacher's {t_params:,}); saved to {output}"
     )
-
 
 @app.command()
 def evaluate(
