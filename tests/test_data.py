@@ -180,9 +180,9 @@ def test_glue_tasks_specs() -> None:
     assert mains == {
         "sst2": "accuracy",
         "cola": "mcc",
-        "mrpc": "f1",
+        "mrpc": "accuracy_and_f1",
         "stsb": "pearson",
-        "qqp": "f1",
+        "qqp": "accuracy_and_f1",
         "mnli": "accuracy",
         "qnli": "accuracy",
         "rte": "accuracy",

@@ -75,9 +75,11 @@ def _glue(
 GLUE_TASKS: dict[str, TaskSpec] = {
     "sst2": _glue("sst2", ("negative", "positive"), "accuracy", is_pair=False),
     "cola": _glue("cola", ("unacceptable", "acceptable"), "mcc", is_pair=False),
-    "mrpc": _glue("mrpc", ("not_equivalent", "equivalent"), "f1", is_pair=True),
+    # MRPC/QQP checkpoints are chosen on the mean of accuracy and F1: F1 alone rewards predicting
+    # the majority (positive) class everywhere (MRPC dev: F1 81.2 at 68.4% accuracy).
+    "mrpc": _glue("mrpc", ("not_equivalent", "equivalent"), "accuracy_and_f1", is_pair=True),
     "stsb": _glue("stsb", None, "pearson", is_pair=True),
-    "qqp": _glue("qqp", ("not_duplicate", "duplicate"), "f1", is_pair=True),
+    "qqp": _glue("qqp", ("not_duplicate", "duplicate"), "accuracy_and_f1", is_pair=True),
     "mnli": _glue(
         "mnli",
         ("contradiction", "entailment", "neutral"),
