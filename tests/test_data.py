@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +16,7 @@ import pytest
 import torch
 from transformers import BertTokenizerFast
 
+from builders import SHARED_DATA
 from tinybert.data import (
     GLUE_TASKS,
     Example,
@@ -622,7 +622,7 @@ def test_make_loader_bad_options(tokenizer: BertTokenizerFast) -> None:
 
 @pytest.mark.integration
 def test_real_glue_dev_sets() -> None:
-    root = Path(os.environ.get("TINYBERT_DATA_DIR", "/work/shared/data")) / "glue"
+    root = SHARED_DATA / "glue"
     if not root.is_dir():
         pytest.skip(f"GLUE data not found at {root}")
     expected = {"sst2": 872, "cola": 1043, "mrpc": 408}
