@@ -9,34 +9,43 @@ import json
 import sys
 from pathlib import Path
 
+# What each task reports: the GLUE metric(s), in percent.
+REPORTED = {"sst2": ("accuracy",), "mrpc": ("accuracy", "f1"), "cola": ("mcc",)}
+
+
+def _load(path: Path) -> dict:
+    return json.loads((path / "metrics.json").read_text())
+
+
+def _fmt(metrics: dict[str, float], names: tuple[str, ...]) -> str:
+    return " / ".join(f"{100 * metrics[n]:.1f}" for n in names)
+
 
 def main(folder: Path) -> None:
-    teacher = json.loads((folder / "teacher" / "metrics.json").read_text())
+    teacher = _load(folder / "teacher")
     task = teacher["task"]
     split = next(iter(teacher["eval"]))
-    metric = {"sst2": "accuracy", "mrpc": "f1", "cola": "mcc"}.get(task, "accuracy")
-    t_score = teacher["eval"][split][metric]
+    names = REPORTED.get(task, ("accuracy",))
+    t_metrics = teacher["eval"][split]
+    label = " / ".join(names)
     print(
-        f"teacher {task}: {metric} {100 * t_score:.1f} ({teacher['parameters'] / 1e6:.1f}M parameters, "
-        f"{teacher['train_examples']} training examples)"
+        f"teacher {task} {label}: {_fmt(t_metrics, names)} ({teacher['parameters'] / 1e6:.1f}M parameters, "
+        f"{teacher['train_examples']} training examples, {teacher['runs'][0]['seconds'] / 60:.0f} min)"
     )
-    print("| task | student | params | labels only | distilled | teacher | distilled / teacher |")
+    print(f"| task ({label}) | student | params | labels only | distilled | teacher | distilled / teacher |")
     print("|---|---|---:|---:|---:|---:|---:|")
-    for name, label in (("4l312", "4L-312, random init"), ("3l384", "3L-384, teacher init")):
-        labels_dir, distill_dir = folder / f"{name}-labels", folder / f"{name}-distill"
-        if not (labels_dir / "metrics.json").is_file() or not (distill_dir / "metrics.json").is_file():
+    for name, desc in (("4l312", "4L-312, random init"), ("3l384", "3L-384, teacher init")):
+        if not (folder / f"{name}-labels" / "metrics.json").is_file():
             continue
-        base = json.loads((labels_dir / "metrics.json").read_text())
-        dist = json.loads((distill_dir / "metrics.json").read_text())
-        b_score = base["eval"][split][metric]
-        d_score = dist["student"]["eval"][split][metric]
-        extra = ""
-        if task == "mrpc":
-            b_acc, d_acc = base["eval"][split]["accuracy"], dist["student"]["eval"][split]["accuracy"]
-            extra = f" (acc {100 * b_acc:.1f} / {100 * d_acc:.1f})"
+        if not (folder / f"{name}-distill" / "metrics.json").is_file():
+            continue
+        base = _load(folder / f"{name}-labels")
+        dist = _load(folder / f"{name}-distill")
+        b_metrics, d_metrics = base["eval"][split], dist["student"]["eval"][split]
+        ratio = " / ".join(f"{100 * d_metrics[n] / t_metrics[n]:.1f}%" for n in names)
         print(
-            f"| {task} {metric} | {label} | {dist['student']['parameters'] / 1e6:.1f}M | {100 * b_score:.1f} | "
-            f"{100 * d_score:.1f} | {100 * t_score:.1f} | {100 * d_score / t_score:.1f}%{extra} |"
+            f"| {task} | {desc} | {dist['student']['parameters'] / 1e6:.1f}M | {_fmt(b_metrics, names)} | "
+            f"{_fmt(d_metrics, names)} | {_fmt(t_metrics, names)} | {ratio} |"
         )
 
 
