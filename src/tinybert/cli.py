@@ -236,6 +236,7 @@ def distill(
         f"({t_params / s_params:.1f}x fewer than the teacher's {t_params:,}); saved to {output}"
     )
 
+
 @app.command()
 def evaluate(
     model: Annotated[str, typer.Option(help="Model folder or hub id.")],
