@@ -22,9 +22,9 @@ case $TASK in
 esac
 DATA_ARGS="--task $TASK --data-dir $DATA/$DIR $SUBSET"
 # Epoch budget EB per student, the same for the label-only baseline and for distillation
-# (intermediate + prediction stage). The random-init student's classifier starts from scratch,
-# so its prediction stage gets 3 epochs at the baseline's learning rate; the teacher-initialised
-# student starts from the teacher's head and uses the paper's smaller prediction-stage rate.
+# (intermediate + prediction stage), and the same learning rate (1e-4) in every run. The
+# random-init student's classifier starts from scratch, so its prediction stage gets 3 epochs;
+# the teacher-initialised student starts from the teacher's head and gets 2.
 EP=3
 EI=$((EB - EP))
 
@@ -45,6 +45,6 @@ run "$OUT/4l312-distill" tinybert distill --teacher "$OUT/teacher" $DATA_ARGS $S
   --intermediate-epochs $EI --intermediate-lr 1e-4 --prediction-epochs $EP --prediction-lr 1e-4
 run "$OUT/3l384-labels" tinybert finetune --model "$OUT/teacher" $DATA_ARGS $S3 --epochs $EB
 run "$OUT/3l384-distill" tinybert distill --teacher "$OUT/teacher" $DATA_ARGS $S3 \
-  --intermediate-epochs $((EB - 2)) --intermediate-lr 5e-5 --prediction-epochs 2 --prediction-lr 3e-5
+  --intermediate-epochs $((EB - 2)) --intermediate-lr 1e-4 --prediction-epochs 2 --prediction-lr 1e-4
 
 python "$(dirname "$0")/table.py" "$OUT"
