@@ -263,6 +263,7 @@ def _errors(trained: dict[str, Path], tmp: Path) -> list[tuple[list, str]]:
         ([*base, "--task", "sst2", "--data-dir", str(tmp / "missing")], "missing"),
         ([*base, "--task", "sst2", "--data-dir", str(empty)], "train.tsv"),
         ([*base, "--task", "sst2", "--data-dir", str(bad_row)], "train.tsv:3"),
+        ([*base, "--train", str(csv), "--text-column", "text"], "--dev FILE is required"),
         ([*base, "--task", "nope", "--data-dir", d], "unknown task"),
         ([*base, "--train", str(csv), "--dev", str(csv), "--text-column", "sentence"], "sentence"),
         ([*base, "--train", str(odd), "--dev", str(odd), "--text-column", "text"], "expected the same label names"),

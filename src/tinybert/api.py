@@ -54,7 +54,8 @@ log = logging.getLogger(__name__)
 
 
 def load_data(data: DataConfig, need_train: bool) -> TaskData:
-    """Read the task's examples (train only when ``need_train``)."""
+    """Read the task's examples (train only when ``need_train``; training also needs a dev split,
+    on which the best checkpoint is chosen)."""
     limits = {"train": data.max_train_samples, "eval": data.max_eval_samples}
     limits = {k: v for k, v in limits.items() if v is not None}
     if data.task is not None:
@@ -62,6 +63,8 @@ def load_data(data: DataConfig, need_train: bool) -> TaskData:
         return load_glue(data.task, data.data_dir, splits=splits, max_samples=limits or None)
     if need_train and data.train_file is None:
         raise TinyBertError("--train FILE is required for training")
+    if need_train and data.dev_file is None:
+        raise TinyBertError("--dev FILE is required: the best checkpoint is chosen on it")
     evals = {"dev": data.dev_file} if data.dev_file is not None else {}
     return load_custom(
         data.train_file if need_train else None,
@@ -205,20 +208,13 @@ def run_finetune(config: FinetuneConfig) -> dict:
     With several ``learning_rates`` each is trained in turn and the best on dev is kept (the
     paper's small search). Returns the metrics also written to ``output/metrics.json``.
     """
-    inputs = {
-        "--model": config.model,
-        "--data-dir": config.data.data_dir,
-        "--train": config.data.train_file,
-        "--dev": config.data.dev_file,
-    }
+    inputs = {"--model": config.model, **config.data.paths()}
     with output_folder(config.output, config.overwrite, inputs) as output:
         return _finetune_into(config, output)
 
 
 def _finetune_into(config: FinetuneConfig, output: Path) -> dict:
     task = load_data(config.data, need_train=True)
-    if not task.evals:
-        raise TinyBertError("--dev FILE is required: the best checkpoint is chosen on it")
     model_cfg = load_config(config.model, "--model")
     shape = describe_encoder(model_cfg, "--model")
     if config.student.is_given and config.student.is_folder:
@@ -317,13 +313,8 @@ def run_distill(config: DistillConfig) -> dict:
     (soft cross-entropy; the checkpoint with the best dev metric is kept). Returns the metrics
     also written to ``output/metrics.json``.
     """
-    inputs = {
-        "--teacher": config.teacher,
-        "--student": config.student.student if config.student.is_folder else None,
-        "--data-dir": config.data.data_dir,
-        "--train": config.data.train_file,
-        "--dev": config.data.dev_file,
-    }
+    student_folder = config.student.student if config.student.is_folder else None
+    inputs = {"--teacher": config.teacher, "--student": student_folder, **config.data.paths()}
     with output_folder(config.output, config.overwrite, inputs) as output:
         return _distill_into(config, output)
 
@@ -331,8 +322,6 @@ def run_distill(config: DistillConfig) -> dict:
 def _distill_into(config: DistillConfig, output: Path) -> dict:
     set_seed(config.seed)
     task = load_data(config.data, need_train=True)
-    if not task.evals:
-        raise TinyBertError("--dev FILE is required: the best checkpoint is chosen on it")
     teacher = load_classifier(config.teacher, task.spec.label_names, "--teacher", new_head=False)
     describe_encoder(teacher.config, "--teacher")
     tokenizer = load_tokenizer(config.teacher, "--teacher")

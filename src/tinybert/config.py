@@ -94,6 +94,10 @@ class DataConfig:
             value = getattr(self, name)
             _require(value is None or value >= 1, f"--{name.replace('_', '-')}: expected >= 1, got {value}")
 
+    def paths(self) -> dict[str, Path | None]:
+        """The data inputs by option name (an output folder must never overlap them)."""
+        return {"--data-dir": self.data_dir, "--train": self.train_file, "--dev": self.dev_file}
+
 
 @dataclass(frozen=True)
 class OptimConfig:
