@@ -1,0 +1,390 @@
+"""Export a sequence classifier for deployment: ONNX (optionally int8) or PyTorch int8, with a parity check.
+
+The export folder is self-contained: the model file, ``config.json`` (labels), the tokenizer files,
+``export.json`` (what was exported, how, from what) and ``parity.json`` (how closely the export
+reproduces the PyTorch model's logits on real text). :mod:`tinybert.runtime` loads it back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import shutil
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from tinybert.data.readers import Example, load_glue, read_table
+from tinybert.errors import TinyBertError
+from tinybert.outputs import output_folder, replace_dir, write_json
+from tinybert.runtime import (
+    EXPORT_INFO,
+    ONNX_FILES,
+    TORCH_INT8_FILE,
+    InferenceModel,
+    load_inference_model,
+    quantize_torch_int8,
+)
+
+log = logging.getLogger(__name__)
+
+__all__ = ["ExportConfig", "Parity", "parity_check", "run_export"]
+
+# The torch.export-based exporter (the default since torch 2.9) needs opset 18 or later. The legacy
+# TorchScript exporter is not used: on transformers 5 its trace freezes a data-dependent branch of
+# the attention mask and the exported model's logits differ by up to 0.4 on padded batches.
+DEFAULT_OPSET = 18
+PARITY_BATCH_SIZE = 8
+
+# Parity thresholds (stated in the README): fp32 exports must reproduce the logits to float
+# rounding and every prediction; int8 changes logits by design, so only the predictions are held
+# to a bar (or, for a regression model, the predicted value to a tolerance).
+FP32_MAX_DIFF = 1e-3
+INT8_MIN_AGREEMENT = 0.95
+INT8_REGRESSION_MAX_DIFF = 0.25
+
+# Sample text for the parity check when no file or task is given: varied lengths, punctuation,
+# casing, negation, numbers and rare words, so padding and truncation paths are exercised.
+SAMPLE_TEXTS = (
+    "A gorgeous, witty film.",
+    "This was the worst meal I have eaten in years, and the service was slow.",
+    "not bad at all",
+    "I can't say I enjoyed it, but the acting is superb.",
+    "The battery lasts 3 days on a single charge!",
+    "Terrible.",
+    "An uneven, overlong drama that never quite finds its footing, despite two strong lead performances.",
+    "The package arrived on time and everything works as described.",
+    "Why would anyone pay $40 for this?",
+    "She said the results were inconclusive.",
+    "Absolutely loved every minute of it",
+    "meh",
+    "The sequel is funnier, sharper and far more ambitious than the original.",
+    "It is neither good nor bad; it simply exists.",
+    "Customer support never answered my three emails.",
+    "The hotel room was clean, quiet, and surprisingly spacious for the price.",
+    "What a waste of a talented cast.",
+    "Quite possibly the most boring lecture ever delivered.",
+    "I would recommend this to anyone who likes slow-burning mysteries.",
+    "The update broke Bluetooth pairing on my phone.",
+    "Five stars.",
+    "The plot twists are predictable, yet the dialogue keeps things lively.",
+    "Nothing about this product feels cheap.",
+    "He left the meeting early without explaining why.",
+    "A triumph of style over substance.",
+    "The soup was cold and the bread was stale.",
+    "Thanks to the clear instructions, setup took under ten minutes.",
+    "I'm not sure whether to laugh or cry.",
+    "The museum's new wing is a breathtaking space full of light.",
+    "Avoid.",
+    "It rained all week, but the guides made the trip memorable anyway.",
+    "The film's second half drags badly, though the ending almost redeems it.",
+)
+
+
+@dataclass(frozen=True)
+class ExportConfig:
+    """Options of ``tinybert export``."""
+
+    model: str
+    """Fine-tuned (or distilled) sequence classifier: a Hugging Face folder or hub id."""
+    output: Path
+    """Folder for the export."""
+    format: str = "onnx"
+    """``onnx`` or ``torch`` (PyTorch dynamic int8; needs ``quantize='int8'``)."""
+    quantize: str | None = None
+    """None (fp32) or ``int8``: onnxruntime dynamic quantization for ONNX, Linear-layer dynamic
+    quantization for PyTorch."""
+    opset: int = DEFAULT_OPSET
+    """ONNX opset (18 or later)."""
+    sample_file: Path | None = None
+    """Parity text: a .csv/.tsv/.jsonl file with ``text_columns``; default: built-in sentences."""
+    text_columns: tuple[str, ...] = ()
+    """One or two text columns of ``sample_file`` (default: ``sentence`` or ``text``)."""
+    task: str | None = None
+    """Parity text from a GLUE task's dev split (with ``data_dir``)."""
+    data_dir: Path | None = None
+    """Folder of the GLUE task."""
+    samples: int = 64
+    """How many texts (or pairs) the parity check runs."""
+    max_seq_length: int = 128
+    """Token limit of the parity inputs."""
+    max_diff: float | None = None
+    """Largest allowed |logit difference|; default 1e-3 for fp32, none for int8 classifiers
+    (0.25 for int8 regression models)."""
+    min_agreement: float | None = None
+    """Smallest allowed fraction of equal predicted classes; default 1.0 for fp32, 0.95 for int8."""
+    overwrite: bool = False
+    """Replace an existing output folder."""
+
+    def __post_init__(self) -> None:
+        if self.format not in ("onnx", "torch"):
+            raise TinyBertError(f"--format {self.format}: expected onnx or torch")
+        if self.quantize not in (None, "int8"):
+            raise TinyBertError(f"--quantize {self.quantize}: expected int8 (or leave it out for fp32)")
+        if self.format == "torch" and self.quantize is None:
+            raise TinyBertError(
+                "--format torch exports PyTorch int8 and needs --quantize int8 "
+                "(the model folder itself is already the fp32 PyTorch model)"
+            )
+        if self.opset < DEFAULT_OPSET:
+            raise TinyBertError(f"--opset {self.opset}: expected {DEFAULT_OPSET} or later (the torch.export exporter)")
+        if self.samples < 1:
+            raise TinyBertError(f"--samples {self.samples}: expected a positive integer")
+        if self.max_seq_length < 8:
+            raise TinyBertError(f"--max-seq-length {self.max_seq_length}: expected at least 8")
+        if self.sample_file is not None and self.task is not None:
+            raise TinyBertError("give either --sample-file or --task/--data-dir for the parity text, not both")
+        if self.task is not None and self.data_dir is None:
+            raise TinyBertError(f"--task {self.task} needs --data-dir (the folder with its dev.tsv)")
+        if self.max_diff is not None and self.max_diff < 0:
+            raise TinyBertError(f"--max-diff {self.max_diff}: expected a non-negative number")
+        if self.min_agreement is not None and not 0 <= self.min_agreement <= 1:
+            raise TinyBertError(f"--min-agreement {self.min_agreement}: expected a fraction between 0 and 1")
+
+    @property
+    def kind(self) -> str:
+        """The runtime kind of the export: ``onnx``, ``onnx-int8`` or ``pytorch-int8``."""
+        if self.format == "torch":
+            return "pytorch-int8"
+        return "onnx-int8" if self.quantize else "onnx"
+
+
+@dataclass
+class Parity:
+    """How closely an export reproduces the PyTorch model on ``samples`` real inputs."""
+
+    samples: int
+    source: str
+    max_abs_diff: float
+    mean_abs_diff: float
+    argmax_agreement: float | None  # None for a regression (single-output) model
+    max_diff_allowed: float | None
+    min_agreement_allowed: float | None
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
+def _parity_examples(config: ExportConfig) -> tuple[list[Example], str]:
+    if config.task is not None:
+        data = load_glue(config.task, config.data_dir, splits=("dev",), max_samples={"eval": config.samples})
+        examples = [ex for split in data.evals.values() for ex in split][: config.samples]
+        return examples, f"{config.task} dev ({config.data_dir})"
+    if config.sample_file is not None:
+        from tinybert.predict import guess_text_column
+
+        columns = config.text_columns or guess_text_column(config.sample_file)
+        examples = read_table(config.sample_file, columns, None, max_samples=config.samples)
+        return examples, str(config.sample_file)
+    texts = [SAMPLE_TEXTS[i % len(SAMPLE_TEXTS)] for i in range(min(config.samples, len(SAMPLE_TEXTS)))]
+    return [Example(text_a=t, text_b=None, label=None) for t in texts], "built-in sentences"
+
+
+def encode_batches(
+    tokenizer, examples: list[Example], max_seq_length: int, batch_size: int
+) -> list[dict[str, np.ndarray]]:
+    """Padded batches ``{input_ids, attention_mask[, token_type_ids]: (B, L) int64}`` in example order."""
+    batches = []
+    for start in range(0, len(examples), batch_size):
+        chunk = examples[start : start + batch_size]
+        texts_a = [ex.text_a for ex in chunk]
+        texts_b = [ex.text_b for ex in chunk] if chunk[0].text_b is not None else None
+        encoded = tokenizer(
+            texts_a, texts_b, padding=True, truncation=True, max_length=max_seq_length, return_tensors="np"
+        )
+        batches.append({k: np.asarray(v, dtype=np.int64) for k, v in encoded.items()})
+    return batches
+
+
+def parity_check(
+    reference: InferenceModel,
+    exported: InferenceModel,
+    batches: list[dict[str, np.ndarray]],
+    source: str,
+    *,
+    max_diff: float | None,
+    min_agreement: float | None,
+) -> Parity:
+    """Compare the logits of ``exported`` with those of ``reference`` on the same padded batches."""
+    ref = np.concatenate([reference.logits(b) for b in batches])  # (N, C)
+    out = np.concatenate([exported.logits(b) for b in batches])  # (N, C)
+    diff = np.abs(ref - out)
+    agreement = None if ref.shape[1] == 1 else float((ref.argmax(-1) == out.argmax(-1)).mean())
+    failures = []
+    if max_diff is not None and float(diff.max()) > max_diff:
+        failures.append(f"max |logit difference| {float(diff.max()):.4g} > {max_diff:g}")
+    if min_agreement is not None and agreement is not None and agreement < min_agreement:
+        failures.append(f"argmax agreement {agreement:.1%} < {min_agreement:.1%}")
+    return Parity(
+        samples=int(ref.shape[0]),
+        source=source,
+        max_abs_diff=float(diff.max()),
+        mean_abs_diff=float(diff.mean()),
+        argmax_agreement=agreement,
+        max_diff_allowed=max_diff,
+        min_agreement_allowed=min_agreement,
+        failures=failures,
+    )
+
+
+def _thresholds(config: ExportConfig, num_labels: int) -> tuple[float | None, float | None]:
+    if config.quantize is None:
+        default_diff, default_agreement = FP32_MAX_DIFF, 1.0
+    elif num_labels == 1:
+        default_diff, default_agreement = INT8_REGRESSION_MAX_DIFF, None
+    else:
+        default_diff, default_agreement = None, INT8_MIN_AGREEMENT
+    max_diff = config.max_diff if config.max_diff is not None else default_diff
+    min_agreement = config.min_agreement if config.min_agreement is not None else default_agreement
+    return max_diff, min_agreement
+
+
+class _LogitsOnly(torch.nn.Module):
+    """The classifier as a function of token-id tensors, returning only the logits."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        return self.model(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).logits
+
+
+def export_onnx(model: torch.nn.Module, input_names: tuple[str, ...], path: Path, opset: int) -> None:
+    """Write ``model`` as ONNX with dynamic batch and sequence axes on every input.
+
+    Inputs ``input_ids``, ``attention_mask`` (and ``token_type_ids``): int64 ``(batch, sequence)``;
+    output ``logits``: float32 ``(batch, num_labels)``.
+    """
+    example = torch.ones(2, 16, dtype=torch.long)  # (batch, sequence)
+    example[1, 10:] = 0  # a padded row, so the mask path is traced as the general case
+    kwargs = {n: example.clone() if n != "token_type_ids" else torch.zeros_like(example) for n in input_names}
+    batch, sequence = torch.export.Dim("batch"), torch.export.Dim("sequence", max=4096)
+    dynamic = {n: {0: batch, 1: sequence} for n in input_names}
+    chatter = io.StringIO()  # the exporter prints its progress; keep it for the debug log
+    onnx_log = logging.getLogger("torch.onnx")
+    level = onnx_log.level
+    with warnings.catch_warnings(), contextlib.redirect_stdout(chatter):
+        warnings.simplefilter("ignore")
+        onnx_log.setLevel(logging.ERROR)  # "torchvision is not installed. Skipping ..." and the like
+        torch.onnx.export(
+            _LogitsOnly(model).eval(),
+            (),
+            str(path),
+            kwargs=kwargs,
+            input_names=list(input_names),
+            output_names=["logits"],
+            opset_version=opset,
+            dynamic_shapes=dynamic,
+            dynamo=True,
+            external_data=False,
+        )
+    onnx_log.setLevel(level)
+    log.debug("onnx exporter: %s", chatter.getvalue())
+
+
+def quantize_onnx(source: Path, target: Path) -> None:
+    """onnxruntime dynamic quantization: int8 weights (per tensor), activations quantized at run time."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # onnxruntime logs a "consider pre-processing" warning on the root logger
+    try:
+        quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8)
+    finally:
+        root.setLevel(level)
+
+
+def _versions() -> dict[str, str]:
+    import onnxruntime
+    import transformers
+
+    return {
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "onnxruntime": onnxruntime.__version__,
+        "date": time.strftime("%Y-%m-%d"),
+    }
+
+
+def _write_export(config: ExportConfig, reference: InferenceModel, model: torch.nn.Module, folder: Path) -> Path:
+    """Write the model file of ``config.kind`` into ``folder``; returns its path."""
+    if config.format == "torch":
+        target = folder / TORCH_INT8_FILE
+        torch.save(quantize_torch_int8(model).state_dict(), target)
+        return target
+    fp32 = folder / ONNX_FILES["onnx"]
+    export_onnx(model, reference.input_names, fp32, config.opset)
+    if config.quantize is None:
+        return fp32
+    target = folder / ONNX_FILES["onnx-int8"]
+    quantize_onnx(fp32, target)
+    fp32.unlink()
+    return target
+
+
+def run_export(config: ExportConfig) -> dict:
+    """Export ``config.model``, check parity, and return the summary written to ``export.json``.
+
+    Raises:
+        TinyBertError: bad options or model, or parity worse than the thresholds (the export is kept
+            in the output folder with its ``parity.json`` for inspection).
+    """
+    from transformers import AutoModelForSequenceClassification
+
+    reference = load_inference_model(config.model)
+    if reference.kind != "pytorch":
+        raise TinyBertError(f"--model {config.model}: is already an export ({reference.kind}); give the PyTorch model")
+    examples, source = _parity_examples(config)
+    batches = encode_batches(reference.tokenizer, examples, config.max_seq_length, PARITY_BATCH_SIZE)
+    max_diff, min_agreement = _thresholds(config, reference.config.num_labels)
+    # Exported with eager attention: on this CPU its ONNX graph ran faster than the SDPA one.
+    model = AutoModelForSequenceClassification.from_pretrained(config.model, attn_implementation="eager").eval()
+
+    with output_folder(config.output, config.overwrite, {"--model": config.model}) as output:
+        tmp = output.with_name(output.name + ".tmp")
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir()
+        start = time.perf_counter()
+        model_file = _write_export(config, reference, model, tmp)
+        seconds = time.perf_counter() - start
+        reference.config.save_pretrained(tmp)
+        reference.tokenizer.save_pretrained(tmp)
+        exported = load_inference_model(tmp)
+        parity = parity_check(reference, exported, batches, source, max_diff=max_diff, min_agreement=min_agreement)
+        summary = {
+            "source_model": config.model,
+            "format": config.format,
+            "quantize": config.quantize,
+            "kind": config.kind,
+            "file": model_file.name,
+            "opset": config.opset if config.format == "onnx" else None,
+            "inputs": list(reference.input_names),
+            "dynamic_axes": {"batch": 0, "sequence": 1} if config.format == "onnx" else None,
+            "parameters": reference.parameters,
+            "size_bytes": model_file.stat().st_size,
+            "source_size_bytes": reference.size_bytes,
+            "seconds": round(seconds, 2),
+            "parity": {**asdict(parity), "passed": parity.passed},
+            "versions": _versions(),
+        }
+        write_json(tmp / EXPORT_INFO, summary)
+        write_json(tmp / "parity.json", summary["parity"])
+        replace_dir(tmp, output)
+    if not parity.passed:
+        raise TinyBertError(
+            f"parity check failed for {config.output}: {'; '.join(parity.failures)} on {parity.samples} "
+            f"{source} texts (the export is kept there with parity.json; --max-diff/--min-agreement set the bar)"
+        )
+    return summary
