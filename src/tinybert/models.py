@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 from transformers import (
     AutoConfig,
+    AutoModel,
     AutoModelForSequenceClassification,
     AutoTokenizer,
     PretrainedConfig,
@@ -138,6 +139,15 @@ def load_classifier(name_or_path: str, labels: tuple[str, ...] | None, option: s
     return model
 
 
+def load_encoder(name_or_path: str, option: str) -> PreTrainedModel:
+    """The bare encoder (``AutoModel``) of a pre-trained or fine-tuned model; any task head is dropped."""
+    load_config(name_or_path, option)
+    try:
+        return AutoModel.from_pretrained(name_or_path)
+    except (OSError, ValueError, KeyError) as err:
+        raise TinyBertError(f"{option} {name_or_path}: cannot load the model ({_first_line(err)})") from None
+
+
 def describe_encoder(config: PretrainedConfig, option: str) -> StudentShape:
     """The encoder shape of ``config``, or an error when the model is not a BERT-like encoder."""
     try:
@@ -182,15 +192,18 @@ def resolve_shape(
     )
 
 
-def build_student(teacher_config: PretrainedConfig, shape: StudentShape) -> PreTrainedModel:
-    """A randomly initialised model of the teacher's family, vocabulary and labels, in ``shape``."""
+def build_student(teacher_config: PretrainedConfig, shape: StudentShape, head: bool = True) -> PreTrainedModel:
+    """A randomly initialised model of the teacher's family, vocabulary and labels, in ``shape``.
+
+    ``head=False``: the bare encoder (``AutoModel``), as general distillation trains it.
+    """
     config = copy.deepcopy(teacher_config)
     config.num_hidden_layers = shape.layers
     config.hidden_size = shape.hidden
     config.num_attention_heads = shape.heads
     config.intermediate_size = shape.intermediate
     config.architectures = None
-    return AutoModelForSequenceClassification.from_config(config)
+    return (AutoModelForSequenceClassification if head else AutoModel).from_config(config)
 
 
 @dataclass(frozen=True)
@@ -248,12 +261,13 @@ def folder_size(path: Path) -> int:
 
 
 def make_student(
-    spec: StudentSpec, teacher: PreTrainedModel, labels: tuple[str, ...] | None
+    spec: StudentSpec, teacher: PreTrainedModel, labels: tuple[str, ...] | None, head: bool = True
 ) -> tuple[PreTrainedModel, LayerMap, dict]:
     """Build the student ``spec`` describes for ``teacher``: its model, layer map, and a description.
 
     A folder student is loaded (with a head over the teacher's labels); otherwise the student is
     built in the resolved shape and, with ``init="teacher"``, initialised from the mapped layers.
+    ``head=False`` gives the bare encoder instead (general distillation; ``labels`` unused).
     """
     t_cfg = teacher.config
     if spec.is_folder:
@@ -264,15 +278,19 @@ def make_student(
                 f"teacher's has {t_cfg.vocab_size}; expected the same tokenizer"
             )
         try:
-            student = AutoModelForSequenceClassification.from_pretrained(
-                spec.student, ignore_mismatched_sizes=True, **label_config(labels)
+            student = (
+                AutoModelForSequenceClassification.from_pretrained(
+                    spec.student, ignore_mismatched_sizes=True, **label_config(labels)
+                )
+                if head
+                else AutoModel.from_pretrained(spec.student)
             )
         except (OSError, ValueError) as err:
             raise TinyBertError(f"--student {spec.student}: cannot load ({_first_line(err)})") from None
         info: dict = {"init": f"folder {spec.student}"}
     else:
         shape = resolve_shape(t_cfg, spec.student, spec.layers, spec.hidden, spec.heads, spec.intermediate)
-        student = build_student(t_cfg, shape)
+        student = build_student(t_cfg, shape, head=head)
         info = {"init": spec.init, "shape": asdict(shape)}
     s_layers, t_layers = student.config.num_hidden_layers, t_cfg.num_hidden_layers
     layer_map = (

@@ -94,7 +94,9 @@ class DistillationModule(nn.Module):
         # saves a teacher tensor for backward (they enter only through subtraction and softmax).
         with torch.inference_mode():
             t_out = self.teacher(**inputs, output_hidden_states=intermediate, output_attentions=intermediate)
-        t_logits, t_hidden, t_attn = t_out.logits, t_out.hidden_states, t_out.attentions
+        # Only the prediction stage reads logits: the intermediate stage also works with bare
+        # encoders (general distillation, whose pre-trained teacher has no task head).
+        t_hidden, t_attn = t_out.hidden_states, t_out.attentions
         s_out = self.student(**inputs, output_hidden_states=intermediate, output_attentions=intermediate)
         mask = inputs["attention_mask"]
         parts: dict[str, torch.Tensor] = {}
@@ -115,9 +117,9 @@ class DistillationModule(nn.Module):
         else:
             if w.prediction > 0:
                 parts["prediction"] = (
-                    regression_mse(s_out.logits, t_logits)
+                    regression_mse(s_out.logits, t_out.logits)
                     if self.is_regression
-                    else soft_cross_entropy(s_out.logits, t_logits, self.temperature)
+                    else soft_cross_entropy(s_out.logits, t_out.logits, self.temperature)
                 )
             if w.hard_label > 0:
                 labels = batch["labels"]

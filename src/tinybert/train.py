@@ -38,7 +38,7 @@ class TrainResult:
     seconds: float = 0.0
 
 
-def _param_groups(module: nn.Module, weight_decay: float) -> list[dict]:
+def param_groups(module: nn.Module, weight_decay: float) -> list[dict]:
     """Weight decay on weight matrices only, not on biases and LayerNorm weights (as BERT)."""
     decay, no_decay = [], []
     for name, param in module.named_parameters():
@@ -49,12 +49,21 @@ def _param_groups(module: nn.Module, weight_decay: float) -> list[dict]:
 
 
 class MetricLog:
-    """Writes scalars to TensorBoard and to a JSON-lines file beside it (main process only)."""
+    """Writes scalars to TensorBoard and to a JSON-lines file beside it (main process only).
 
-    def __init__(self, log_dir: Path, jsonl: Path, enabled: bool) -> None:
+    ``resume_step``: a run resumed from the checkpoint of this step; what an interrupted run
+    logged after it is dropped from both logs (TensorBoard's ``purge_step``), so every step
+    appears once.
+    """
+
+    def __init__(self, log_dir: Path, jsonl: Path, enabled: bool, resume_step: int | None = None) -> None:
         self.enabled = enabled
-        self.writer = SummaryWriter(str(log_dir)) if enabled else None
         self.jsonl = jsonl
+        purge = None if resume_step is None else resume_step + 1
+        self.writer = SummaryWriter(str(log_dir), purge_step=purge) if enabled else None
+        if enabled and resume_step is not None and jsonl.is_file():
+            kept = [line for line in jsonl.read_text().splitlines() if json.loads(line)["step"] <= resume_step]
+            jsonl.write_text("".join(line + "\n" for line in kept))
 
     def write(self, step: int, values: dict[str, float], kind: str) -> None:
         if not self.enabled:
@@ -86,7 +95,7 @@ def train(
     Evaluates every ``optim.eval_steps`` steps (or at the end of each epoch) and at the last
     step; calls ``save_best(unwrapped_module)`` each time the score improves.
     """
-    optimizer = torch.optim.AdamW(_param_groups(module, optim.weight_decay), lr=optim.learning_rate)
+    optimizer = torch.optim.AdamW(param_groups(module, optim.weight_decay), lr=optim.learning_rate)
     steps_per_epoch = len(train_loader)
     total_steps = max(1, math.ceil(optim.epochs * steps_per_epoch))
     scheduler = get_linear_schedule_with_warmup(optimizer, int(optim.warmup_ratio * total_steps), total_steps)
