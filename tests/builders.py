@@ -88,3 +88,27 @@ def write_sst2(folder: Path, n_train: int = 64, n_dev: int = 32) -> Path:
         lines = ["sentence\tlabel"] + [f"{s}\t{y}" for s, y in sentiment_rows(n, seed)]
         (folder / name).write_text("\n".join(lines) + "\n")
     return folder
+
+
+# Word pieces for augmentation tests: "films" = film ##s, "boringly" = boring ##ly (multi-piece words).
+WORD_PIECES = ["##s", "##ly", "##ing"]
+
+
+def make_mlm_model(folder: Path, hidden: int = 32, layers: int = 2, heads: int = 4, seed: int = 0) -> Path:
+    """A tiny random BertForMaskedLM (decoder tied to the word embeddings) whose tokenizer knows
+    :data:`VOCAB` plus :data:`WORD_PIECES`, saved as a plain HF folder."""
+    from transformers import BertForMaskedLM
+
+    torch.manual_seed(seed)
+    vocab = VOCAB + WORD_PIECES
+    config = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        intermediate_size=2 * hidden,
+        max_position_embeddings=64,
+    )
+    BertForMaskedLM(config).save_pretrained(folder)
+    BertTokenizerFast(vocab={word: i for i, word in enumerate(vocab)}, do_lower_case=True).save_pretrained(folder)
+    return folder

@@ -58,7 +58,8 @@ class DataConfig:
     data_dir: Path | None = None
     """Folder with the GLUE task's train.tsv and dev.tsv."""
     train_file: Path | None = None
-    """Generic training file (.csv, .tsv or .jsonl)."""
+    """Generic training file (.csv, .tsv or .jsonl); with ``task``, a training file in the task's own
+    GLUE format used instead of ``data_dir``'s train.tsv (e.g. the output of ``tinybert augment``)."""
     dev_file: Path | None = None
     """Generic dev file, same format as the training file."""
     text_columns: tuple[str, ...] = ()
@@ -78,8 +79,9 @@ class DataConfig:
         if self.task is not None:
             _require(self.data_dir is not None, f"--task {self.task} needs --data-dir (the folder with its TSV files)")
             _require(
-                self.train_file is None and self.dev_file is None,
-                "give either --task with --data-dir, or --train/--dev files, not both",
+                self.dev_file is None,
+                "give either --task with --data-dir, or --train/--dev files, not both "
+                "(--task takes --train only as a replacement train.tsv, e.g. from tinybert augment)",
             )
         else:
             _require(

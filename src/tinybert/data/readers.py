@@ -401,6 +401,7 @@ def load_glue(
     data_dir: str | Path,
     splits: Sequence[str] = ("train", "dev"),
     max_samples: dict[str, int] | None = None,
+    train_file: str | Path | None = None,
 ) -> TaskData:
     """Load GLUE splits of ``task`` from ``data_dir``.
 
@@ -410,6 +411,8 @@ def load_glue(
     (unlabelled; MNLI: ``test_matched``/``test_mismatched``) or a specific file's split name.
     ``max_samples`` such as ``{"train": 2000, "eval": 500}`` keeps the first N rows of a split
     (``"eval"`` applies to every split except train; a split's own name overrides it).
+    ``train_file``, when given, is read in the task's format instead of the folder's train.tsv
+    (e.g. an augmented copy written by ``tinybert augment``).
 
     Returns:
         TaskData with ``train`` (empty if not requested) and ``evals`` keyed by split name.
@@ -425,7 +428,8 @@ def load_glue(
     task_dir = _glue_task_dir(spec, layout, Path(data_dir))
     data = TaskData(spec=spec)
     for split, file_name in files.items():
-        examples = _read_glue_file(task_dir / file_name, spec, layout, split, limits[split])
+        path = Path(train_file) if split == "train" and train_file is not None else task_dir / file_name
+        examples = _read_glue_file(path, spec, layout, split, limits[split])
         if split == "train":
             data.train = examples
         else:

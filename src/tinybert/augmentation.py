@@ -1,0 +1,309 @@
+"""``tinybert augment``: TinyBERT's data augmentation (paper Algorithm 1), batched and streaming.
+
+For every training example, each replaceable word is replaced with probability ``p`` by one of
+its K candidates (:mod:`tinybert.candidates`), giving up to ``n`` distinct variants (at most
+``4 n`` draws). The output file has the input's format and columns: each original row, followed
+by its variants with the text field(s) replaced and every other column copied. For sentence
+pairs both texts are augmented in the same draw, so each output row is a consistent pair.
+
+Randomness is seeded per example (``seed`` and the row's index), so the output depends only on
+the input, the model and the seed, not on block or batch sizes. The input is read ``block_size``
+rows at a time and the output written as it goes (to a temporary file renamed at the end).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+
+from tinybert.data.augment_io import Row, RowSource, atomic_output, glue_source, output_suffix_ok, table_source
+from tinybert.errors import TinyBertError
+
+__all__ = ["AugmentConfig", "augment", "draw_variants", "run_augment"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """Settings of one augmentation run; validated on construction."""
+
+    model: str
+    """Model whose MLM head (if any) and input embeddings give the candidates: folder or hub id."""
+    output: Path
+    """Augmented training file to write (same format as the input)."""
+    task: str | None = None
+    """GLUE task name; its train.tsv in ``data_dir`` (or ``train_file``, in the task's format) is read."""
+    data_dir: Path | None = None
+    """GLUE task folder (or GLUE root)."""
+    train_file: Path | None = None
+    """Generic .csv/.tsv/.jsonl training file, or with ``task`` a file in the task's GLUE format."""
+    text_columns: tuple[str, ...] = ()
+    """Generic files: the one or two text columns to augment."""
+    n: int = 20
+    """Variants per example (N_a; fewer when a sentence has few distinct variants)."""
+    p: float = 0.4
+    """Probability of replacing each replaceable word (p_t)."""
+    k: int = 15
+    """Candidates per word (K)."""
+    seed: int = 42
+    word_vectors: Path | None = None
+    """Optional GloVe-format word vectors for words split into several word pieces."""
+    max_samples: int | None = None
+    """Augment only the first N examples (the output holds only those)."""
+    batch_size: int = 256
+    """Masked sentences per MLM forward pass."""
+    block_size: int = 2048
+    """Examples read and processed together (memory use is bounded by this, not by the file)."""
+    max_length: int = 128
+    """Tokens of context around a masked word."""
+    device: str | None = None
+    """torch device; default: cuda when available, else cpu."""
+    overwrite: bool = False
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        def require(ok: bool, message: str) -> None:
+            if not ok:
+                raise TinyBertError(message)
+
+        if self.task is not None:
+            require(
+                self.data_dir is not None or self.train_file is not None,
+                f"--task {self.task} needs --data-dir (the folder with its train.tsv) or --train FILE",
+            )
+            require(not self.text_columns, "--text-column is for generic files; a GLUE --task knows its columns")
+        else:
+            require(self.train_file is not None, "no data: give --task NAME --data-dir DIR, or --train FILE")
+            require(self.data_dir is None, "--data-dir needs --task NAME")
+            require(
+                1 <= len(self.text_columns) <= 2,
+                f"--text-column: expected one or two columns, got {len(self.text_columns)}",
+            )
+        require(self.n >= 1, f"--n: expected a positive integer, got {self.n}")
+        require(0 < self.p <= 1, f"--p: expected a probability in (0, 1], got {self.p}")
+        require(self.k >= 1, f"--k: expected a positive integer, got {self.k}")
+        require(self.max_samples is None or self.max_samples >= 1, "--max-train-samples: expected >= 1")
+        require(self.batch_size >= 1, f"--batch-size: expected >= 1, got {self.batch_size}")
+        require(self.block_size >= 1, f"block_size: expected >= 1, got {self.block_size}")
+        require(self.max_length >= 8, f"--max-length: expected >= 8, got {self.max_length}")
+        require(
+            self.word_vectors is None or Path(self.word_vectors).is_file(),
+            f"--word-vectors {self.word_vectors}: file not found",
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Sampling (pure; shared with the one-word-at-a-time baseline in bench/augment_speed.py)
+
+
+def match_case(candidate: str, original: str) -> str:
+    """``candidate`` in ``original``'s case pattern (UPPER, Title or as is)."""
+    if len(original) > 1 and original.isupper():
+        return candidate.upper()
+    if original[:1].isupper():
+        return candidate[:1].upper() + candidate[1:]
+    return candidate
+
+
+def _draw(
+    text: str, spans: Sequence[tuple[int, int]], cands: Sequence[Sequence[str]], p: float, rng: random.Random
+) -> str:
+    parts: list[str] = []
+    last = 0
+    for (start, end), options in zip(spans, cands, strict=True):
+        if options and rng.random() < p:
+            parts += [text[last:start], match_case(rng.choice(options), text[start:end])]
+            last = end
+    return "".join([*parts, text[last:]]) if parts else text
+
+
+def draw_variants(
+    texts: Sequence[str],
+    spans: Sequence[Sequence[tuple[int, int]]],
+    cands: Sequence[Sequence[Sequence[str]]],
+    n: int,
+    p: float,
+    rng: random.Random,
+) -> list[tuple[str, ...]]:
+    """Up to ``n`` distinct variants of one example (at most ``4 n`` draws), the original excluded.
+
+    ``texts`` holds the example's one or two texts; ``spans[s][j]`` and ``cands[s][j]`` are the
+    character span and the candidates of word ``j`` of text ``s`` (no candidates: never replaced).
+    Each draw replaces every word with probability ``p`` by a uniformly chosen candidate, in both
+    texts of a pair at once.
+    """
+    original = tuple(texts)
+    if not any(options for side in cands for options in side):
+        return []
+    seen = {original}
+    out: list[tuple[str, ...]] = []
+    for _ in range(4 * n):
+        variant = tuple(_draw(t, s, c, p, rng) for t, s, c in zip(texts, spans, cands, strict=True))
+        if variant not in seen:
+            seen.add(variant)
+            out.append(variant)
+            if len(out) == n:
+                break
+    return out
+
+
+def example_rng(seed: int, index: int) -> random.Random:
+    """The random stream of example ``index`` (independent of how examples are batched)."""
+    return random.Random(f"{seed}:{index}")
+
+
+# ---------------------------------------------------------------------------------------------
+# The run
+
+
+def open_source(config: AugmentConfig) -> RowSource:
+    if config.task is not None:
+        return glue_source(config.task, config.data_dir, config.train_file)
+    assert config.train_file is not None
+    return table_source(config.train_file, config.text_columns)
+
+
+def _count_lines(path: Path) -> int:
+    count = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            count += chunk.count(b"\n")
+    return count
+
+
+def _blocks(rows: Iterator[Row], size: int, limit: int | None) -> Iterator[list[Row]]:
+    rows = islice(rows, limit) if limit is not None else rows
+    while block := list(islice(rows, size)):
+        yield block
+
+
+def run_augment(config: AugmentConfig) -> dict:
+    """Write the augmented file; return a summary (counts, time, sentences per second)."""
+    import torch
+    from tqdm.auto import tqdm
+
+    from tinybert.candidates import CandidateFinder
+
+    source = open_source(config)
+    output = Path(config.output)
+    if not output_suffix_ok(source, output):
+        raise TinyBertError(
+            f"--output {output}: expected a {source.path.suffix or '.tsv'} file, the input's format "
+            f"({source.path.name}), so that distill reads it the same way"
+        )
+    device = config.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    start = time.perf_counter()
+    finder = CandidateFinder(
+        config.model,
+        k=config.k,
+        device=device,
+        word_vectors=config.word_vectors,
+        batch_size=config.batch_size,
+        max_length=config.max_length,
+    )
+    load_seconds = time.perf_counter() - start
+    sides = 2 if source.is_pair else 1
+    total = None
+    if source.kind != "json-array":
+        total = max(0, _count_lines(source.path) - (1 if source.header is not None else 0))
+        total = min(total, config.max_samples) if config.max_samples is not None else total
+    examples = variants_written = replaceable = 0
+    start = time.perf_counter()
+    with (
+        atomic_output(output, config.overwrite, [source.path]) as handle,
+        tqdm(total=total, unit="ex", desc="augment", disable=not config.progress, file=sys.stderr) as bar,
+    ):
+        writer = source.writer(handle)
+        for block in _blocks(source.rows(), config.block_size, config.max_samples):
+            # Both sides of every example in one call: texts [side 0 of all rows, side 1 of all rows].
+            texts = [row.texts[s] for s in range(sides) for row in block]
+            words, cands = finder.candidates(texts)
+            for i, row in enumerate(block):
+                at = [s * len(block) + i for s in range(sides)]
+                spans = [[(w.start, w.end) for w in words[a]] for a in at]
+                replaceable += sum(1 for a in at for c in cands[a] if c)
+                found = draw_variants(
+                    row.texts, spans, [cands[a] for a in at], config.n, config.p, example_rng(config.seed, examples + i)
+                )
+                writer.write(row.record)
+                for variant in found:
+                    writer.write(source.with_texts(row, variant))
+                variants_written += len(found)
+            examples += len(block)
+            bar.update(len(block))
+        writer.close()
+    seconds = time.perf_counter() - start
+    if source.skipped:
+        log.warning("%s: skipped %d malformed rows (known defect of this GLUE file)", source.path, source.skipped)
+    if examples == 0:
+        raise TinyBertError(f"{source.path}: no data rows (expected at least one example)")
+    return {
+        "input": str(source.path),
+        "output": str(output),
+        "model": config.model,
+        "candidates": "mlm+embeddings" if finder.has_mlm_head else "embeddings",
+        "word_vectors": None if config.word_vectors is None else str(config.word_vectors),
+        "device": str(finder.device),
+        "n": config.n,
+        "p": config.p,
+        "k": config.k,
+        "seed": config.seed,
+        "examples": examples,
+        "variants": variants_written,
+        "rows_written": examples + variants_written,
+        "replaceable_words": replaceable,
+        "model_load_seconds": round(load_seconds, 2),
+        "seconds": round(seconds, 2),
+        "examples_per_second": round(examples / seconds, 2) if seconds > 0 else None,
+    }
+
+
+def augment(
+    model: str,
+    output: str | Path,
+    *,
+    task: str | None = None,
+    data_dir: str | Path | None = None,
+    train: str | Path | None = None,
+    text_columns: Sequence[str] | str = (),
+    n: int = 20,
+    p: float = 0.4,
+    k: int = 15,
+    seed: int = 42,
+    word_vectors: str | Path | None = None,
+    max_train_samples: int | None = None,
+    batch_size: int = 256,
+    max_length: int = 128,
+    device: str | None = None,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> dict:
+    """Augment a training file; same options as ``tinybert augment``. Returns the run's summary."""
+    as_path = lambda p: None if p is None else Path(p)  # noqa: E731
+    config = AugmentConfig(
+        model=str(model),
+        output=Path(output),
+        task=task,
+        data_dir=as_path(data_dir),
+        train_file=as_path(train),
+        text_columns=(text_columns,) if isinstance(text_columns, str) else tuple(text_columns),
+        n=n,
+        p=p,
+        k=k,
+        seed=seed,
+        word_vectors=as_path(word_vectors),
+        max_samples=max_train_samples,
+        batch_size=batch_size,
+        max_length=max_length,
+        device=device,
+        overwrite=overwrite,
+        progress=progress,
+    )
+    return run_augment(config)
