@@ -14,7 +14,7 @@ from typing import Any
 
 from tinybert.errors import TinyBertError
 
-__all__ = ["TinyBertError", "distill", "evaluate", "finetune"]
+__all__ = ["TinyBertError", "augment", "distill", "evaluate", "finetune"]
 __version__ = "0.1.0"
 
 
@@ -24,4 +24,8 @@ def __getattr__(name: str) -> Any:
         from tinybert import api
 
         return getattr(api, name)
+    if name == "augment":
+        from tinybert.augmentation import augment
+
+        return augment
     raise AttributeError(f"module 'tinybert' has no attribute {name!r}")

@@ -60,7 +60,8 @@ def load_data(data: DataConfig, need_train: bool) -> TaskData:
     limits = {k: v for k, v in limits.items() if v is not None}
     if data.task is not None:
         splits = ("train", "dev") if need_train else ("dev",)
-        return load_glue(data.task, data.data_dir, splits=splits, max_samples=limits or None)
+        train_file = data.train_file if need_train else None
+        return load_glue(data.task, data.data_dir, splits=splits, max_samples=limits or None, train_file=train_file)
     if need_train and data.train_file is None:
         raise TinyBertError("--train FILE is required for training")
     if need_train and data.dev_file is None:

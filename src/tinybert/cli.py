@@ -281,6 +281,55 @@ def evaluate(
         print(json.dumps(metrics))
 
 
+@app.command()
+def augment(
+    model: Annotated[str, typer.Option(help="Model for the candidates (its MLM head if any, and its embeddings).")],
+    output: Annotated[Path, typer.Option(help="Augmented training file (same format as the input).")],
+    task: Task = None,
+    data_dir: DataDir = None,
+    train: Annotated[
+        Path | None,
+        typer.Option("--train", help="Training file: generic (.csv, .tsv, .jsonl), or in the --task's GLUE format."),
+    ] = None,
+    text_column: TextColumn = None,
+    n: Annotated[int, typer.Option("--n", help="Variants per example (N_a).")] = 20,
+    p: Annotated[float, typer.Option("--p", help="Probability of replacing each word (p_t).")] = 0.4,
+    k: Annotated[int, typer.Option("--k", help="Candidates per word (K).")] = 15,
+    seed: Annotated[int, typer.Option()] = 42,
+    word_vectors: Annotated[
+        Path | None, typer.Option(help="GloVe-format word vectors for words of several word pieces.")
+    ] = None,
+    max_train_samples: Annotated[int | None, typer.Option(help="Augment only the first N examples.")] = None,
+    batch_size: Annotated[int, typer.Option(help="Masked sentences per MLM forward pass.")] = 256,
+    device: Annotated[str | None, typer.Option(help="cpu, cuda, ... (default: cuda when available).")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing output file.")] = False,
+) -> None:
+    """Data augmentation (TinyBERT): write each training example and up to N word-replaced variants."""
+    from tinybert.augmentation import augment as run
+
+    summary = run(
+        model,
+        output,
+        task=task,
+        data_dir=data_dir,
+        train=train,
+        text_columns=text_column or (),
+        n=n,
+        p=p,
+        k=k,
+        seed=seed,
+        word_vectors=word_vectors,
+        max_train_samples=max_train_samples,
+        batch_size=batch_size,
+        device=device,
+        overwrite=overwrite,
+    )
+    console.print(
+        f"{summary['examples']:,} examples + {summary['variants']:,} variants -> {output} "
+        f"({summary['examples_per_second']:,} examples/s, candidates from {summary['candidates']})"
+    )
+
+
 def main() -> None:
     """Entry point: run the CLI; user errors become one line on stderr and exit status 2."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
