@@ -330,6 +330,234 @@ def augment(
     )
 
 
+@app.command("general-distill")
+def general_distill(
+    teacher: Annotated[str, typer.Option(help="Pre-trained encoder (local folder or hub id); a task head is ignored.")],
+    corpus: Annotated[
+        list[str],
+        typer.Option(help="Text file, folder or glob pattern; repeat it, or list more paths after the options."),
+    ],
+    output: Annotated[Path, typer.Option(help="Folder for the student, logs and checkpoints.")],
+    more_corpus: Annotated[
+        list[str] | None, typer.Argument(metavar="PATH", help="More corpus paths (e.g. a shell glob).")
+    ] = None,
+    corpus_format: Annotated[
+        str, typer.Option(help="auto, wikiextractor, blank-lines (documents between blank lines) or lines.")
+    ] = "auto",
+    student: Student = None,
+    layers: Layers = None,
+    hidden: Hidden = None,
+    heads: Heads = None,
+    intermediate: Intermediate = None,
+    init: Init = "random",
+    layer_map: LayerMapOpt = None,
+    max_seq_length: Annotated[int, typer.Option(help="Tokens per packed block.")] = 128,
+    max_steps: Annotated[int, typer.Option(help="Optimizer steps.")] = 10_000,
+    batch_size: Annotated[int, typer.Option(help="Blocks per forward pass (per process).")] = 32,
+    gradient_accumulation_steps: Annotated[int, typer.Option(help="Forward passes per optimizer step.")] = 1,
+    learning_rate: Annotated[float, typer.Option(help="Peak learning rate.")] = 1e-4,
+    warmup_ratio: Annotated[float, typer.Option(help="Share of the steps warming up; then linear decay.")] = 0.1,
+    weight_decay: Annotated[float, typer.Option()] = 0.01,
+    loss_weights: Annotated[str | None, typer.Option(help="e.g. attention=1,hidden=1,embedding=1")] = None,
+    save_steps: Annotated[int, typer.Option(help="Checkpoint every N steps.")] = 500,
+    eval_steps: Annotated[int, typer.Option(help="Held-out losses every N steps.")] = 500,
+    eval_blocks: Annotated[int, typer.Option(help="Blocks held out from the start of the corpus.")] = 128,
+    shuffle_buffer: Annotated[int, typer.Option(help="Blocks in the shuffle buffer (0: corpus order).")] = 2048,
+    keep_checkpoints: Annotated[int, typer.Option(help="Newest checkpoints kept.")] = 1,
+    log_steps: Annotated[int, typer.Option(help="Log mean training losses every N steps.")] = 10,
+    seed: Annotated[int, typer.Option()] = 42,
+    resume: Annotated[bool, typer.Option(help="Continue from the newest checkpoint in --output.")] = False,
+    overwrite: Annotated[bool, typer.Option(help="Start again in a non-empty --output.")] = False,
+) -> None:
+    """General distillation on raw text: a bare student learns a pre-trained teacher's layers.
+
+    Resumable: re-run the same command with --resume after an interruption.
+    """
+    from tinybert.general import general_distill as run
+
+    summary = run(
+        teacher,
+        [*corpus, *(more_corpus or [])],
+        output,
+        corpus_format=corpus_format,
+        student=student,
+        layers=layers,
+        hidden=hidden,
+        heads=heads,
+        intermediate=intermediate,
+        init=init,
+        layer_map=layer_map,
+        max_seq_length=max_seq_length,
+        max_steps=max_steps,
+        batch_size=batch_size,
+        gradient_accumulation_steps=gradient_accumulation_steps,
+        learning_rate=learning_rate,
+        warmup_ratio=warmup_ratio,
+        weight_decay=weight_decay,
+        loss_weights=loss_weights,
+        save_steps=save_steps,
+        eval_steps=eval_steps,
+        eval_blocks=eval_blocks,
+        shuffle_buffer=shuffle_buffer,
+        keep_checkpoints=keep_checkpoints,
+        log_steps=log_steps,
+        seed=seed,
+        resume=resume,
+        overwrite=overwrite,
+    )
+    held_out = ", ".join(f"{k.removeprefix('eval_')} {v:.4f}" for k, v in summary["eval"].items())
+    console.print(
+        f"{summary['steps']} steps, {summary['tokens_seen']:,} tokens at {summary['tokens_per_second'] or 0:,.0f} "
+        f"tokens/s; held-out losses: {held_out or 'n/a'}; saved to {output}"
+    )
+
+
+@app.command()
+def export(
+    model: Annotated[str, typer.Option(help="Fine-tuned or distilled classifier folder (PyTorch).")],
+    output: Annotated[Path, typer.Option(help="Folder for the export (model file, config, tokenizer, parity).")],
+    format: Annotated[str, typer.Option("--format", help="onnx, or torch (PyTorch int8).")] = "onnx",
+    quantize: Annotated[str | None, typer.Option(help="int8: dynamic int8 quantization.")] = None,
+    opset: Annotated[int, typer.Option(help="ONNX opset (18 or later).")] = 18,
+    sample_file: Annotated[
+        Path | None, typer.Option(help="Parity text: a .csv/.tsv/.jsonl file (default: built-in sentences).")
+    ] = None,
+    text_column: TextColumn = None,
+    task: Annotated[str | None, typer.Option(help="Parity text from this GLUE task's dev split.")] = None,
+    data_dir: DataDir = None,
+    samples: Annotated[int, typer.Option(help="Texts in the parity check.")] = 64,
+    max_seq_length: Annotated[int, typer.Option(help="Token limit of the parity inputs.")] = 128,
+    max_diff: Annotated[
+        float | None, typer.Option(help="Largest allowed |logit difference| (default 1e-3 fp32; int8: not checked).")
+    ] = None,
+    min_agreement: Annotated[
+        float | None, typer.Option(help="Smallest allowed argmax agreement (default 1.0 fp32, 0.95 int8).")
+    ] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing output folder.")] = False,
+) -> None:
+    """Export to ONNX (optionally int8) or PyTorch int8, then check parity against the PyTorch model."""
+    from tinybert.exporter import export as run
+
+    summary = run(
+        model,
+        output,
+        format=format,
+        quantize=quantize,
+        opset=opset,
+        sample_file=sample_file,
+        text_columns=tuple(text_column or ()),
+        task=task,
+        data_dir=data_dir,
+        samples=samples,
+        max_seq_length=max_seq_length,
+        max_diff=max_diff,
+        min_agreement=min_agreement,
+        overwrite=overwrite,
+    )
+    parity = summary["parity"]
+    agreement = "n/a" if parity["argmax_agreement"] is None else f"{parity['argmax_agreement']:.1%}"
+    console.print(
+        f"exported {summary['kind']} ({summary['size_bytes'] / 2**20:.1f} MiB, source "
+        f"{summary['source_size_bytes'] / 2**20:.1f} MiB) to {output}; parity on {parity['samples']} "
+        f"{parity['source']} texts: max |logit diff| {parity['max_abs_diff']:.2e}, argmax agreement {agreement}"
+    )
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise TinyBertError(f"--batch-size {text!r}: expected comma-separated integers, e.g. 1,8,32") from None
+
+
+@app.command()
+def benchmark(
+    model: Annotated[
+        list[str] | None, typer.Option("--model", help="Model folder (PyTorch or export); give several.")
+    ] = None,
+    onnx: Annotated[list[Path] | None, typer.Option("--onnx", help="ONNX file; give several.")] = None,
+    output: Annotated[Path, typer.Option(help="Folder for benchmark.json and benchmark.png.")] = Path("benchmark"),
+    batch_size: Annotated[str, typer.Option(help="Comma-separated batch sizes.")] = "1,8,32",
+    seq_len: Annotated[int, typer.Option(help="Tokens per input.")] = 128,
+    device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
+    threads: Annotated[int | None, typer.Option(help="CPU threads (default: all cores).")] = None,
+    warmup: Annotated[int, typer.Option(help="Untimed calls per batch size.")] = 5,
+    min_repeats: Annotated[int, typer.Option(help="Timed calls per batch size, at least.")] = 10,
+    min_seconds: Annotated[float, typer.Option(help="Timed seconds per batch size, at least.")] = 2.0,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing output folder.")] = False,
+) -> None:
+    """Latency, throughput, memory and size of models side by side; speedups against the first (the teacher)."""
+    from tinybert.speed import benchmark as run
+
+    models = [*(model or []), *(str(p) for p in onnx or [])]
+    summary = run(
+        models,
+        output,
+        batch_sizes=_sizes(batch_size),
+        seq_len=seq_len,
+        device=device,
+        threads=threads,
+        warmup=warmup,
+        min_repeats=min_repeats,
+        min_seconds=min_seconds,
+        overwrite=overwrite,
+    )
+    results = summary["models"]
+    sizes = [row["batch_size"] for row in results[0]["batches"]]
+    table = Table(title=f"{summary['environment']['cpu']}, {results[0]['threads']} threads, length {seq_len}")
+    for name in ("model", "kind", "params", "MiB", f"b{sizes[0]} p50/p90/p99 ms"):
+        table.add_column(name)
+    for b in sizes:
+        table.add_column(f"b{b} samples/s", justify="right")
+    table.add_column("speedup", justify="right")
+    for r in results:
+        first = r["batches"][0]
+        table.add_row(
+            r["model"],
+            r["kind"],
+            f"{r['parameters'] / 1e6:.1f}M",
+            f"{r['size_bytes'] / 2**20:.0f}",
+            f"{first['p50_ms']:.1f} / {first['p90_ms']:.1f} / {first['p99_ms']:.1f}",
+            *(f"{row['throughput']:.0f}" for row in r["batches"]),
+            " ".join(f"{row['latency_speedup']:.1f}x" for row in r["batches"]),
+        )
+    Console().print(table)
+    console.print(f"written to {output}/benchmark.json and benchmark.png")
+
+
+@app.command()
+def predict(
+    model: Annotated[str, typer.Option(help="Model folder (PyTorch or export) or .onnx file.")],
+    input: Annotated[Path, typer.Option("--input", help="File to label: .csv, .tsv or .jsonl.")],
+    output: Annotated[
+        Path | None, typer.Option(help="Labelled copy of the input, same format (default: standard output).")
+    ] = None,
+    task: Task = None,
+    text_column: TextColumn = None,
+    batch_size: Annotated[int, typer.Option()] = 32,
+    max_seq_length: Annotated[int | None, typer.Option(help="Token limit (default: the task's or model's).")] = None,
+    device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing output file.")] = False,
+) -> None:
+    """Label every row of a file: adds predicted_label and score, as pipeline("text-classification") gives them."""
+    from tinybert.predictor import predict as run
+
+    summary = run(
+        model,
+        input,
+        output=output,
+        task=task,
+        text_columns=tuple(text_column or ()),
+        batch_size=batch_size,
+        max_seq_length=max_seq_length,
+        device=device,
+        overwrite=overwrite,
+    )
+    if output is not None:
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(summary["labels"].items()))
+        console.print(f"labelled {summary['rows']} rows ({counts}) into {output}")
+
+
 def main() -> None:
     """Entry point: run the CLI; user errors become one line on stderr and exit status 2."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

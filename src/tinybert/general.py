@@ -223,16 +223,17 @@ def _check_resume(config: GeneralConfig, settings: dict) -> Path:
 
 
 def _check_output(config: GeneralConfig) -> None:
-    out = config.output
-    for path in config.corpus.paths:
-        p = Path(path)
-        if p.exists() and (p.resolve() == out.resolve() or out.resolve() in p.resolve().parents):
-            raise TinyBertError(f"--output {out}: overlaps --corpus {path}; choose a separate folder")
+    out = config.output.resolve()
+    inputs = [("--teacher", config.teacher)] + [("--corpus", path) for path in config.corpus.paths]
+    for option, path in inputs:
+        p = Path(path).resolve()
+        if Path(path).exists() and (p == out or p in out.parents or out in p.parents):
+            raise TinyBertError(f"--output {config.output}: overlaps {option} {path}; choose a separate folder")
     if config.resume:
         return
     if out.is_dir() and any(out.iterdir()) and not config.overwrite:
         raise TinyBertError(
-            f"--output {out}: folder exists and is not empty; pass --resume to continue its run "
+            f"--output {config.output}: folder exists and is not empty; pass --resume to continue its run "
             "or --overwrite to start again"
         )
 
