@@ -14,8 +14,11 @@ from typing import Any
 
 from tinybert.errors import TinyBertError
 
-__all__ = ["TinyBertError", "augment", "distill", "evaluate", "finetune"]
+__all__ = ["TinyBertError", "augment", "benchmark", "distill", "evaluate", "export", "finetune", "predict"]
 __version__ = "0.1.0"
+
+
+_DEPLOY = {"export": "tinybert.exporter", "benchmark": "tinybert.speed", "predict": "tinybert.predictor"}
 
 
 def __getattr__(name: str) -> Any:
@@ -28,4 +31,8 @@ def __getattr__(name: str) -> Any:
         from tinybert.augmentation import augment
 
         return augment
+    if name in _DEPLOY:
+        import importlib
+
+        return getattr(importlib.import_module(_DEPLOY[name]), name)
     raise AttributeError(f"module 'tinybert' has no attribute {name!r}")

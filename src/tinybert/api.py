@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
 
+import numpy as np
 import torch
 from accelerate import Accelerator
 from torch.utils.data import DataLoader
@@ -33,6 +34,7 @@ from tinybert.data import TaskData, encode, load_custom, load_glue, make_loader
 from tinybert.errors import TinyBertError
 from tinybert.metrics import compute_metrics, main_metric_value
 from tinybert.models import (
+    check_labels,
     count_parameters,
     describe_encoder,
     folder_size,
@@ -44,6 +46,7 @@ from tinybert.models import (
 )
 from tinybert.objective import DistillationModule, SupervisedModule, check_heads
 from tinybert.outputs import output_folder, replace_dir, write_json
+from tinybert.runtime import is_export, load_inference_model
 from tinybert.train import MetricLog, TrainResult, mean_loss, predict, train
 
 log = logging.getLogger(__name__)
@@ -439,6 +442,22 @@ def _distill_into(config: DistillConfig, output: Path) -> dict:
 # evaluate
 
 
+def _evaluate_export(model: str, task: TaskData, max_seq_length: int | None, batch_size: int) -> dict:
+    """Metrics of an ONNX or PyTorch-int8 export (``tinybert export``) on every evaluation split."""
+    runtime = load_inference_model(model)
+    check_labels(runtime.config, task.spec.label_names, "--model")
+    features = Features(task, runtime.tokenizer, model_labels(runtime, task), max_seq_length)
+    results = {}
+    for split, loader in features.eval_loaders(batch_size).items():
+        batches = list(loader)
+        if any("labels" not in batch for batch in batches):
+            raise TinyBertError(f"split {split} has no labels to evaluate against")
+        logits = np.concatenate([runtime.logits(batch) for batch in batches])  # (N, C)
+        labels = torch.cat([batch["labels"] for batch in batches]).numpy()  # (N,)
+        results[split] = compute_metrics(task.spec, logits, labels, positive_label=features.positive_label)
+    return results
+
+
 def run_evaluate(
     model: str, data: DataConfig, split: str | None = None, output: Path | None = None, batch_size: int = 64
 ) -> dict[str, dict[str, float]]:
@@ -451,12 +470,15 @@ def run_evaluate(
         if split not in task.evals:
             raise TinyBertError(f"--split {split}: expected one of {', '.join(task.evals) or '(none)'}")
         task = replace(task, evals={split: task.evals[split]})
-    net = load_classifier(model, task.spec.label_names, "--model", new_head=False)
-    tokenizer = load_tokenizer(model, "--model")
-    features = Features(task, tokenizer, model_labels(net, task), data.max_seq_length)
-    accelerator = Accelerator()
-    net.to(accelerator.device)
-    metrics = evaluate_model(net, features, accelerator, batch_size=batch_size)
+    if is_export(model):
+        metrics = _evaluate_export(model, task, data.max_seq_length, batch_size)
+    else:
+        net = load_classifier(model, task.spec.label_names, "--model", new_head=False)
+        tokenizer = load_tokenizer(model, "--model")
+        features = Features(task, tokenizer, model_labels(net, task), data.max_seq_length)
+        accelerator = Accelerator()
+        net.to(accelerator.device)
+        metrics = evaluate_model(net, features, accelerator, batch_size=batch_size)
     if output is not None:
         write_json(Path(output), {"model": model, "task": task.spec.name, "eval": metrics})
     return metrics

@@ -33,7 +33,7 @@ from tinybert.runtime import (
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ExportConfig", "Parity", "parity_check", "run_export"]
+__all__ = ["ExportConfig", "Parity", "export", "parity_check", "run_export"]
 
 # The torch.export-based exporter (the default since torch 2.9) needs opset 18 or later. The legacy
 # TorchScript exporter is not used: on transformers 5 its trace freezes a data-dependent branch of
@@ -178,7 +178,7 @@ def _parity_examples(config: ExportConfig) -> tuple[list[Example], str]:
         examples = [ex for split in data.evals.values() for ex in split][: config.samples]
         return examples, f"{config.task} dev ({config.data_dir})"
     if config.sample_file is not None:
-        from tinybert.predict import guess_text_column
+        from tinybert.predictor import guess_text_column
 
         columns = config.text_columns or guess_text_column(config.sample_file)
         examples = read_table(config.sample_file, columns, None, max_samples=config.samples)
@@ -388,3 +388,41 @@ def run_export(config: ExportConfig) -> dict:
             f"{source} texts (the export is kept there with parity.json; --max-diff/--min-agreement set the bar)"
         )
     return summary
+
+
+def export(
+    model: str | Path,
+    output: str | Path,
+    *,
+    format: str = "onnx",
+    quantize: str | None = None,
+    opset: int = DEFAULT_OPSET,
+    sample_file: str | Path | None = None,
+    text_columns: tuple[str, ...] | list[str] | str = (),
+    task: str | None = None,
+    data_dir: str | Path | None = None,
+    samples: int = 64,
+    max_seq_length: int = 128,
+    max_diff: float | None = None,
+    min_agreement: float | None = None,
+    overwrite: bool = False,
+) -> dict:
+    """Export a classifier; same options as ``tinybert export``. Returns the ``export.json`` summary."""
+    return run_export(
+        ExportConfig(
+            model=str(model),
+            output=Path(output),
+            format=format,
+            quantize=quantize,
+            opset=opset,
+            sample_file=None if sample_file is None else Path(sample_file),
+            text_columns=(text_columns,) if isinstance(text_columns, str) else tuple(text_columns),
+            task=task,
+            data_dir=None if data_dir is None else Path(data_dir),
+            samples=samples,
+            max_seq_length=max_seq_length,
+            max_diff=max_diff,
+            min_agreement=min_agreement,
+            overwrite=overwrite,
+        )
+    )

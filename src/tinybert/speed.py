@@ -1,0 +1,305 @@
+"""Inference speed: latency percentiles, throughput, memory and size of several models side by side.
+
+Each model is measured in a fresh process (``spawn``), so its peak memory is its own and one
+model's allocations or thread pools cannot slow the next. Inputs are fixed-length batches of
+random in-vocabulary token ids (no padding), identical for every model. After ``warmup`` calls,
+each batch size is timed call by call until at least ``min_repeats`` calls and ``min_seconds``
+have passed; latency percentiles come from those per-call times and throughput is
+``batch size x calls / total time``.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import multiprocessing
+import os
+import platform
+import re
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tinybert.errors import TinyBertError
+from tinybert.outputs import output_folder, write_json
+
+__all__ = ["BenchmarkConfig", "benchmark", "environment", "measure_model", "plot", "run_benchmark"]
+
+
+@dataclass(frozen=True)
+class BenchmarkConfig:
+    """Options of ``tinybert benchmark``."""
+
+    models: tuple[str, ...]
+    """Model folders (PyTorch or exports), .onnx files or hub ids; the first is the reference
+    (usually the teacher) for the speedup ratios."""
+    output: Path
+    """Folder for benchmark.json and benchmark.png."""
+    batch_sizes: tuple[int, ...] = (1, 8, 32)
+    seq_len: int = 128
+    """Tokens per input, [CLS] and [SEP] included."""
+    device: str = "cpu"
+    threads: int | None = None
+    """CPU threads for PyTorch and onnxruntime (default: PyTorch's default, the core count)."""
+    warmup: int = 5
+    """Untimed calls per batch size before timing."""
+    min_repeats: int = 10
+    min_seconds: float = 2.0
+    max_repeats: int = 10_000
+    overwrite: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.models:
+            raise TinyBertError("benchmark: give at least one --model or --onnx")
+        if not self.batch_sizes or any(b < 1 for b in self.batch_sizes):
+            raise TinyBertError(f"--batch-size {self.batch_sizes}: expected positive integers, e.g. 1,8,32")
+        if self.seq_len < 2:
+            raise TinyBertError(f"--seq-len {self.seq_len}: expected at least 2 (room for [CLS] and [SEP])")
+        if self.device not in ("cpu", "cuda"):
+            raise TinyBertError(f"--device {self.device}: expected cpu or cuda")
+        if self.threads is not None and self.threads < 1:
+            raise TinyBertError(f"--threads {self.threads}: expected a positive integer")
+        if self.warmup < 0 or self.min_repeats < 1 or self.min_seconds < 0 or self.max_repeats < self.min_repeats:
+            raise TinyBertError("--warmup >= 0, --min-repeats >= 1, --min-seconds >= 0 and max >= min repeats expected")
+
+
+def _rss_mb() -> float | None:
+    """Current resident memory of this process (Linux), MiB."""
+    try:
+        fields = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line)
+        return int(fields["VmRSS"].split()[0]) / 1024
+    except (OSError, KeyError, ValueError):
+        return None
+
+
+def _peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, MiB."""
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 1024 / 1024 if platform.system() == "Darwin" else peak / 1024  # bytes on macOS, KiB on Linux
+
+
+def _inputs(model, batch_size: int, seq_len: int) -> dict[str, np.ndarray]:
+    """``(batch_size, seq_len)`` int64 ids: [CLS], random ordinary tokens, [SEP]; mask all ones."""
+    tokenizer = model.tokenizer
+    vocab = int(getattr(model.config, "vocab_size", len(tokenizer)))
+    special = set(tokenizer.all_special_ids)
+    low = min(1000, vocab // 2)  # BERT vocabularies keep [unused] and special tokens below 1000
+    rng = np.random.default_rng(0)
+    ids = rng.integers(low, vocab, size=(batch_size, seq_len), dtype=np.int64)
+    ids[np.isin(ids, list(special))] = low
+    if tokenizer.cls_token_id is not None and tokenizer.sep_token_id is not None:
+        ids[:, 0], ids[:, -1] = tokenizer.cls_token_id, tokenizer.sep_token_id
+    return {"input_ids": ids, "attention_mask": np.ones_like(ids)}
+
+
+def _time_calls(call, config: BenchmarkConfig) -> list[float]:
+    for _ in range(config.warmup):
+        call()
+    times: list[float] = []
+    start = time.perf_counter()
+    while len(times) < config.max_repeats:
+        t0 = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - t0)
+        if len(times) >= config.min_repeats and time.perf_counter() - start >= config.min_seconds:
+            break
+    return times
+
+
+def measure_model(name: str, config: BenchmarkConfig) -> dict:
+    """Load ``name`` and time it at every batch size (runs inside the per-model process)."""
+    import torch
+    import transformers
+
+    from tinybert.runtime import load_inference_model
+
+    transformers.logging.set_verbosity_error()
+    transformers.logging.disable_progress_bar()
+    if config.threads is not None:
+        torch.set_num_threads(config.threads)
+    threads = torch.get_num_threads()
+    rss_before = _rss_mb()
+    model = load_inference_model(name, device=config.device, threads=threads)
+    if config.device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    rows = []
+    for batch_size in config.batch_sizes:
+        inputs = _inputs(model, batch_size, config.seq_len)
+        times = np.array(_time_calls(lambda inputs=inputs: model.logits(inputs), config)) * 1000  # ms
+        rows.append(
+            {
+                "batch_size": batch_size,
+                "repeats": len(times),
+                "p50_ms": float(np.percentile(times, 50)),
+                "p90_ms": float(np.percentile(times, 90)),
+                "p99_ms": float(np.percentile(times, 99)),
+                "mean_ms": float(times.mean()),
+                "throughput": float(batch_size * len(times) / (times.sum() / 1000)),
+            }
+        )
+    peak = _peak_rss_mb()
+    result = {
+        "model": name,
+        "kind": model.kind,
+        "parameters": model.parameters,
+        "size_bytes": model.size_bytes,
+        "threads": threads,
+        "peak_rss_mb": round(peak, 1),
+        "model_memory_mb": None if rss_before is None else round(peak - rss_before, 1),
+        "batches": rows,
+    }
+    if config.device == "cuda":
+        result["cuda_peak_memory_mb"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
+    return result
+
+
+def _measure_isolated(name: str, config: BenchmarkConfig) -> dict:
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        return pool.submit(measure_model, name, config).result()
+
+
+def _cpu_name() -> str:
+    try:
+        match = re.search(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.MULTILINE)
+    except OSError:
+        match = None
+    return match.group(1).strip() if match else (platform.processor() or platform.machine())
+
+
+def environment(device: str) -> dict:
+    """Hardware and software the figures were measured on."""
+    import onnxruntime
+    import torch
+    import transformers
+
+    env = {
+        "cpu": _cpu_name(),
+        "logical_cores": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "onnxruntime": onnxruntime.__version__,
+        "device": device,
+        "date": time.strftime("%Y-%m-%d"),
+    }
+    if device == "cuda" and torch.cuda.is_available():
+        env["gpu"] = torch.cuda.get_device_name(0)
+    return env
+
+
+def _speedups(results: list[dict]) -> None:
+    """Add each model's speedup over the first: batch-1-style latency ratio and throughput ratio per batch."""
+    base = {row["batch_size"]: row for row in results[0]["batches"]}
+    for result in results:
+        for row in result["batches"]:
+            ref = base[row["batch_size"]]
+            row["latency_speedup"] = ref["p50_ms"] / row["p50_ms"]
+            row["throughput_speedup"] = row["throughput"] / ref["throughput"]
+        result["size_ratio"] = results[0]["size_bytes"] / result["size_bytes"] if result["size_bytes"] else None
+        result["parameter_ratio"] = results[0]["parameters"] / result["parameters"] if result["parameters"] else None
+
+
+def _label(result: dict) -> str:
+    path = Path(result["model"])
+    name = path.parent.name + "/" + path.name if path.suffix == ".onnx" else path.name or result["model"]
+    return f"{name} ({result['kind']})"
+
+
+def plot(results: list[dict], path: Path, title: str) -> None:
+    """Bar charts: p50 latency at the smallest batch size, and throughput at every batch size."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = [_label(r) for r in results]
+    batch_sizes = [row["batch_size"] for row in results[0]["batches"]]
+    fig, (ax_lat, ax_thr) = plt.subplots(1, 2, figsize=(13, 0.6 * len(results) + 3.2))
+    latency = [r["batches"][0]["p50_ms"] for r in results]
+    y = np.arange(len(results))
+    ax_lat.barh(y, latency, color="tab:blue")
+    ax_lat.set_yticks(y, labels)
+    ax_lat.invert_yaxis()
+    ax_lat.set_xlabel(f"p50 latency at batch {batch_sizes[0]} (ms, lower is better)")
+    for i, r in enumerate(results):
+        ax_lat.annotate(
+            f" {latency[i]:.1f} ms  ({r['batches'][0]['latency_speedup']:.1f}x)",
+            (latency[i], i),
+            va="center",
+            fontsize=8,
+        )
+    ax_lat.set_xlim(0, max(latency) * 1.45)
+    width = 0.8 / len(batch_sizes)
+    for j, batch_size in enumerate(batch_sizes):
+        values = [r["batches"][j]["throughput"] for r in results]
+        ax_thr.barh(y + (j - (len(batch_sizes) - 1) / 2) * width, values, height=width, label=f"batch {batch_size}")
+    ax_thr.set_yticks(y, [""] * len(results))
+    ax_thr.invert_yaxis()
+    ax_thr.set_xlabel("throughput (samples/s, higher is better)")
+    ax_thr.legend(loc="lower right", fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    tmp = path.with_name(path.name + ".tmp.png")
+    fig.savefig(tmp, dpi=120)
+    plt.close(fig)
+    os.replace(tmp, path)
+
+
+def run_benchmark(config: BenchmarkConfig) -> dict:
+    """Measure every model, write ``benchmark.json`` and ``benchmark.png`` to ``config.output``."""
+    for name in config.models:
+        if not Path(name).exists() and (Path(name).suffix == ".onnx" or len(Path(name).parts) > 2):
+            raise TinyBertError(f"--model {name}: not found")
+    with output_folder(config.output, config.overwrite, {}) as output:
+        env = environment(config.device)
+        results = [_measure_isolated(name, config) for name in config.models]
+        _speedups(results)
+        summary = {
+            "environment": env,
+            "settings": {k: v for k, v in asdict(config).items() if k not in ("models", "output", "overwrite")},
+            "models": results,
+        }
+        summary["settings"]["output"] = str(config.output)
+        write_json(output / "benchmark.json", summary)
+        threads = results[0]["threads"]
+        plot(
+            results,
+            output / "benchmark.png",
+            f"{env['cpu']} ({env.get('gpu', config.device)}), {threads} threads, sequence length {config.seq_len}",
+        )
+    return summary
+
+
+def benchmark(
+    models: list[str | Path] | tuple[str | Path, ...],
+    output: str | Path,
+    *,
+    batch_sizes: tuple[int, ...] | list[int] = (1, 8, 32),
+    seq_len: int = 128,
+    device: str = "cpu",
+    threads: int | None = None,
+    warmup: int = 5,
+    min_repeats: int = 10,
+    min_seconds: float = 2.0,
+    overwrite: bool = False,
+) -> dict:
+    """Measure models side by side; same options as ``tinybert benchmark``. Returns ``benchmark.json``'s content."""
+    return run_benchmark(
+        BenchmarkConfig(
+            models=tuple(str(m) for m in models),
+            output=Path(output),
+            batch_sizes=tuple(batch_sizes),
+            seq_len=seq_len,
+            device=device,
+            threads=threads,
+            warmup=warmup,
+            min_repeats=min_repeats,
+            min_seconds=min_seconds,
+            overwrite=overwrite,
+        )
+    )

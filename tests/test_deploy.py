@@ -1,0 +1,252 @@
+"""Export (ONNX, int8), parity, predict, benchmark and evaluate-on-export, on tiny models."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+import torch
+from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
+
+from builders import make_model, sentiment_rows
+from tinybert.exporter import SAMPLE_TEXTS
+from tinybert.runtime import load_inference_model
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny classifier whose head is scaled up, so its predictions are clear-cut (as a trained one's)."""
+    folder = make_model(tmp_path_factory.mktemp("deploy") / "model", layers=2, seed=3)
+    model = AutoModelForSequenceClassification.from_pretrained(folder)
+    with torch.no_grad():
+        model.classifier.weight.mul_(20.0)
+    model.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def exports(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The three export kinds of ``model_dir``, made through the CLI."""
+    root = tmp_path_factory.mktemp("exports")
+    mp = pytest.MonkeyPatch()
+    out = {}
+    for kind, args in {
+        "onnx": ["--format", "onnx"],
+        "onnx-int8": ["--format", "onnx", "--quantize", "int8"],
+        "pytorch-int8": ["--format", "torch", "--quantize", "int8"],
+    }.items():
+        out[kind] = root / kind
+        code, err = _cli(["export", "--model", model_dir, "--output", out[kind], *args], mp)
+        assert code == 0, err
+    mp.undo()
+    return out
+
+
+def _cli(args: list, mp: pytest.MonkeyPatch) -> tuple[int, str]:
+    import io
+    import sys
+
+    from tinybert.cli import main
+
+    err = io.StringIO()
+    mp.setattr(sys, "argv", ["tinybert", *map(str, args)])
+    mp.setattr(sys, "stderr", err)
+    try:
+        main()
+        code = 0
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else 1
+    return code, err.getvalue()
+
+
+def _batch(tokenizer, texts: list[str]) -> dict[str, np.ndarray]:
+    return dict(tokenizer(texts, padding=True, return_tensors="np"))
+
+
+def test_onnx_export_is_self_contained_dynamic_and_matches_pytorch(model_dir: Path, exports: dict[str, Path]) -> None:
+    folder = exports["onnx"]
+    names = {p.name for p in folder.iterdir()}
+    assert {"model.onnx", "config.json", "tokenizer.json", "export.json", "parity.json"} <= names
+    info = json.loads((folder / "export.json").read_text())
+    assert info["opset"] == 18 and info["kind"] == "onnx" and info["file"] == "model.onnx"
+    assert info["parity"]["passed"] and info["parity"]["argmax_agreement"] == 1.0
+    assert info["parity"]["max_abs_diff"] < 1e-4 and info["parity"]["samples"] == len(SAMPLE_TEXTS)
+    # batch and sequence axes are symbolic, not the sizes the model was traced with
+    graph = onnx.load(str(folder / "model.onnx")).graph
+    for tensor in graph.input:
+        dims = tensor.type.tensor_type.shape.dim
+        assert [d.dim_param != "" for d in dims] == [True, True], tensor.name
+    # a batch size and length never seen at export time, with padding
+    texts = ["the film was good .", "bad", "it is a very very boring and ugly and weak film , really ."]
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    onnx_logits = load_inference_model(folder).logits(_batch(tokenizer, texts))
+    reference = AutoModelForSequenceClassification.from_pretrained(model_dir).eval()
+    with torch.no_grad():
+        expected = reference(**tokenizer(texts, padding=True, return_tensors="pt")).logits.numpy()
+    np.testing.assert_allclose(onnx_logits, expected, atol=1e-4)
+
+
+@pytest.mark.parametrize("kind", ["onnx-int8", "pytorch-int8"])
+def test_int8_exports_load_and_predict_like_the_model(model_dir: Path, exports: dict[str, Path], kind: str) -> None:
+    folder = exports[kind]
+    info = json.loads((folder / "export.json").read_text())
+    assert info["kind"] == kind and info["parity"]["passed"]
+    model = load_inference_model(folder)
+    assert model.kind == kind
+    texts = [s for s, _ in sentiment_rows(40, seed=9)]
+    logits = model.logits(_batch(model.tokenizer, texts))
+    reference = load_inference_model(model_dir).logits(_batch(model.tokenizer, texts))
+    assert logits.shape == reference.shape == (40, 2)
+    assert (logits.argmax(-1) == reference.argmax(-1)).mean() >= 0.95
+    assert 0 < np.abs(logits - reference).max() < 0.5  # quantized: close, not identical
+    if kind == "onnx-int8":
+        assert info["size_bytes"] < (folder.parent / "onnx" / "model.onnx").stat().st_size
+
+
+def test_parity_failure_exits_2_and_keeps_the_export_for_inspection(model_dir: Path, tmp_path: Path) -> None:
+    mp = pytest.MonkeyPatch()
+    out = tmp_path / "strict"
+    code, err = _cli(["export", "--model", model_dir, "--output", out, "--quantize", "int8", "--max-diff", "0"], mp)
+    mp.undo()
+    assert code == 2
+    assert "parity check failed" in err and "max |logit difference|" in err
+    assert json.loads((out / "parity.json").read_text())["failures"]
+
+
+def test_parity_uses_task_dev_text(model_dir: Path, sst2_dir: Path, tmp_path: Path) -> None:
+    mp = pytest.MonkeyPatch()
+    args = ["export", "--model", model_dir, "--output", tmp_path / "o", "--task", "sst2", "--data-dir", sst2_dir]
+    code, err = _cli([*args, "--samples", "10"], mp)
+    mp.undo()
+    assert code == 0, err
+    parity = json.loads((tmp_path / "o" / "parity.json").read_text())
+    assert parity["samples"] == 10 and parity["source"].startswith("sst2 dev")
+
+
+def _write_rows(path: Path, header: list[str], rows: list[list[str]]) -> Path:
+    delimiter = "\t" if path.suffix == ".tsv" else ","
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle, delimiter=delimiter)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+@pytest.mark.parametrize("backend", ["model", "onnx"])
+def test_predict_matches_pipeline_and_keeps_columns(
+    model_dir: Path, exports: dict[str, Path], tmp_path: Path, backend: str
+) -> None:
+    rows = [[str(i), s, str(y)] for i, (s, y) in enumerate(sentiment_rows(12, seed=4))]
+    source = _write_rows(tmp_path / "in.csv", ["id", "sentence", "label"], rows)
+    model = model_dir if backend == "model" else exports["onnx"] / "model.onnx"
+    mp = pytest.MonkeyPatch()
+    code, err = _cli(["predict", "--model", model, "--input", source, "--output", tmp_path / "out.csv"], mp)
+    mp.undo()
+    assert code == 0, err
+    with (tmp_path / "out.csv").open(newline="") as handle:
+        out = list(csv.DictReader(handle))
+    expected = pipeline("text-classification", model=str(model_dir))([r[1] for r in rows])
+    assert [r["id"] for r in out] == [r[0] for r in rows] and [r["label"] for r in out] == [r[2] for r in rows]
+    assert [r["predicted_label"] for r in out] == [e["label"] for e in expected]
+    np.testing.assert_allclose([float(r["score"]) for r in out], [e["score"] for e in expected], atol=1e-4)
+
+
+def test_predict_pairs_jsonl_with_int8(model_dir: Path, exports: dict[str, Path], tmp_path: Path) -> None:
+    pairs = [("the film was good .", "it was fun ."), ("bad plot", "the story is ugly and weak ."), ("nice", "sad")]
+    source = tmp_path / "pairs.jsonl"
+    source.write_text("".join(json.dumps({"a": a, "b": b, "extra": i}) + "\n" for i, (a, b) in enumerate(pairs)))
+    import tinybert
+
+    summary = tinybert.predict(exports["pytorch-int8"], source, output=tmp_path / "out.jsonl", text_columns=["a", "b"])
+    out = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    expected = pipeline("text-classification", model=str(model_dir))([{"text": a, "text_pair": b} for a, b in pairs])
+    assert summary["rows"] == 3 and [r["extra"] for r in out] == [0, 1, 2]
+    assert [r["predicted_label"] for r in out] == [e["label"] for e in expected]
+    np.testing.assert_allclose([r["score"] for r in out], [e["score"] for e in expected], atol=0.05)
+
+
+def test_evaluate_an_export_scores_like_the_model(
+    model_dir: Path, exports: dict[str, Path], sst2_dir: Path, tmp_path: Path
+) -> None:
+    import tinybert
+
+    reference = tinybert.evaluate(model_dir, task="sst2", data_dir=sst2_dir)
+    onnx_metrics = tinybert.evaluate(exports["onnx"], task="sst2", data_dir=sst2_dir, output=tmp_path / "m.json")
+    assert onnx_metrics["dev"]["accuracy"] == pytest.approx(reference["dev"]["accuracy"])
+    int8 = tinybert.evaluate(exports["onnx-int8"], task="sst2", data_dir=sst2_dir)
+    assert abs(int8["dev"]["accuracy"] - reference["dev"]["accuracy"]) <= 0.1
+
+
+def test_benchmark_writes_documented_fields_and_plot(model_dir: Path, exports: dict[str, Path], tmp_path: Path) -> None:
+    teacher = make_model(tmp_path / "teacher", layers=4, hidden=64, intermediate=128)
+    mp = pytest.MonkeyPatch()
+    args = ["benchmark", "--model", teacher, "--model", model_dir, "--onnx", exports["onnx-int8"] / "model_int8.onnx"]
+    settings = ["--batch-size", "1,4", "--seq-len", "16", "--warmup", "1", "--min-repeats", "3", "--min-seconds", "0"]
+    code, err = _cli([*args, *settings, "--threads", "1", "--output", tmp_path / "bench"], mp)
+    mp.undo()
+    assert code == 0, err
+    summary = json.loads((tmp_path / "bench" / "benchmark.json").read_text())
+    assert {"cpu", "logical_cores", "torch", "onnxruntime", "date", "device"} <= set(summary["environment"])
+    assert summary["settings"]["seq_len"] == 16 and summary["settings"]["batch_sizes"] == [1, 4]
+    kinds = [m["kind"] for m in summary["models"]]
+    assert kinds == ["pytorch", "pytorch", "onnx-int8"]
+    for result in summary["models"]:
+        assert result["threads"] == 1 and result["parameters"] > 0 and result["size_bytes"] > 0
+        assert result["peak_rss_mb"] > 0
+        assert [row["batch_size"] for row in result["batches"]] == [1, 4]
+        for row in result["batches"]:
+            assert row["repeats"] >= 3 and row["p50_ms"] <= row["p90_ms"] <= row["p99_ms"]
+            assert row["throughput"] > 0 and row["latency_speedup"] > 0
+    assert [row["latency_speedup"] for row in summary["models"][0]["batches"]] == [1.0, 1.0]
+    assert summary["models"][1]["parameter_ratio"] > 1  # the teacher is bigger
+    assert (tmp_path / "bench" / "benchmark.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["export", "--model", "{tmp}/missing", "--output", "{tmp}/o"], "folder not found"),
+        (["export", "--model", "{model}", "--output", "{tmp}/o", "--format", "torch"], "needs --quantize int8"),
+        (["export", "--model", "{model}", "--output", "{tmp}/o", "--quantize", "int4"], "--quantize int4"),
+        (["export", "--model", "{model}", "--output", "{tmp}/o", "--sample-file", "{tmp}/x.csv"], "not found"),
+        (["export", "--model", "{model}", "--output", "{model}"], "overlaps --model"),
+        (["predict", "--model", "{model}", "--input", "{tmp}/missing.csv"], "not found"),
+        (["predict", "--model", "{model}", "--input", "{tmp}/bad.csv", "--text-column", "review"], "missing column"),
+        (["predict", "--model", "{model}", "--input", "{tmp}/bad.csv"], "no 'sentence' or 'text' column"),
+        (["predict", "--model", "{model}", "--input", "{tmp}/binary.tsv"], "not valid UTF-8"),
+        (["predict", "--model", "{tmp}/nothing.onnx", "--input", "{tmp}/bad.csv"], "ONNX file not found"),
+        (["predict", "--model", "{tmp}/bad.csv", "--input", "{tmp}/bad.csv"], "expected a model folder"),
+        (
+            [
+                "predict",
+                "--model",
+                "{model}",
+                "--input",
+                "{tmp}/bad.csv",
+                "--text-column",
+                "body",
+                "--output",
+                "{tmp}/bad.csv",
+            ],
+            "input file",
+        ),
+        (["benchmark", "--model", "{tmp}/missing", "--output", "{tmp}/b"], "not found"),
+        (["benchmark", "--model", "{model}", "--output", "{tmp}/b", "--batch-size", "1,x"], "--batch-size"),
+    ],
+)
+def test_bad_input_is_one_line_error(
+    model_dir: Path, tmp_path: Path, args: list[str], message: str, capsys: pytest.CaptureFixture
+) -> None:
+    _write_rows(tmp_path / "bad.csv", ["id", "body"], [["1", "good film"]])
+    (tmp_path / "binary.tsv").write_bytes(b"sentence\n\xff\xfe\x00bad\n")
+    mp = pytest.MonkeyPatch()
+    code, err = _cli([a.format(tmp=tmp_path, model=model_dir) for a in args], mp)
+    mp.undo()
+    assert code == 2, err
+    assert err.startswith("error:") and message in err, err
+    assert len(err.strip().splitlines()) <= 2  # one message (rich may wrap a long line)
+    assert not (tmp_path / "o").exists()
