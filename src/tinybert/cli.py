@@ -458,8 +458,8 @@ def export(
     agreement = "n/a" if parity["argmax_agreement"] is None else f"{parity['argmax_agreement']:.1%}"
     console.print(
         f"exported {summary['kind']} ({summary['size_bytes'] / 2**20:.1f} MiB, source "
-        f"{summary['source_size_bytes'] / 2**20:.1f} MiB) to {output}; parity on {parity['samples']} "
-        f"{parity['source']} texts: max |logit diff| {parity['max_abs_diff']:.2e}, argmax agreement {agreement}"
+        f"{summary['source_size_bytes'] / 2**20:.1f} MiB) to {output}; parity on {parity['samples']} texts "
+        f"({parity['source']}): max |logit diff| {parity['max_abs_diff']:.2e}, argmax agreement {agreement}"
     )
 
 

@@ -384,8 +384,8 @@ def run_export(config: ExportConfig) -> dict:
         replace_dir(tmp, output)
     if not parity.passed:
         raise TinyBertError(
-            f"parity check failed for {config.output}: {'; '.join(parity.failures)} on {parity.samples} "
-            f"{source} texts (the export is kept there with parity.json; --max-diff/--min-agreement set the bar)"
+            f"parity check failed for {config.output}: {'; '.join(parity.failures)} on {parity.samples} texts "
+            f"({source}) (the export is kept there with parity.json; --max-diff/--min-agreement set the bar)"
         )
     return summary
 
