@@ -89,6 +89,7 @@ def test_mlm_model_single_piece_words_take_the_mlm_top_k(mlm_finder: CandidateFi
             assert options == [], surface
         offset += len(word.pieces)
     assert any(len(w.pieces) > 1 and c for w, c in zip(words, cands, strict=True))
+    assert mlm_finder.candidates([text, "a nice plot", text])[1][::2] == [cands, cands]  # repeats computed once
 
 
 def test_without_mlm_head_every_word_takes_embedding_neighbours(encoder_finder: CandidateFinder) -> None:

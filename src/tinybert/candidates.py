@@ -24,6 +24,7 @@ table, and its results are cached per word.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 from collections import OrderedDict
@@ -275,12 +276,16 @@ class CandidateFinder:
     def mlm(self, contexts: Sequence[tuple[Sequence[int], int]]) -> list[list[str]]:
         """Top-K MLM candidates for each ``(sentence piece ids, masked piece index)``.
 
-        The contexts are sorted by length and run ``batch_size`` at a time: ids ``[b, L]`` ->
-        hidden ``[b, L, d]`` -> the hidden state at each masked position ``[b, d]`` -> head ``[b, V]``.
+        Identical contexts (a repeated sentence) are computed once. The distinct ones are sorted
+        by length and run ``batch_size`` at a time: ids ``[b, L]`` -> hidden ``[b, L, d]`` -> the
+        hidden state at each masked position ``[b, d]`` -> head ``[b, V]``.
         The original piece and every non-candidate entry are excluded before the top-K.
         """
+        first: dict[tuple[tuple[int, ...], int], int] = {}
+        for i, (pieces, position) in enumerate(contexts):
+            first.setdefault((tuple(pieces), position), i)
         results: list[list[str]] = [[] for _ in contexts]
-        order = sorted(range(len(contexts)), key=lambda i: len(contexts[i][0]))
+        order = sorted(first.values(), key=lambda i: len(contexts[i][0]))
         for begin in range(0, len(order), self.batch_size):
             chunk = order[begin : begin + self.batch_size]
             windows = [self.window(*contexts[i]) for i in chunk]
@@ -305,7 +310,7 @@ class CandidateFinder:
             for row, i in enumerate(chunk):
                 keep = torch.isfinite(values[row]).tolist()
                 results[i] = [self.tokens[j] for j, ok in zip(indices[row].tolist(), keep, strict=True) if ok]
-        return results
+        return [results[first[(tuple(pieces), position)]] for pieces, position in contexts]
 
     # ------------------------------------------------------------------ nearest neighbours
 
@@ -343,9 +348,10 @@ class CandidateFinder:
             for key, idx in zip(glove, top.tolist(), strict=True):
                 found[key] = self._pick(key[2:], [self.vectors.candidate_words[j] for j in idx])
         if model:
-            queries = torch.stack(
-                [self.embeddings[torch.tensor(pieces[todo[key][0]])].mean(0) for key in model]
-            )  # [q, d]
+            bags = [pieces[todo[key][0]] for key in model]
+            flat = torch.tensor([p for bag in bags for p in bag], device=self.device)
+            offsets = torch.tensor([0, *itertools.accumulate(len(bag) for bag in bags)][:-1], device=self.device)
+            queries = F.embedding_bag(flat, self.embeddings, offsets, mode="mean")  # [q, d]: mean of the pieces
             top = self._search(F.normalize(queries, dim=1), self.table)
             for key, idx in zip(model, top.tolist(), strict=True):
                 found[key] = self._pick(words[todo[key][0]], [self.tokens[self.candidate_ids[j]] for j in idx])
