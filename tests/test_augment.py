@@ -344,3 +344,30 @@ def test_distill_refuses_an_augmented_file_with_labels_the_teacher_lacks(
     bad.write_text("sentence\tlabel\na fine film\t1\na bad film\t2\n")
     with pytest.raises(TinyBertError, match=f"{bad}:3"):
         load_glue("sst2", data, train_file=bad)
+
+
+def test_json_array_and_quoted_tsv_round_trip(models: dict[str, Path], tmp_path: Path) -> None:
+    items = [{"id": 1, "text": "a superb film", "label": "pos", "meta": {"k": [1, 2]}}, {"id": 2, "text": "dull plot"}]
+    array = tmp_path / "train.json"
+    array.write_text(json.dumps(items))
+    augment(str(models["encoder"]), tmp_path / "out.json", train=array, text_columns="text", n=3, progress=False)
+    rows = json.loads((tmp_path / "out.json").read_text())
+    assert rows[0] == items[0] and all(set(r) == set(items[r["id"] - 1]) for r in rows) and len(rows) > 2
+    assert all(r["meta"] == {"k": [1, 2]} for r in rows if r["id"] == 1)
+
+    quoted = tmp_path / "train.tsv"
+    quoted.write_text('text\tnote\n"a ""superb"" film"\tx\n')
+    augment(str(models["encoder"]), tmp_path / "out.tsv", train=quoted, text_columns="text", n=3, progress=False)
+    examples = read_table(tmp_path / "out.tsv", ["text"], "note")
+    assert examples[0].text_a == 'a "superb" film' and len(examples) > 1 and {e.label for e in examples} == {"x"}
+
+
+def test_rows_are_read_a_block_at_a_time() -> None:
+    from itertools import count
+
+    from tinybert.augmentation import _blocks
+
+    endless = (row for row in count())  # an endless file: only what a block needs is read
+    blocks = _blocks(endless, 3, None)  # type: ignore[arg-type]
+    assert next(blocks) == [0, 1, 2] and next(blocks) == [3, 4, 5] and next(endless) == 6
+    assert list(_blocks(iter(range(7)), 3, 5)) == [[0, 1, 2], [3, 4]]  # type: ignore[arg-type]
