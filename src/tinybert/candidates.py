@@ -306,7 +306,7 @@ class CandidateFinder:
                 logits = self.model(input_ids=input_ids, attention_mask=mask).logits[rows, positions]  # [b, V]
             logits = logits.float().masked_fill(~self.allowed[: logits.shape[1]], float("-inf"))
             logits[rows, original] = float("-inf")
-            values, indices = logits.topk(min(self.k, logits.shape[1]), dim=1)  # [b, k]
+            values, indices = (t.cpu() for t in logits.topk(min(self.k, logits.shape[1]), dim=1))  # [b, k] each
             for row, i in enumerate(chunk):
                 keep = torch.isfinite(values[row]).tolist()
                 results[i] = [self.tokens[j] for j, ok in zip(indices[row].tolist(), keep, strict=True) if ok]
@@ -343,7 +343,7 @@ class CandidateFinder:
         model = [key for key in todo if not key.startswith("v:")]
         found: dict[str, list[str]] = {}
         if glove and self.vectors is not None:
-            rows = torch.tensor([self.vectors.lookup(key[2:]) for key in glove])
+            rows = torch.tensor([self.vectors.lookup(key[2:]) for key in glove], device=self.device)
             top = self._search(self.vectors.matrix[rows], self.vectors.table)
             for key, idx in zip(glove, top.tolist(), strict=True):
                 found[key] = self._pick(key[2:], [self.vectors.candidate_words[j] for j in idx])
