@@ -88,18 +88,30 @@ def segment(tokenizer: PreTrainedTokenizerBase, texts: Sequence[str]) -> list[li
     """
     if not texts:
         return []
-    enc = tokenizer(list(texts), add_special_tokens=False, return_attention_mask=False, return_token_type_ids=False)
+    enc = tokenizer(
+        list(texts),
+        add_special_tokens=False,
+        return_attention_mask=False,
+        return_token_type_ids=False,
+        return_offsets_mapping=True,
+    )
     special = set(tokenizer.all_special_ids)
     result: list[list[Word]] = []
     for i, text in enumerate(texts):
-        groups: dict[int, list[int]] = {}
-        for token, word_id in zip(enc["input_ids"][i], enc.word_ids(i), strict=True):
-            if word_id is not None:
-                groups.setdefault(word_id, []).append(token)
+        groups: dict[int, tuple[list[int], int, int]] = {}  # word -> (pieces, start, end)
+        for token, word_id, (start, end) in zip(
+            enc["input_ids"][i], enc.word_ids(i), enc["offset_mapping"][i], strict=True
+        ):
+            if word_id is None:
+                continue
+            if word_id in groups:
+                pieces, first, _ = groups[word_id]
+                pieces.append(token)
+                groups[word_id] = (pieces, first, end)
+            else:
+                groups[word_id] = ([token], start, end)
         words = []
-        for word_id, pieces in groups.items():
-            span = enc.word_to_chars(i, word_id)
-            start, end = span.start, span.end
+        for pieces, start, end in groups.values():
             surface = text[start:end]
             ptb = surface.lower() in _PTB_ESCAPES and text[start - 1 : start] == "-" and text[end : end + 1] == "-"
             ok = _is_plain_word(surface) and not ptb and not any(p in special for p in pieces)
