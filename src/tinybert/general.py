@@ -281,6 +281,10 @@ def _distill_into(
     tokenizer = load_tokenizer(config.teacher, "--teacher")
     teacher = load_encoder(config.teacher, "--teacher")
     student, layer_map, student_info = make_student(config.student, teacher, None, head=False)
+    if getattr(student, "pooler", None) is not None:
+        # No loss reaches the pooler here (task distillation trains it): frozen, it stays out of
+        # the optimizer and DDP does not wait for its gradients. It is saved as initialised.
+        student.pooler.requires_grad_(False)
     use_score_attention(teacher, "--teacher")
     use_score_attention(student, "--student")
     module = DistillationModule(student, teacher, layer_map, config.weights, stage="intermediate")

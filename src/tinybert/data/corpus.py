@@ -383,8 +383,8 @@ class BlockStream:
         return {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
 
     @property
-    def passes(self) -> float:
-        """Completed passes over the training text (whole number: the packer's cycle count)."""
+    def passes(self) -> int:
+        """Completed passes over the training text."""
         return self.packer.passes
 
     def state_dict(self) -> dict:
