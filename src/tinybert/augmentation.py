@@ -215,7 +215,7 @@ def run_augment(config: AugmentConfig) -> dict:
         total = max(0, _count_lines(source.path) - (1 if source.header is not None else 0))
         total = min(total, config.max_samples) if config.max_samples is not None else total
     examples = variants_written = replaceable = 0
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     with (
         atomic_output(output, config.overwrite, [source.path]) as handle,
         tqdm(total=total, unit="ex", desc="augment", disable=not config.progress, file=sys.stderr) as bar,
@@ -239,7 +239,7 @@ def run_augment(config: AugmentConfig) -> dict:
             examples += len(block)
             bar.update(len(block))
         writer.close()
-    seconds = time.perf_counter() - start
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     if source.skipped:
         log.warning("%s: skipped %d malformed rows (known defect of this GLUE file)", source.path, source.skipped)
     if examples == 0:
@@ -261,6 +261,7 @@ def run_augment(config: AugmentConfig) -> dict:
         "replaceable_words": replaceable,
         "model_load_seconds": round(load_seconds, 2),
         "seconds": round(seconds, 2),
+        "cpu_seconds": round(cpu_seconds, 2),
         "examples_per_second": round(examples / seconds, 2) if seconds > 0 else None,
     }
 
