@@ -250,3 +250,27 @@ def test_bad_input_is_one_line_error(
     assert err.startswith("error:") and message in err, err
     assert len(err.strip().splitlines()) <= 2  # one message (rich may wrap a long line)
     assert not (tmp_path / "o").exists()
+
+
+def test_export_and_predict_a_model_without_token_types(tmp_path: Path) -> None:
+    """DistilBERT-style models take no token_type_ids; the export and the runtime must not feed them."""
+    from transformers import DistilBertConfig, DistilBertForSequenceClassification
+
+    from builders import VOCAB, make_tokenizer
+
+    config = DistilBertConfig(
+        vocab_size=len(VOCAB), dim=32, n_layers=2, n_heads=4, hidden_dim=64, max_position_embeddings=64,
+        id2label={0: "negative", 1: "positive"}, label2id={"negative": 0, "positive": 1},
+    )  # fmt: skip
+    DistilBertForSequenceClassification(config).save_pretrained(tmp_path / "distil")
+    make_tokenizer().save_pretrained(tmp_path / "distil")
+    import tinybert
+
+    summary = tinybert.export(tmp_path / "distil", tmp_path / "onnx")
+    assert summary["inputs"] == ["input_ids", "attention_mask"] and summary["parity"]["passed"]
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text('{"text": "the film was good ."}\n{"text": "bad"}\n')
+    tinybert.predict(tmp_path / "onnx", rows, output=tmp_path / "out.jsonl")
+    expected = pipeline("text-classification", model=str(tmp_path / "distil"))(["the film was good .", "bad"])
+    out = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert [r["predicted_label"] for r in out] == [e["label"] for e in expected]

@@ -256,7 +256,10 @@ class _LogitsOnly(torch.nn.Module):
     def forward(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None = None
     ) -> torch.Tensor:
-        return self.model(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).logits
+        inputs = {"input_ids": input_ids, "attention_mask": attention_mask}
+        if token_type_ids is not None:  # DistilBERT-style models take no token_type_ids at all
+            inputs["token_type_ids"] = token_type_ids
+        return self.model(**inputs).logits
 
 
 def export_onnx(model: torch.nn.Module, input_names: tuple[str, ...], path: Path, opset: int) -> None:
