@@ -19,7 +19,7 @@ import csv
 import json
 import os
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,8 +57,8 @@ class RowSource:
     """Column index (delimited files) or key (JSON) of each text field."""
     text_names: list[str]
     """Column names of the text fields, for messages."""
-    validate: Any = field(default=None, repr=False)
-    """Optional ``(where, line, fields) -> None`` check with the readers' rules."""
+    validate: Callable[[int, list[str]], None] | None = field(default=None, repr=False)
+    """Optional ``(line, fields) -> None`` check of a delimited row with the readers' rules."""
     skip_malformed: bool = False
     """QQP only: skip rows with the wrong number of fields (as the GLUE reader does)."""
     skipped: int = 0
