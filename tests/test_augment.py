@@ -279,6 +279,8 @@ def test_bad_input_is_one_clear_error_and_leaves_nothing(models: dict[str, Path]
     exists.write_text("keep me\n")
     table = tmp_path / "t.csv"
     table.write_text("text,label\nnice,1\n")
+    header_only = tmp_path / "h.csv"
+    header_only.write_text("text,label\n")
     cases = [
         ({"task": "sst2", "data_dir": tmp_path / "nowhere"}, "out.tsv", "not found"),
         ({"task": "sst2", "data_dir": data}, "exists.tsv", "pass --overwrite"),
@@ -287,6 +289,7 @@ def test_bad_input_is_one_clear_error_and_leaves_nothing(models: dict[str, Path]
         ({"train": table, "text_columns": "sentence"}, "out.csv", "missing column 'sentence'"),
         ({"train": table, "text_columns": "text"}, "t.csv", "is the input file"),
         ({"train": table}, "out.csv", "--text-column"),
+        ({"train": header_only, "text_columns": "text"}, "out.csv", "no data rows"),
         ({"task": "sst2", "data_dir": data, "n": 0}, "out.tsv", "--n"),
         ({"task": "sst2", "data_dir": data, "p": 1.5}, "out.tsv", "--p"),
         ({"task": "sst2", "data_dir": data, "word_vectors": tmp_path / "none.txt"}, "out.tsv", "--word-vectors"),
@@ -296,7 +299,7 @@ def test_bad_input_is_one_clear_error_and_leaves_nothing(models: dict[str, Path]
             augment(model, tmp_path / name, progress=False, **({"overwrite": name == "t.csv"} | kwargs))
         assert "\n" not in str(info.value)
     assert exists.read_text() == "keep me\n" and table.read_text() == "text,label\nnice,1\n"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["SST-2", "broken.tsv", "exists.tsv", "t.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["SST-2", "broken.tsv", "exists.tsv", "h.csv", "t.csv"]
     with pytest.raises(TinyBertError, match="cannot load"):
         augment(str(tmp_path / "SST-2"), tmp_path / "x.tsv", task="sst2", data_dir=data, progress=False)
 

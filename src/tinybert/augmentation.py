@@ -22,7 +22,15 @@ from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 
-from tinybert.data.augment_io import Row, RowSource, atomic_output, glue_source, output_suffix_ok, table_source
+from tinybert.data.augment_io import (
+    Row,
+    RowSource,
+    atomic_output,
+    check_output,
+    glue_source,
+    output_suffix_ok,
+    table_source,
+)
 from tinybert.errors import TinyBertError
 
 __all__ = ["AugmentConfig", "augment", "draw_variants", "run_augment"]
@@ -198,6 +206,7 @@ def run_augment(config: AugmentConfig) -> dict:
             f"--output {output}: expected a {source.path.suffix or '.tsv'} file, the input's format "
             f"({source.path.name}), so that distill reads it the same way"
         )
+    check_output(output, config.overwrite, [source.path])  # before the model loads
     device = config.device or ("cuda" if torch.cuda.is_available() else "cpu")
     start = time.perf_counter()
     finder = CandidateFinder(
@@ -238,12 +247,12 @@ def run_augment(config: AugmentConfig) -> dict:
                 variants_written += len(found)
             examples += len(block)
             bar.update(len(block))
+        if examples == 0:  # raised inside the block: the temporary file is removed, nothing is written
+            raise TinyBertError(f"{source.path}: no data rows (expected at least one example)")
         writer.close()
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     if source.skipped:
         log.warning("%s: skipped %d malformed rows (known defect of this GLUE file)", source.path, source.skipped)
-    if examples == 0:
-        raise TinyBertError(f"{source.path}: no data rows (expected at least one example)")
     return {
         "input": str(source.path),
         "output": str(output),

@@ -29,7 +29,7 @@ from tinybert.data import readers
 from tinybert.data.tasks import get_task
 from tinybert.errors import TinyBertError
 
-__all__ = ["Row", "RowSource", "atomic_output", "glue_source", "table_source"]
+__all__ = ["Row", "RowSource", "atomic_output", "check_output", "glue_source", "table_source"]
 
 
 @dataclass
@@ -283,21 +283,27 @@ def output_suffix_ok(source: RowSource, output: Path) -> bool:
     return out == source.path.suffix.lower()
 
 
-@contextmanager
-def atomic_output(output: Path, overwrite: bool, inputs: Sequence[Path]) -> Iterator[TextIO]:
-    """Open a temporary file next to ``output``; on success it replaces ``output`` atomically,
-    on any error it is deleted and ``output`` is left as it was.
-
-    Refuses an existing ``output`` unless ``overwrite``, a folder, and any of ``inputs``.
-    """
+def check_output(output: Path, overwrite: bool, inputs: Sequence[Path]) -> None:
+    """Refuse a folder, any of ``inputs``, and an existing file unless ``overwrite``."""
     output = Path(output)
-    if output.exists() and output.is_dir():
+    if output.is_dir():
         raise TinyBertError(f"--output {output}: is a folder, expected a file name")
     for path in inputs:
         if path.exists() and output.exists() and output.resolve() == path.resolve():
             raise TinyBertError(f"--output {output}: is the input file; choose another name")
     if output.exists() and not overwrite:
         raise TinyBertError(f"--output {output}: file exists; pass --overwrite to replace it")
+
+
+@contextmanager
+def atomic_output(output: Path, overwrite: bool, inputs: Sequence[Path]) -> Iterator[TextIO]:
+    """Open a temporary file next to ``output``; on success it replaces ``output`` atomically,
+    on any error it is deleted and ``output`` is left as it was.
+
+    Refuses what :func:`check_output` refuses.
+    """
+    output = Path(output)
+    check_output(output, overwrite, inputs)
     output.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent)
     tmp = Path(tmp_name)
