@@ -152,6 +152,14 @@ def test_logs_split_into_stages_where_the_step_count_restarts() -> None:
     stages = split_stages(records, ["a", "b"])
     assert [len(v) for v in stages.values()] == [3, 2] and list(stages) == ["a", "b"]
     assert list(split_stages(records, ["a"])) == ["a", "run 2"]
+    # Stages of equal length log the same steps: the change of loss parts starts the next one.
+    short = [
+        {"kind": "train", "step": 6, "loss": 1.0, "attention": 1.0},
+        {"kind": "eval", "step": 6, "dev_loss": 1.0},
+        {"kind": "train", "step": 6, "loss": 0.5, "prediction": 0.5},
+        {"kind": "eval", "step": 6, "accuracy": 0.9},
+    ]
+    assert [len(v) for v in split_stages(short, ["i", "p"]).values()] == [2, 2]
 
 
 def test_model_card_has_hf_front_matter(run: dict[str, Path]) -> None:

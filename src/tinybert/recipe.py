@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import shlex
+import shutil
 import sys
 import types
 import typing
@@ -395,6 +396,8 @@ class Step:
     name: str
     done: Callable[[], bool]
     run: Callable[[], object]
+    outputs: tuple[Path, ...] = ()
+    """Its files and folders inside the run's folder, removed before it runs."""
 
 
 def _exists(path: Path) -> Callable[[], bool]:
@@ -600,19 +603,19 @@ def run_recipe(
 
     steps = []
     if recipe.finetune.enabled:
-        steps.append(Step("fine-tune the teacher", _exists(teacher_dir / "metrics.json"), finetune_teacher))
+        done = _exists(teacher_dir / "metrics.json")
+        steps.append(Step("fine-tune the teacher", done, finetune_teacher, (teacher_dir,)))
     if recipe.augment.enabled:
         steps.append(Step("augment", lambda: augmented.is_file() and (out / "augment.json").is_file(), augment_data))
-    steps.append(Step("distill the student", _exists(student_dir / "metrics.json"), distill_student))
+    steps.append(Step("distill the student", _exists(student_dir / "metrics.json"), distill_student, (student_dir,)))
     if recipe.baseline.enabled:
-        steps.append(
-            Step("train the student without distillation", _exists(baseline_dir / "metrics.json"), train_baseline)
-        )
+        done = _exists(baseline_dir / "metrics.json")
+        steps.append(Step("train the student without distillation", done, train_baseline, (baseline_dir,)))
     if recipe.export.enabled:
-        steps.append(Step("export the student", _exists(export_dir / "export.json"), export_student))
+        steps.append(Step("export the student", _exists(export_dir / "export.json"), export_student, (export_dir,)))
     steps.append(Step("evaluate", lambda: all((eval_dir / f"{n}.json").is_file() for n in models), evaluate_all))
     if recipe.benchmark.enabled:
-        steps.append(Step("benchmark", _exists(bench_dir / "benchmark.json"), benchmark_models))
+        steps.append(Step("benchmark", _exists(bench_dir / "benchmark.json"), benchmark_models, (bench_dir,)))
 
     # Once a step runs, every later step runs too: their old results were made from the old inputs.
     rerun = overwrite
@@ -622,6 +625,12 @@ def run_recipe(
             continue
         echo(f"[{i}/{len(steps) + 1}] {step.name} ...")
         rerun = True
+        for stale in step.outputs:  # an interrupted attempt's files (logs would append to them)
+            assert out.resolve() in stale.resolve().parents, stale  # only ever inside the run's folder
+            if stale.is_dir():
+                shutil.rmtree(stale)
+            elif stale.exists():
+                stale.unlink()
         step.run()
 
     echo(f"[{len(steps) + 1}/{len(steps) + 1}] report")

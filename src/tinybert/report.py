@@ -87,12 +87,16 @@ def split_stages(records: list[dict], names: list[str]) -> dict[str, list[dict]]
     runs beyond them are numbered.
     """
     runs: list[list[dict]] = []
-    last = None
+    last, parts = None, None
     for record in records:
-        if last is None or record["step"] < last:
+        keys = set(record) if record["kind"] == "train" else None
+        # a new run: the step count goes back, or the loss parts change (distillation's next stage)
+        if last is None or record["step"] < last or (keys is not None and parts is not None and keys != parts):
             runs.append([])
+            parts = None
         runs[-1].append(record)
         last = record["step"]
+        parts = keys if keys is not None else parts
     return {(names[i] if i < len(names) else f"run {i + 1}"): run for i, run in enumerate(runs)}
 
 
@@ -149,7 +153,8 @@ def plot_losses(runs: dict[str, list[dict]], path: Path) -> bool:
         ax.set_title(name, fontsize=10)
         ax.set_xlabel("step")
         ax.set_ylabel("training loss")
-        if all(r.get(p, 1) > 0 for r in records for p in parts):
+        values = [r[p] for r in records for p in parts if p in r]
+        if min(values) > 0 and max(values) / min(values) > 30:  # parts of very different sizes
             ax.set_yscale("log")
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
@@ -212,7 +217,9 @@ def _mib(n: float | None) -> str:
 
 
 def _params(n: int | None) -> str:
-    return "—" if n is None else f"{n / 1e6:.1f}M"
+    if n is None:
+        return "—"
+    return f"{n / 1e6:.1f}M" if n >= 100_000 else f"{n / 1e3:.1f}k"
 
 
 def results_table(spec: ReportSpec, benchmark: dict | None) -> tuple[list[str], list[list[str]]]:
@@ -287,7 +294,7 @@ def student_shape(spec: ReportSpec) -> list[str]:
             f"{stage['batch_size']}, {stage['steps']} steps in {stage['seconds']:.0f} s, best at step "
             f"{stage['best_step']}."
         )
-    lines.append(f"Training examples: {info['train_examples']:,} (augmented ones included).")
+    lines.append(f"Training examples of the distillation: {info['train_examples']:,}.")
     weights = ", ".join(f"{k} {v:g}" for k, v in info.get("loss_weights", {}).items())
     if weights:
         lines.append(f"Loss weights: {weights}; temperature {info.get('temperature', 1.0):g}.")
