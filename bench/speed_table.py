@@ -14,7 +14,8 @@ def speed_table(path: Path) -> str:
     summary = json.loads((path / "benchmark.json").read_text())
     env, models = summary["environment"], summary["models"]
     sizes = [row["batch_size"] for row in models[0]["batches"]]
-    head = ["model", "kind", "params", "MiB", "b1 p50 / p90 / p99 ms", *[f"b{b} samples/s" for b in sizes]]
+    head = ["model", "kind", "params", "file MiB", "peak RSS MiB", "b1 p50 / p90 / p99 ms"]
+    head += [f"b{b} samples/s" for b in sizes]
     head += [f"speedup b{b}" for b in sizes]
     lines = [
         f"{env['cpu']}, {models[0]['threads']} thread(s), length {summary['settings']['seq_len']}, {env['date']}",
@@ -29,6 +30,7 @@ def speed_table(path: Path) -> str:
             m["kind"],
             f"{m['parameters'] / 1e6:.1f}M",
             f"{m['size_bytes'] / 2**20:.0f}",
+            f"{m['peak_rss_mb']:.0f}",
             f"{b1['p50_ms']:.1f} / {b1['p90_ms']:.1f} / {b1['p99_ms']:.1f}",
             *[f"{row['throughput']:.1f}" for row in m["batches"]],
             *[f"{row['throughput_speedup']:.1f}x" for row in m["batches"]],
