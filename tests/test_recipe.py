@@ -102,7 +102,7 @@ def test_run_a_tiny_recipe_then_rerun_skips_every_step(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
     base = make_model(tmp_path / "base", labels=None, head=False)
-    data = write_sst2(tmp_path / "SST-2", n_train=96, n_dev=32)
+    data = write_sst2(tmp_path / "SST-2", n_train=64, n_dev=16)
     out = tmp_path / "run"
     recipe = tmp_path / "tiny.yaml"
     recipe.write_text(

@@ -29,13 +29,15 @@ DEMO_RECIPE: dict[str, Any] = {
     "augment": {"enabled": True, "n": 4, "p": 0.4, "k": 15},
     "student": {"layers": 3, "init": "teacher"},
     "distill": {
-        "intermediate_epochs": 2,
-        "prediction_epochs": 2,
+        "intermediate_epochs": 1,
+        "prediction_epochs": 3,
         "intermediate_lr": 1e-4,
         "prediction_lr": 1e-4,
         "batch_size": 32,
     },
-    "baseline": {"enabled": True},
+    # the same student on the original (not augmented) data and its labels, for as many epochs as
+    # the teacher: on this data its dev accuracy peaks within 2-3 epochs
+    "baseline": {"enabled": True, "epochs": 3, "learning_rate": 1e-4},
     "export": {"enabled": True, "format": "onnx", "quantize": "int8"},
     "benchmark": {"enabled": True, "batch_sizes": [1, 32], "seq_len": 32, "warmup": 3, "min_seconds": 1.0},
 }

@@ -61,7 +61,7 @@ HELD_OUT = Vocabulary(
     negative=("horrible", "dreadful", "tedious", "lousy", "mediocre", "pathetic", "disappointing", "bland"),
     intensifiers=("extremely", "incredibly", "truly", "remarkably"),
     negations=("is never {adj}", "was hardly {adj}", "is far from {adj}", "is by no means {adj}"),
-    contrasts=("although {a} , {b}", "{a} ; however , {b}", "{a} , though {b}"),
+    contrasts=("although {a} , {b}", "{a} ; however , {b}", "{a} ; nevertheless , {b}"),
     subjects=("the script", "this picture", "the cast", "the ending", "the dialogue", "the soundtrack"),
     openers=("", "", "", "frankly ,", "in my view ,", "to be fair ,"),
 )
