@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import os
 import random
+import sys
 from pathlib import Path
 
+import pytest
 import torch
 from transformers import BertConfig, BertForSequenceClassification, BertModel, BertTokenizerFast
 
@@ -112,3 +115,30 @@ def make_mlm_model(folder: Path, hidden: int = 32, layers: int = 2, heads: int =
     BertForMaskedLM(config).save_pretrained(folder)
     BertTokenizerFast(vocab={word: i for i, word in enumerate(vocab)}, do_lower_case=True).save_pretrained(folder)
     return folder
+
+
+def run_cli(
+    args: list, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture | None = None, stdout: bool = False
+) -> tuple[int, str]:
+    """Run ``tinybert ARGS`` in-process through the CLI's entry point; returns (exit code, stderr).
+
+    ``stdout=True`` returns standard output and standard error together. Without ``capsys`` (e.g. in
+    a module-scoped fixture) the streams are captured by patching ``sys.stdout``/``sys.stderr``.
+    """
+    from tinybert.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    monkeypatch.setattr(sys, "argv", ["tinybert", *map(str, args)])
+    if capsys is None:
+        monkeypatch.setattr(sys, "stdout", out)
+        monkeypatch.setattr(sys, "stderr", err)
+    try:
+        main()
+        code = 0
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else 1
+    if capsys is not None:
+        captured = capsys.readouterr()
+        out.write(captured.out)
+        err.write(captured.err)
+    return code, (out.getvalue() if stdout else "") + err.getvalue()

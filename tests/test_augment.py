@@ -6,17 +6,15 @@ import csv
 import json
 import random
 import re
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-from builders import SHARED_DATA, VOCAB, WORD_PIECES, make_mlm_model, make_model, write_sst2
+from builders import SHARED_DATA, VOCAB, WORD_PIECES, make_mlm_model, make_model, run_cli, write_sst2
 from tinybert.augmentation import augment, draw_variants, match_case
 from tinybert.candidates import STOP_WORDS, CandidateFinder, segment
-from tinybert.cli import main
 from tinybert.data.readers import load_glue, read_table
 from tinybert.errors import TinyBertError
 
@@ -302,16 +300,6 @@ def test_bad_input_is_one_clear_error_and_leaves_nothing(models: dict[str, Path]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["SST-2", "broken.tsv", "exists.tsv", "h.csv", "t.csv"]
     with pytest.raises(TinyBertError, match="cannot load"):
         augment(str(tmp_path / "SST-2"), tmp_path / "x.tsv", task="sst2", data_dir=data, progress=False)
-
-
-def run_cli(args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> tuple[int, str]:
-    monkeypatch.setattr(sys, "argv", ["tinybert", *map(str, args)])
-    try:
-        main()
-        code = 0
-    except SystemExit as exit_:
-        code = exit_.code if isinstance(exit_.code, int) else 1
-    return code, capsys.readouterr().err
 
 
 def test_cli_augment_then_distill_on_the_augmented_file(

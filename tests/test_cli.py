@@ -11,19 +11,8 @@ import torch
 from safetensors.torch import load_file
 from transformers import AutoModelForSequenceClassification, pipeline
 
-from builders import make_model, write_sst2
+from builders import make_model, run_cli, write_sst2
 from tinybert.cli import main
-
-
-def run_cli(args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> tuple[int, str]:
-    """Run ``tinybert ARGS`` in-process; returns (exit code, stderr)."""
-    monkeypatch.setattr(sys, "argv", ["tinybert", *map(str, args)])
-    try:
-        main()
-        code = 0
-    except SystemExit as exit_:
-        code = exit_.code if isinstance(exit_.code, int) else 1
-    return code, capsys.readouterr().err
 
 
 @pytest.fixture(scope="module")

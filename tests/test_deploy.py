@@ -12,7 +12,7 @@ import pytest
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
 
-from builders import make_model, sentiment_rows
+from builders import make_model, run_cli, sentiment_rows
 from tinybert.exporter import SAMPLE_TEXTS
 from tinybert.runtime import load_inference_model
 
@@ -40,27 +40,10 @@ def exports(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[s
         "pytorch-int8": ["--format", "torch", "--quantize", "int8"],
     }.items():
         out[kind] = root / kind
-        code, err = _cli(["export", "--model", model_dir, "--output", out[kind], *args], mp)
+        code, err = run_cli(["export", "--model", model_dir, "--output", out[kind], *args], mp)
         assert code == 0, err
     mp.undo()
     return out
-
-
-def _cli(args: list, mp: pytest.MonkeyPatch) -> tuple[int, str]:
-    import io
-    import sys
-
-    from tinybert.cli import main
-
-    err = io.StringIO()
-    mp.setattr(sys, "argv", ["tinybert", *map(str, args)])
-    mp.setattr(sys, "stderr", err)
-    try:
-        main()
-        code = 0
-    except SystemExit as exit_:
-        code = exit_.code if isinstance(exit_.code, int) else 1
-    return code, err.getvalue()
 
 
 def _batch(tokenizer, texts: list[str]) -> dict[str, np.ndarray]:
@@ -110,7 +93,7 @@ def test_int8_exports_load_and_predict_like_the_model(model_dir: Path, exports: 
 def test_parity_failure_exits_2_and_keeps_the_export_for_inspection(model_dir: Path, tmp_path: Path) -> None:
     mp = pytest.MonkeyPatch()
     out = tmp_path / "strict"
-    code, err = _cli(["export", "--model", model_dir, "--output", out, "--quantize", "int8", "--max-diff", "0"], mp)
+    code, err = run_cli(["export", "--model", model_dir, "--output", out, "--quantize", "int8", "--max-diff", "0"], mp)
     mp.undo()
     assert code == 2
     assert "parity check failed" in err and "max |logit difference|" in err
@@ -120,7 +103,7 @@ def test_parity_failure_exits_2_and_keeps_the_export_for_inspection(model_dir: P
 def test_parity_uses_task_dev_text(model_dir: Path, sst2_dir: Path, tmp_path: Path) -> None:
     mp = pytest.MonkeyPatch()
     args = ["export", "--model", model_dir, "--output", tmp_path / "o", "--task", "sst2", "--data-dir", sst2_dir]
-    code, err = _cli([*args, "--samples", "10"], mp)
+    code, err = run_cli([*args, "--samples", "10"], mp)
     mp.undo()
     assert code == 0, err
     parity = json.loads((tmp_path / "o" / "parity.json").read_text())
@@ -144,7 +127,7 @@ def test_predict_matches_pipeline_and_keeps_columns(
     source = _write_rows(tmp_path / "in.csv", ["id", "sentence", "label"], rows)
     model = model_dir if backend == "model" else exports["onnx"] / "model.onnx"
     mp = pytest.MonkeyPatch()
-    code, err = _cli(["predict", "--model", model, "--input", source, "--output", tmp_path / "out.csv"], mp)
+    code, err = run_cli(["predict", "--model", model, "--input", source, "--output", tmp_path / "out.csv"], mp)
     mp.undo()
     assert code == 0, err
     with (tmp_path / "out.csv").open(newline="") as handle:
@@ -186,7 +169,7 @@ def test_benchmark_writes_documented_fields_and_plot(model_dir: Path, exports: d
     mp = pytest.MonkeyPatch()
     args = ["benchmark", "--model", teacher, "--model", model_dir, "--onnx", exports["onnx-int8"] / "model_int8.onnx"]
     settings = ["--batch-size", "1,4", "--seq-len", "16", "--warmup", "1", "--min-repeats", "3", "--min-seconds", "0"]
-    code, err = _cli([*args, *settings, "--threads", "1", "--output", tmp_path / "bench"], mp)
+    code, err = run_cli([*args, *settings, "--threads", "1", "--output", tmp_path / "bench"], mp)
     mp.undo()
     assert code == 0, err
     summary = json.loads((tmp_path / "bench" / "benchmark.json").read_text())
@@ -244,7 +227,7 @@ def test_bad_input_is_one_line_error(
     _write_rows(tmp_path / "bad.csv", ["id", "body"], [["1", "good film"]])
     (tmp_path / "binary.tsv").write_bytes(b"sentence\n\xff\xfe\x00bad\n")
     mp = pytest.MonkeyPatch()
-    code, err = _cli([a.format(tmp=tmp_path, model=model_dir) for a in args], mp)
+    code, err = run_cli([a.format(tmp=tmp_path, model=model_dir) for a in args], mp)
     mp.undo()
     assert code == 2, err
     assert err.startswith("error:") and message in err, err

@@ -12,8 +12,7 @@ from safetensors.torch import load_file
 from transformers import AutoModel, AutoModelForSequenceClassification
 
 import tinybert.general as general
-from builders import make_model, sentiment_rows, write_sst2
-from test_cli import run_cli
+from builders import make_model, run_cli, sentiment_rows, write_sst2
 from tinybert.errors import TinyBertError
 
 TINY = {"layers": 2, "hidden": 16, "intermediate": 32}
