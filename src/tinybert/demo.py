@@ -22,7 +22,7 @@ from tinybert.errors import TinyBertError
 from tinybert.recipe import MINILM, Recipe, apply_overrides, build, run_recipe
 
 # The demo's settings, as a recipe (dotted ``key=value`` overrides apply to it). Measured on the
-# 2-core CPU of BENCHMARKS.md ("Demo"): the whole run fits in 10 minutes there.
+# 2-core CPU of BENCHMARKS.md ("Demo"): 14.5 min on a loaded machine, against a target of 10.
 DEMO_RECIPE: dict[str, Any] = {
     "max_seq_length": 32,
     "finetune": {"epochs": 2, "batch_size": 32},
