@@ -5,14 +5,12 @@ from __future__ import annotations
 import csv
 import json
 import re
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from builders import make_model
-from tinybert.cli import main
+from builders import make_model, run_cli
 from tinybert.demo_data import HELD_OUT, TRAIN, write_demo_data
 
 
@@ -69,17 +67,6 @@ def test_demo_labels_follow_negation_and_contrast(tmp_path: Path) -> None:
         assert row["label"] == polarity, row["sentence"]
 
 
-def _cli(args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> tuple[int, str]:
-    monkeypatch.setattr(sys, "argv", ["tinybert", *map(str, args)])
-    try:
-        main()
-        code = 0
-    except SystemExit as exit_:
-        code = exit_.code if isinstance(exit_.code, int) else 1
-    captured = capsys.readouterr()
-    return code, captured.out + captured.err
-
-
 TINY = [
     "finetune.epochs=2",
     "finetune.learning_rate=[2e-3]",
@@ -100,7 +87,7 @@ def test_demo_smoke_on_a_tiny_model(
     base = make_model(tmp_path / "base", labels=None, head=False)
     out = tmp_path / "demo"
     sizes = ["--n-train", "96", "--n-dev", "32", "--n-test", "48"]
-    code, text = _cli(["demo", "--output", out, "--model", base, *sizes, *TINY], monkeypatch, capsys)
+    code, text = run_cli(["demo", "--output", out, "--model", base, *sizes, *TINY], monkeypatch, capsys, stdout=True)
     assert code == 0, text
     for name in ("report.md", "report.html", "report.json", "recipe.yaml", "augmented.csv", "student/README.md"):
         assert (out / name).is_file(), name
@@ -123,7 +110,7 @@ def test_demo_smoke_on_a_tiny_model(
 
     # Same folder again: every step is skipped, nothing is retrained.
     stamp = (out / "student" / "metrics.json").stat().st_mtime_ns
-    code, text = _cli(["demo", "--output", out, "--model", base, *sizes, *TINY], monkeypatch, capsys)
+    code, text = run_cli(["demo", "--output", out, "--model", base, *sizes, *TINY], monkeypatch, capsys, stdout=True)
     assert code == 0, text
     assert text.count("done already, skipped") == 7
     assert (out / "student" / "metrics.json").stat().st_mtime_ns == stamp
@@ -135,7 +122,7 @@ def test_demo_refuses_a_foreign_non_empty_folder(
     out = tmp_path / "busy"
     out.mkdir()
     (out / "notes.txt").write_text("mine")
-    code, text = _cli(["demo", "--output", out, "--model", tmp_path], monkeypatch, capsys)
+    code, text = run_cli(["demo", "--output", out, "--model", tmp_path], monkeypatch, capsys, stdout=True)
     assert code == 2
     assert "not empty" in text and "--overwrite" in text
     assert (out / "notes.txt").read_text() == "mine"

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-from builders import make_model, write_sst2
-from tinybert.cli import main
+from builders import make_model, run_cli, write_sst2
 from tinybert.errors import TinyBertError
 from tinybert.recipe import GLUE_TASKS, Recipe, apply_overrides, build, load_recipe
 
@@ -87,17 +85,6 @@ def test_overrides_set_dotted_keys_as_yaml_values(tmp_path: Path) -> None:
         load_recipe(path, ["distill.batch_size=big"])
 
 
-def _cli(args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> tuple[int, str]:
-    monkeypatch.setattr(sys, "argv", ["tinybert", *map(str, args)])
-    try:
-        main()
-        code = 0
-    except SystemExit as exit_:
-        code = exit_.code if isinstance(exit_.code, int) else 1
-    captured = capsys.readouterr()
-    return code, captured.out + captured.err
-
-
 def test_run_a_tiny_recipe_then_rerun_skips_every_step(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
@@ -112,7 +99,7 @@ def test_run_a_tiny_recipe_then_rerun_skips_every_step(
         "distill: {intermediate_epochs: 1, prediction_epochs: 1, batch_size: 16}\n"
         "baseline: {enabled: true}\nexport: {enabled: false}\nbenchmark: {enabled: false}\n"
     )
-    code, text = _cli(["run", recipe], monkeypatch, capsys)
+    code, text = run_cli(["run", recipe], monkeypatch, capsys, stdout=True)
     assert code == 0, text
     for name in ("teacher/metrics.json", "student/metrics.json", "baseline/metrics.json", "eval/student.json"):
         assert (out / name).is_file(), name
@@ -122,20 +109,20 @@ def test_run_a_tiny_recipe_then_rerun_skips_every_step(
     assert baseline["layers"] == 2
 
     stamps = {p: p.stat().st_mtime_ns for p in out.glob("*/metrics.json")}
-    code, text = _cli(["run", recipe], monkeypatch, capsys)
+    code, text = run_cli(["run", recipe], monkeypatch, capsys, stdout=True)
     assert code == 0, text
     assert text.count("done already, skipped") == 4  # fine-tune, distill, baseline, evaluate
     assert {p: p.stat().st_mtime_ns for p in out.glob("*/metrics.json")} == stamps
 
     # An interrupted run (the baseline never finished): only it and the steps after it run again.
     (out / "baseline" / "metrics.json").unlink()
-    code, text = _cli(["run", recipe], monkeypatch, capsys)
+    code, text = run_cli(["run", recipe], monkeypatch, capsys, stdout=True)
     assert code == 0, text
     assert text.count("done already, skipped") == 2
     assert (out / "student" / "metrics.json").stat().st_mtime_ns == stamps[out / "student" / "metrics.json"]
 
     # A changed recipe is refused in the same folder.
-    code, text = _cli(["run", recipe, "distill.batch_size=8"], monkeypatch, capsys)
+    code, text = run_cli(["run", recipe, "distill.batch_size=8"], monkeypatch, capsys, stdout=True)
     assert code == 2
     assert "different recipe" in text and "distill.batch_size" in text
 
@@ -145,8 +132,8 @@ def test_run_reports_a_bad_recipe_as_one_line(
 ) -> None:
     recipe = tmp_path / "bad.yaml"
     recipe.write_text("output: o\nteacher: t\ntask: sst2\ndata_dir: d\ndistil: {batch_size: 2}\n")
-    code, text = _cli(["run", recipe], monkeypatch, capsys)
+    code, text = run_cli(["run", recipe], monkeypatch, capsys, stdout=True)
     assert code == 2
     assert "error: recipe key distil: unknown" in text
-    code, text = _cli(["run", tmp_path / "missing.yaml"], monkeypatch, capsys)
+    code, text = run_cli(["run", tmp_path / "missing.yaml"], monkeypatch, capsys, stdout=True)
     assert code == 2 and "file not found" in text
