@@ -163,7 +163,8 @@ def _install_model(source: Path, output: Path) -> None:
     source.rmdir()
 
 
-def _environment() -> dict[str, str]:
+def environment() -> dict[str, str]:
+    """Versions and hardware recorded beside every trained model (metrics.json)."""
     import transformers
 
     return {
@@ -299,7 +300,7 @@ def _finetune_into(config: FinetuneConfig, output: Path) -> dict:
         "runs": runs,
         "best_learning_rate": best[2],
         "max_seq_length": features.max_seq_length,
-        "environment": _environment(),
+        "environment": environment(),
     }
     write_json(output / "metrics.json", summary)
     return summary
@@ -432,7 +433,7 @@ def _distill_into(config: DistillConfig, output: Path) -> dict:
         "max_seq_length": features.max_seq_length,
         "temperature": config.temperature,
         "loss_weights": asdict(config.weights),
-        "environment": _environment(),
+        "environment": environment(),
     }
     write_json(output / "metrics.json", summary)
     return summary

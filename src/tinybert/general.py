@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import platform
 import re
 import shutil
 import time
@@ -41,6 +40,7 @@ from safetensors import safe_open
 from tqdm.auto import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase, get_linear_schedule_with_warmup, set_seed
 
+from tinybert.api import environment
 from tinybert.attention import use_default_attention, use_score_attention
 from tinybert.config import LossWeights, StudentSpec
 from tinybert.data.corpus import BlockStream, Corpus, CorpusConfig, heldout_blocks
@@ -442,7 +442,7 @@ def _distill_into(
         "warmup_ratio": config.warmup_ratio,
         "loss_weights": {k: getattr(config.weights, k) for k in ("embedding", "attention", "hidden")},
         "seed": config.seed,
-        "environment": _environment(),
+        "environment": environment(),
     }
     if accelerator.is_main_process:
         write_json(output / "metrics.json", summary)
@@ -478,19 +478,6 @@ def _install_student(student: PreTrainedModel, tokenizer: PreTrainedTokenizerBas
     for item in tmp.iterdir():
         os.replace(item, output / item.name)
     tmp.rmdir()
-
-
-def _environment() -> dict[str, str]:
-    import transformers
-
-    return {
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "processor": platform.processor() or platform.machine(),
-        "threads": str(torch.get_num_threads()),
-        "date": time.strftime("%Y-%m-%d"),
-    }
 
 
 # ---------------------------------------------------------------------------------------------
