@@ -139,7 +139,7 @@ def evaluate_model(
     return results
 
 
-def _save_model(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, final: Path) -> None:
+def save_model(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, final: Path) -> None:
     """Write a plain Hugging Face folder atomically (temporary folder, then rename)."""
     tmp = final.with_name(final.name + ".tmp")
     if tmp.exists():
@@ -153,7 +153,7 @@ def _save_model(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, fina
     replace_dir(tmp, final)
 
 
-def _install_model(source: Path, output: Path) -> None:
+def install_model(source: Path, output: Path) -> None:
     """Move the files of the model folder ``source`` into ``output`` (beside metrics and logs)."""
     for item in source.iterdir():
         target = output / item.name
@@ -258,7 +258,7 @@ def _finetune_into(config: FinetuneConfig, output: Path) -> dict:
             return main_metric_value(features.task.spec, metrics[first_split]), metrics[first_split]
 
         def save(module: SupervisedModule, run_dir: Path = run_dir) -> None:
-            _save_model(module.student, tokenizer, run_dir / "checkpoint-best")
+            save_model(module.student, tokenizer, run_dir / "checkpoint-best")
 
         metric_log = MetricLog(run_dir / "logs", run_dir / "train_log.jsonl", accelerator.is_main_process)
         result = train(
@@ -277,7 +277,7 @@ def _finetune_into(config: FinetuneConfig, output: Path) -> dict:
             best = (result.best_score, run_dir, lr)
 
     assert best is not None
-    _install_model(best[1] / "checkpoint-best", output)
+    install_model(best[1] / "checkpoint-best", output)
     if len(rates) > 1:  # the search's other runs keep their logs, not their checkpoints
         for run in output.glob("lr-*/checkpoint-best"):
             shutil.rmtree(run)
@@ -377,7 +377,7 @@ def _distill_into(config: DistillConfig, output: Path) -> dict:
                 return main_metric_value(task.spec, metrics), metrics
 
         def save(m: DistillationModule, best_dir: Path = best_dir) -> None:
-            _save_model(m.student, tokenizer, best_dir)
+            save_model(m.student, tokenizer, best_dir)
 
         metric_log = MetricLog(output / "logs" / stage, output / "train_log.jsonl", accelerator.is_main_process)
         result = train(
@@ -397,7 +397,7 @@ def _distill_into(config: DistillConfig, output: Path) -> dict:
         use_score_attention(student)
 
     final_dir = checkpoints / f"{stages[-1]}-best"
-    _install_model(final_dir, output)
+    install_model(final_dir, output)
     shutil.rmtree(checkpoints)
     student = load_classifier(str(output), labels, "--student", new_head=False)
     use_score_attention(student)

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import shutil
 import time
@@ -38,10 +37,10 @@ import torch
 from accelerate import Accelerator
 from safetensors import safe_open
 from tqdm.auto import tqdm
-from transformers import PreTrainedModel, PreTrainedTokenizerBase, get_linear_schedule_with_warmup, set_seed
+from transformers import get_linear_schedule_with_warmup, set_seed
 
-from tinybert.api import environment
-from tinybert.attention import use_default_attention, use_score_attention
+from tinybert.api import environment, install_model, save_model
+from tinybert.attention import use_score_attention
 from tinybert.config import LossWeights, StudentSpec
 from tinybert.data.corpus import BlockStream, Corpus, CorpusConfig, heldout_blocks
 from tinybert.errors import TinyBertError
@@ -400,7 +399,9 @@ def _distill_into(
 
     trained = accelerator.unwrap_model(module)
     if accelerator.is_main_process:
-        _install_student(trained.student, tokenizer, output)
+        # saved atomically beside the logs and checkpoints, then its files moved into ``output``
+        save_model(trained.student, tokenizer, output / "student.tmp")
+        install_model(output / "student.tmp", output)
     summary = {
         "command": "general-distill",
         "teacher": {
@@ -458,26 +459,6 @@ def _session(start: int, end: int, seconds: float, step_tokens: int) -> dict:
         "tokens_per_second": round((end - start) * step_tokens / seconds, 1) if seconds else None,
         "threads": torch.get_num_threads(),
     }
-
-
-def _install_student(student: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, output: Path) -> None:
-    """Save the bare student as a plain Hugging Face folder's files in ``output``.
-
-    Written to a temporary folder first, then each file is renamed into place (the output also
-    holds logs and checkpoints, so the folder itself cannot be swapped).
-    """
-    tmp = output / "student.tmp"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    use_default_attention(student)
-    try:
-        student.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-    finally:
-        use_score_attention(student)
-    for item in tmp.iterdir():
-        os.replace(item, output / item.name)
-    tmp.rmdir()
 
 
 # ---------------------------------------------------------------------------------------------
