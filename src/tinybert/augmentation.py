@@ -63,6 +63,9 @@ class AugmentConfig:
     seed: int = 42
     word_vectors: Path | None = None
     """Optional GloVe-format word vectors for words split into several word pieces."""
+    replace_polarity_words: bool = False
+    """Also replace negation, contrast and degree words (``candidates.POLARITY_WORDS``), which the
+    published algorithm, like every other stop word, never replaces."""
     max_samples: int | None = None
     """Augment only the first N examples (the output holds only those)."""
     batch_size: int = 256
@@ -216,6 +219,7 @@ def run_augment(config: AugmentConfig) -> dict:
         word_vectors=config.word_vectors,
         batch_size=config.batch_size,
         max_length=config.max_length,
+        replace_polarity_words=config.replace_polarity_words,
     )
     load_seconds = time.perf_counter() - start
     sides = 2 if source.is_pair else 1
@@ -259,6 +263,7 @@ def run_augment(config: AugmentConfig) -> dict:
         "model": config.model,
         "candidates": "mlm+embeddings" if finder.has_mlm_head else "embeddings",
         "word_vectors": None if config.word_vectors is None else str(config.word_vectors),
+        "replace_polarity_words": config.replace_polarity_words,
         "device": str(finder.device),
         "n": config.n,
         "p": config.p,
@@ -288,6 +293,7 @@ def augment(
     k: int = 15,
     seed: int = 42,
     word_vectors: str | Path | None = None,
+    replace_polarity_words: bool = False,
     max_train_samples: int | None = None,
     batch_size: int = 256,
     max_length: int = 128,
@@ -309,6 +315,7 @@ def augment(
         k=k,
         seed=seed,
         word_vectors=as_path(word_vectors),
+        replace_polarity_words=replace_polarity_words,
         max_samples=max_train_samples,
         batch_size=batch_size,
         max_length=max_length,

@@ -40,7 +40,15 @@ from transformers.utils import logging as hf_logging
 from tinybert.errors import TinyBertError
 from tinybert.models import load_config, load_tokenizer
 
-__all__ = ["STOP_WORDS", "CandidateFinder", "Word", "WordVectors", "is_candidate_token", "segment"]
+__all__ = [
+    "POLARITY_WORDS",
+    "STOP_WORDS",
+    "CandidateFinder",
+    "Word",
+    "WordVectors",
+    "is_candidate_token",
+    "segment",
+]
 
 log = logging.getLogger(__name__)
 
@@ -56,13 +64,18 @@ _STOP_WORDS_TEXT = (
     "mightn mustn needn shan shouldn wasn weren won wouldn "
 )
 STOP_WORDS = frozenset(_STOP_WORDS_TEXT.split())
+# The stop words that set a sentence's polarity or degree: negations, contrast and degree words.
+# Replacing them (``replace_polarity_words``) writes variants such as "not" -> "never" / "hardly"
+# and "but" -> "however" / "although", which the teacher then relabels: the student sees how the
+# teacher reads negation and contrast words that the training data never uses.
+POLARITY_WORDS = frozenset(["no", "nor", "not", "but", "very", "too", "only", "few", "more", "most", "against"])
 # Penn-Treebank escapes for brackets, common in GLUE text ("-lrb- sic -rrb-"): never words to replace.
 _PTB_ESCAPES = frozenset({"lrb", "rrb", "lsb", "rsb", "lcb", "rcb"})
 _WORD = re.compile(r"^[^\W\d_]{2,}$")  # letters only (any script), at least two
 
 
-def _is_plain_word(text: str) -> bool:
-    return bool(_WORD.match(text)) and text.lower() not in STOP_WORDS
+def _is_plain_word(text: str, stop_words: frozenset[str] = STOP_WORDS) -> bool:
+    return bool(_WORD.match(text)) and text.lower() not in stop_words
 
 
 def is_candidate_token(token: str, subword_prefix: str = "##") -> bool:
@@ -80,8 +93,12 @@ class Word:
     replaceable: bool
 
 
-def segment(tokenizer: PreTrainedTokenizerBase, texts: Sequence[str]) -> list[list[Word]]:
+def segment(
+    tokenizer: PreTrainedTokenizerBase, texts: Sequence[str], stop_words: frozenset[str] = STOP_WORDS
+) -> list[list[Word]]:
     """Split ``texts`` into words with the tokenizer's own pre-tokenizer (one batched call).
+
+    A word is replaceable when it is letters only (two or more) and not in ``stop_words``.
 
     Returns one list of :class:`Word` per text, in order; spans index the original text, so a
     variant is made by splicing replacements into it and keeps its spacing and punctuation.
@@ -114,7 +131,7 @@ def segment(tokenizer: PreTrainedTokenizerBase, texts: Sequence[str]) -> list[li
         for pieces, start, end in groups.values():
             surface = text[start:end]
             ptb = surface.lower() in _PTB_ESCAPES and text[start - 1 : start] == "-" and text[end : end + 1] == "-"
-            ok = _is_plain_word(surface) and not ptb and not any(p in special for p in pieces)
+            ok = _is_plain_word(surface, stop_words) and not ptb and not any(p in special for p in pieces)
             words.append(Word(start, end, pieces, ok))
         result.append(words)
     return result
@@ -216,6 +233,8 @@ class CandidateFinder:
         batch_size: masked sentences per MLM forward pass.
         max_length: tokens of context around a masked word (special tokens included).
         cache_size: neighbour lists kept (least recently used dropped first).
+        replace_polarity_words: also replace the stop words of :data:`POLARITY_WORDS` (their
+            candidates are still content words only).
     """
 
     def __init__(
@@ -227,8 +246,10 @@ class CandidateFinder:
         batch_size: int = 256,
         max_length: int = 128,
         cache_size: int = 200_000,
+        replace_polarity_words: bool = False,
     ) -> None:
         self.k = k
+        self.stop_words = STOP_WORDS - POLARITY_WORDS if replace_polarity_words else STOP_WORDS
         self.device = torch.device(device)
         self.batch_size = batch_size
         self.max_length = max_length
@@ -389,7 +410,7 @@ class CandidateFinder:
 
     def candidates(self, texts: Sequence[str]) -> tuple[list[list[Word]], list[list[list[str]]]]:
         """Words of each text and the candidates of each word (empty for words never replaced)."""
-        words = segment(self.tokenizer, texts)
+        words = segment(self.tokenizer, texts, self.stop_words)
         cands: list[list[list[str]]] = [[[] for _ in ws] for ws in words]
         contexts, context_at, queries, query_at = [], [], [], []
         for t, ws in enumerate(words):

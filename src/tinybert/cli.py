@@ -299,6 +299,13 @@ def augment(
     word_vectors: Annotated[
         Path | None, typer.Option(help="GloVe-format word vectors for words of several word pieces.")
     ] = None,
+    replace_polarity_words: Annotated[
+        bool,
+        typer.Option(
+            help="Also replace negation, contrast and degree words (not, no, but, very, ...), "
+            "which the published algorithm leaves alone like all stop words."
+        ),
+    ] = False,
     max_train_samples: Annotated[int | None, typer.Option(help="Augment only the first N examples.")] = None,
     batch_size: Annotated[int, typer.Option(help="Masked sentences per MLM forward pass.")] = 256,
     device: Annotated[str | None, typer.Option(help="cpu, cuda, ... (default: cuda when available).")] = None,
@@ -319,6 +326,7 @@ def augment(
         k=k,
         seed=seed,
         word_vectors=word_vectors,
+        replace_polarity_words=replace_polarity_words,
         max_train_samples=max_train_samples,
         batch_size=batch_size,
         device=device,

@@ -14,6 +14,12 @@ from tinybert.errors import TinyBertError
 from tinybert.layer_map import LayerMap
 from tinybert.losses import attention_mse, hidden_mse, regression_mse, soft_cross_entropy
 
+TEACHER_LOGITS = "teacher_logits"
+"""Optional batch key: the teacher's logits (B, C), computed once before the prediction stage.
+
+When a batch has it, the prediction stage uses it instead of running the teacher (whose logits
+for an example never change: it is frozen and in eval mode)."""
+
 
 @dataclass
 class StepOutput:
@@ -88,15 +94,20 @@ class DistillationModule(nn.Module):
         return self
 
     def forward(self, batch: dict[str, torch.Tensor]) -> StepOutput:
-        inputs = {k: v for k, v in batch.items() if k != "labels"}
+        inputs = {k: v for k, v in batch.items() if k not in ("labels", TEACHER_LOGITS)}
         intermediate = self.stage == "intermediate"
         # The teacher's outputs are inference tensors: usable below as constants, since no loss
         # saves a teacher tensor for backward (they enter only through subtraction and softmax).
-        with torch.inference_mode():
-            t_out = self.teacher(**inputs, output_hidden_states=intermediate, output_attentions=intermediate)
-        # Only the prediction stage reads logits: the intermediate stage also works with bare
-        # encoders (general distillation, whose pre-trained teacher has no task head).
-        t_hidden, t_attn = t_out.hidden_states, t_out.attentions
+        t_hidden = t_attn = t_logits = None
+        if not intermediate and TEACHER_LOGITS in batch:
+            t_logits = batch[TEACHER_LOGITS]  # (B, C)
+        elif intermediate or self.weights.prediction > 0:
+            with torch.inference_mode():
+                t_out = self.teacher(**inputs, output_hidden_states=intermediate, output_attentions=intermediate)
+            # Only the prediction stage reads logits: the intermediate stage also works with bare
+            # encoders (general distillation, whose pre-trained teacher has no task head).
+            t_hidden, t_attn = t_out.hidden_states, t_out.attentions
+            t_logits = None if intermediate else t_out.logits
         s_out = self.student(**inputs, output_hidden_states=intermediate, output_attentions=intermediate)
         mask = inputs["attention_mask"]
         parts: dict[str, torch.Tensor] = {}
@@ -117,9 +128,9 @@ class DistillationModule(nn.Module):
         else:
             if w.prediction > 0:
                 parts["prediction"] = (
-                    regression_mse(s_out.logits, t_out.logits)
+                    regression_mse(s_out.logits, t_logits)
                     if self.is_regression
-                    else soft_cross_entropy(s_out.logits, t_out.logits, self.temperature)
+                    else soft_cross_entropy(s_out.logits, t_logits, self.temperature)
                 )
             if w.hard_label > 0:
                 labels = batch["labels"]

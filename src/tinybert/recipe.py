@@ -75,6 +75,8 @@ class AugmentStep:
     p: float = 0.4
     k: int = 15
     word_vectors: str | None = None
+    replace_polarity_words: bool = False
+    """Also replace negation, contrast and degree words (``tinybert augment --replace-polarity-words``)."""
     batch_size: int = 256
     seed: int = 42
 
@@ -501,6 +503,7 @@ def run_recipe(
             k=a.k,
             seed=a.seed,
             word_vectors=a.word_vectors,
+            replace_polarity_words=a.replace_polarity_words,
             max_train_samples=recipe.max_train_samples,
             batch_size=a.batch_size,
             overwrite=True,
