@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from builders import make_model, run_cli, write_sst2
 from tinybert.errors import TinyBertError
@@ -120,6 +121,15 @@ def test_run_a_tiny_recipe_then_rerun_skips_every_step(
     assert code == 0, text
     assert text.count("done already, skipped") == 2
     assert (out / "student" / "metrics.json").stat().st_mtime_ns == stamps[out / "student" / "metrics.json"]
+
+    # A folder made before a setting existed (its recipe.yaml lacks the key) is the same recipe:
+    # the new setting's default is what that run did.
+    saved = yaml.safe_load((out / "recipe.yaml").read_text())
+    del saved["augment"]["replace_polarity_words"]
+    (out / "recipe.yaml").write_text(yaml.safe_dump(saved, sort_keys=False))
+    code, text = run_cli(["run", recipe], monkeypatch, capsys, stdout=True)
+    assert code == 0, text
+    assert text.count("done already, skipped") == 4
 
     # A changed recipe is refused in the same folder.
     code, text = run_cli(["run", recipe, "distill.batch_size=8"], monkeypatch, capsys, stdout=True)
