@@ -371,9 +371,10 @@ def write_report(output: Path, spec: ReportSpec) -> dict:
     shape = student_shape(spec)
     env = environment(benchmark)
     settings = (benchmark or {}).get("settings", {})
+    threads = benchmark["models"][0]["threads"] if benchmark else None
     speed_note = (
         f"Speed: `tinybert benchmark`, sequence length {settings.get('seq_len')}, "
-        f"{benchmark['models'][0]['threads']} threads, each model in its own process; speedup = teacher's "
+        f"{threads} thread{'' if threads == 1 else 's'}, each model in its own process; speedup = teacher's "
         "batch-1 p50 latency / the model's."
         if benchmark
         else "Speed: not measured."
