@@ -19,6 +19,7 @@ The schema is the dataclasses below; loading checks every key and type and raise
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import shlex
@@ -449,10 +450,10 @@ def run_recipe(
             f"output {out}: folder exists and is not a recipe run (no recipe.yaml); choose another or pass --overwrite",
         )
         previous = yaml.safe_load(saved.read_text())
-        try:  # settings added to tinybert since that run take their defaults, as they did then
+        # Settings added to tinybert since that run take their defaults, as they did then; a
+        # setting since removed or changed in type is reported as a change below.
+        with contextlib.suppress(TinyBertError):
             previous = dataclasses.asdict(build(Recipe, previous))
-        except TinyBertError:
-            pass  # a setting since removed or changed in type: reported as a change below
         if previous != resolved:
             changed = sorted(_diff(previous, resolved))
             raise TinyBertError(
