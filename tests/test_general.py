@@ -139,6 +139,23 @@ def test_cli_run_gives_an_init_that_task_distillation_accepts(
     task_metrics = json.loads((out / "metrics.json").read_text())
     assert task_metrics["student"]["init"] == f"folder {gd}" and task_metrics["student"]["hidden"] == 16
 
+    # The same through a recipe's student.general, with the baseline from the same init.
+    run = tmp_path / "run"
+    recipe = tmp_path / "general.yaml"
+    recipe.write_text(
+        f"output: {run}\nteacher: {task_teacher}\ntask: sst2\ndata_dir: {data}\n"
+        f"finetune: {{enabled: false}}\nstudent: {{general: {gd}}}\n"
+        "distill: {intermediate_epochs: 1, prediction_epochs: 1, batch_size: 16}\n"
+        "baseline: {enabled: true}\nexport: {enabled: false}\nbenchmark: {enabled: false}\n"
+    )
+    code, text = run_cli(["run", recipe], monkeypatch, capsys, stdout=True)
+    assert code == 0, text
+    distilled = json.loads((run / "student" / "metrics.json").read_text())
+    assert distilled["student"]["init"] == f"folder {gd}" and distilled["student"]["layers"] == 2
+    baseline = AutoModelForSequenceClassification.from_pretrained(run / "baseline")
+    assert baseline.config.hidden_size == 16 and baseline.config.num_hidden_layers == 2
+    assert (run / "report.md").is_file() and str(gd) in (run / "report.md").read_text()
+
 
 def test_overwrite_starts_again_without_stale_checkpoints(setup: dict[str, Path], tmp_path: Path) -> None:
     out = tmp_path / "run"
