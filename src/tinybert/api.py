@@ -130,9 +130,15 @@ def with_teacher_logits(
     epoch: one pass here replaces a teacher forward in every step of the prediction stage (about a
     third of a step's time on CPU; BENCHMARKS.md, "Teacher logits computed once").
     """
-    loader = accelerator.prepare(make_loader(features.train, features.tokenizer, batch_size, shuffle=False))
-    logits, _ = predict(teacher, loader, accelerator)  # (N, C), in the order of features.train
-    return [{**f, TEACHER_LOGITS: row.tolist()} for f, row in zip(features.train, logits, strict=True)]
+    # Shortest first, so that each batch pads little (the training loop groups by length too).
+    order = sorted(range(len(features.train)), key=lambda i: len(features.train[i]["input_ids"]))
+    by_length = [features.train[i] for i in order]
+    loader = accelerator.prepare(make_loader(by_length, features.tokenizer, batch_size, shuffle=False))
+    logits, _ = predict(teacher, loader, accelerator)  # (N, C), in the order of by_length
+    cached: list[dict] = [{} for _ in order]
+    for i, row in zip(order, logits, strict=True):
+        cached[i] = {**features.train[i], TEACHER_LOGITS: row.tolist()}
+    return cached
 
 
 def evaluate_model(

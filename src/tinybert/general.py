@@ -47,7 +47,7 @@ from tinybert.errors import TinyBertError
 from tinybert.models import count_parameters, load_config, load_encoder, load_tokenizer, make_student
 from tinybert.objective import DistillationModule
 from tinybert.outputs import output_folder, replace_dir, write_json
-from tinybert.train import MetricLog, mean_loss, param_groups
+from tinybert.train import MetricLog, adamw, mean_loss, param_groups
 
 log = logging.getLogger(__name__)
 
@@ -291,7 +291,7 @@ def _distill_into(
     eval_ids, train_start = heldout_blocks(corpus, tokenizer, config.corpus)  # (N, L)
     stream = BlockStream(corpus, tokenizer, config.corpus, train_start, config.seed)
 
-    optimizer = torch.optim.AdamW(param_groups(module, config.weight_decay), lr=config.learning_rate)
+    optimizer = adamw(param_groups(module, config.weight_decay), config.learning_rate, accelerator.device)
     scheduler = get_linear_schedule_with_warmup(
         optimizer, int(config.warmup_ratio * config.max_steps), config.max_steps
     )

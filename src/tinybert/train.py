@@ -48,6 +48,17 @@ def param_groups(module: nn.Module, weight_decay: float) -> list[dict]:
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 
+def adamw(groups: list[dict], learning_rate: float, device: torch.device) -> torch.optim.AdamW:
+    """AdamW over ``groups``, with torch's fused kernel where it has one (CPU, CUDA).
+
+    The default implementation loops over the tensors: on CPU its step for a 17M-parameter student
+    took 173 ms against 14 ms fused, more than half the time of a forward and backward pass at
+    batch 32 (BENCHMARKS.md, "Training step"). Same algorithm, same state dict.
+    """
+    fused = device.type in ("cpu", "cuda") or None
+    return torch.optim.AdamW(groups, lr=learning_rate, fused=fused)
+
+
 class MetricLog:
     """Writes scalars to TensorBoard and to a JSON-lines file beside it (main process only).
 
@@ -95,7 +106,7 @@ def train(
     Evaluates every ``optim.eval_steps`` steps (or at the end of each epoch) and at the last
     step; calls ``save_best(unwrapped_module)`` each time the score improves.
     """
-    optimizer = torch.optim.AdamW(param_groups(module, optim.weight_decay), lr=optim.learning_rate)
+    optimizer = adamw(param_groups(module, optim.weight_decay), optim.learning_rate, accelerator.device)
     steps_per_epoch = len(train_loader)
     total_steps = max(1, math.ceil(optim.epochs * steps_per_epoch))
     scheduler = get_linear_schedule_with_warmup(optimizer, int(optim.warmup_ratio * total_steps), total_steps)
