@@ -59,6 +59,12 @@ def _rates(text: str | None) -> list[float]:
         raise TinyBertError(f"--learning-rate {text!r}: expected a number or comma-separated numbers") from None
 
 
+def _print_table(table: Table) -> None:
+    """A result table on stdout; into a file or pipe at its full width (Rich's default there is
+    80 columns, which wraps every cell of a wide table)."""
+    Console(width=None if sys.stdout.isatty() else 200).print(table)
+
+
 def _print_metrics(title: str, rows: dict[str, dict[str, dict[str, float]]]) -> None:
     """rows: model name -> split -> metric -> value."""
     table = Table(title=title)
@@ -70,7 +76,7 @@ def _print_metrics(title: str, rows: dict[str, dict[str, dict[str, float]]]) -> 
     for name, splits in rows.items():
         for split, values in splits.items():
             table.add_row(name, split, *(f"{values[m]:.4f}" if m in values else "" for m in metrics))
-    Console().print(table)
+    _print_table(table)
 
 
 @app.command()
@@ -529,7 +535,7 @@ def benchmark(
             *(f"{row['throughput']:.0f}" for row in r["batches"]),
             " ".join(f"{row['latency_speedup']:.1f}x" for row in r["batches"]),
         )
-    Console().print(table)
+    _print_table(table)
     console.print(f"written to {output}/benchmark.json and benchmark.png")
 
 
@@ -572,7 +578,7 @@ def _print_report(summary: dict, output: Path) -> None:
         table.add_column(name, justify="left" if name == "model" else "right")
     for row in summary["rows"]:
         table.add_row(*row)
-    Console().print(table)
+    _print_table(table)
     console.print(f"report: {output / 'report.html'} (and report.md); the student and its model card: {output}/student")
 
 
