@@ -1,6 +1,6 @@
 """Prediction stage with the teacher's logits computed once (the default) vs the teacher run every step.
 
-Reproduces the "Teacher logits computed once" rows of BENCHMARKS.md:
+Reproduces the teacher-logits rows of BENCHMARKS.md ("Training speed"):
 
     OMP_NUM_THREADS=1 python bench/teacher_logits.py [--epochs 3] [--out bench/results/teacher-logits]
 

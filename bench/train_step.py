@@ -1,6 +1,6 @@
 """Time of one training step's parts on CPU: forward+backward, and the AdamW step looped vs fused.
 
-Reproduces the "Training step" rows of BENCHMARKS.md:
+Reproduces the AdamW rows of BENCHMARKS.md ("Training speed"):
 
     OMP_NUM_THREADS=1 python bench/train_step.py [--seq-len 32] [--batch-size 32] [--repeats 10]
 

@@ -127,8 +127,8 @@ def with_teacher_logits(
     """The training features, each with the teacher's logits under :data:`TEACHER_LOGITS`.
 
     The teacher is frozen and in eval mode, so its logits for an example are the same in every
-    epoch: one pass here replaces a teacher forward in every step of the prediction stage (about a
-    third of a step's time on CPU; BENCHMARKS.md, "Teacher logits computed once").
+    epoch: one pass here replaces a teacher forward in every step of the prediction stage
+    (BENCHMARKS.md, "Training speed": the demo's prediction stage 1.23x faster on CPU).
     """
     # Shortest first, so that each batch pads little (the training loop groups by length too).
     order = sorted(range(len(features.train)), key=lambda i: len(features.train[i]["input_ids"]))

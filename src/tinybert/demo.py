@@ -110,6 +110,14 @@ def demo(
     recipe_data.update({"output": str(out), "teacher": teacher, **data})
     recipe_data = apply_overrides(recipe_data, overrides)
     recipe: Recipe = build(Recipe, recipe_data)
+    if generated and recipe.augment.enabled and recipe.augment.replace_polarity_words:
+        notes.append(
+            "Augmentation also replaces negation, contrast and degree words (augment.replace_polarity_words): "
+            "variants such as 'is hardly good', or 'however' for 'but', labelled by the teacher, carry its "
+            f"reading of those words to the student. The student learns from up to "
+            f"{n_train * (recipe.augment.n + 1):,} teacher-labelled sentences where the teacher was fine-tuned "
+            f"on {n_train:,}, so it can score above the teacher on the test split."
+        )
     report = run_recipe(
         recipe,
         command=command,
