@@ -11,6 +11,8 @@
 #   4l312-1k-aug    on the augmented file (the 1,000 phrases and their variants)
 #   4l312-1k-steps  on the 1,000 phrases for 27+27 epochs: as many steps as the augmented run,
 #                   evaluated as often, so extra steps alone cannot explain a difference.
+#   4l312-1k-aug-polarity  on a file augmented with --replace-polarity-words (not/but/very/...
+#                   may be replaced too), otherwise as 4l312-1k-aug.
 # Dev: all 872 SST-2 dev sentences. A step whose metrics.json exists is skipped.
 set -euo pipefail
 OUT=${1:-bench/results/augment}
@@ -25,6 +27,13 @@ if [ ! -f "$AUG" ]; then
   echo "+ tinybert augment"
   tinybert augment --model "$MINILM" --task sst2 --data-dir "$DATA" --max-train-samples 1000 \
     --n 8 --p 0.4 --k 15 --seed 42 --output "$AUG"
+fi
+
+AUG_POLARITY=$OUT/sst2-1k-n8-polarity.tsv
+if [ ! -f "$AUG_POLARITY" ]; then
+  echo "+ tinybert augment --replace-polarity-words"
+  tinybert augment --model "$MINILM" --task sst2 --data-dir "$DATA" --max-train-samples 1000 \
+    --n 8 --p 0.4 --k 15 --seed 42 --replace-polarity-words --output "$AUG_POLARITY"
 fi
 
 run() {  # run OUT_DIR COMMAND...: skip when OUT_DIR/metrics.json exists
@@ -43,3 +52,5 @@ run "$OUT/4l312-1k-aug" tinybert distill "${COMMON[@]}" --train "$AUG" \
 STEPS_PER_EPOCH=$(( ($(wc -l < "$AUG") - 1 + 31) / 32 ))
 run "$OUT/4l312-1k-steps" tinybert distill "${COMMON[@]}" --max-train-samples 1000 \
   --intermediate-epochs 27 --prediction-epochs 27 --eval-steps "$STEPS_PER_EPOCH"
+run "$OUT/4l312-1k-aug-polarity" tinybert distill "${COMMON[@]}" --train "$AUG_POLARITY" \
+  --intermediate-epochs 3 --prediction-epochs 3
