@@ -22,7 +22,7 @@ from tinybert.errors import TinyBertError
 from tinybert.recipe import MINILM, Recipe, apply_overrides, build, run_recipe
 
 # The demo's settings, as a recipe (dotted ``key=value`` overrides apply to it). Measured on the
-# 2-core CPU of BENCHMARKS.md ("Demo"): 9 min 56 s on the quiet machine, 2 threads.
+# 2-core CPU of BENCHMARKS.md ("Demo"): 5 min 23 s on the quiet machine, 2 threads.
 DEMO_RECIPE: dict[str, Any] = {
     "max_seq_length": 32,
     "finetune": {"epochs": 2, "batch_size": 32},
