@@ -135,10 +135,8 @@ def with_teacher_logits(
     by_length = [features.train[i] for i in order]
     loader = accelerator.prepare(make_loader(by_length, features.tokenizer, batch_size, shuffle=False))
     logits, _ = predict(teacher, loader, accelerator)  # (N, C), in the order of by_length
-    cached: list[dict] = [{} for _ in order]
-    for i, row in zip(order, logits, strict=True):
-        cached[i] = {**features.train[i], TEACHER_LOGITS: row.tolist()}
-    return cached
+    row_of = dict(zip(order, logits, strict=True))
+    return [{**f, TEACHER_LOGITS: row_of[i].tolist()} for i, f in enumerate(features.train)]
 
 
 def evaluate_model(
