@@ -21,9 +21,12 @@ from pathlib import Path
 
 import torch
 
-import tinybert.api as api
-from tinybert.demo_data import write_demo_data
-from tinybert.recipe import minilm_path
+import tinybert
+import tinybert.stages.distill as distill_stage
+from tinybert.data.loading import Features
+from tinybert.io.environment import environment
+from tinybert.pipeline.demo_data import write_demo_data
+from tinybert.pipeline.recipe import minilm_path
 
 
 def main() -> None:
@@ -37,18 +40,20 @@ def main() -> None:
     files = {"train": data / "train.csv", "dev": data / "dev.csv", "text_columns": ["sentence"]}
     teacher = args.out / "teacher"
     if not (teacher / "metrics.json").is_file():
-        api.finetune(minilm_path(), teacher, **files, epochs=2, learning_rate=1e-4, max_seq_length=32, overwrite=True)
+        tinybert.finetune(
+            minilm_path(), teacher, **files, epochs=2, learning_rate=1e-4, max_seq_length=32, overwrite=True
+        )
 
-    cached = api.with_teacher_logits
+    cached = distill_stage.with_teacher_logits
 
-    def live(teacher: object, features: api.Features, accelerator: object) -> list[dict]:
+    def live(teacher: object, features: Features, accelerator: object) -> list[dict]:
         return features.train
 
     results = {}
     for mode in ("cached", "live", "cached"):  # cached twice: the first run also warms the caches
-        api.with_teacher_logits = cached if mode == "cached" else live
+        distill_stage.with_teacher_logits = cached if mode == "cached" else live
         start = time.perf_counter()
-        summary = api.distill(
+        summary = tinybert.distill(
             str(teacher),
             args.out / mode,
             **files,
@@ -69,10 +74,10 @@ def main() -> None:
             "dev_accuracy": summary["student"]["eval"]["dev"]["accuracy"],
         }
         print(mode, results[mode], flush=True)
-    api.with_teacher_logits = cached
+    distill_stage.with_teacher_logits = cached
     results["speedup"] = round(results["live"]["seconds"] / results["cached"]["seconds"], 2)
     results["threads"] = torch.get_num_threads()
-    results["environment"] = api.environment()
+    results["environment"] = environment()
     (args.out / "teacher_logits.json").write_text(json.dumps(results, indent=1) + "\n")
     print(json.dumps({k: results[k] for k in ("cached", "live", "speedup")}))
 

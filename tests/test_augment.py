@@ -13,10 +13,10 @@ import torch
 import torch.nn.functional as F
 
 from builders import SHARED_DATA, VOCAB, WORD_PIECES, make_mlm_model, make_model, run_cli, write_sst2
-from tinybert.augmentation import augment, draw_variants, match_case
-from tinybert.candidates import POLARITY_WORDS, STOP_WORDS, CandidateFinder, segment
 from tinybert.data.readers import load_glue, read_table
 from tinybert.errors import TinyBertError
+from tinybert.models.candidates import POLARITY_WORDS, STOP_WORDS, CandidateFinder, segment
+from tinybert.stages.augment import augment, draw_variants, match_case
 
 SPECIAL = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"}
 
@@ -266,7 +266,7 @@ def test_same_seed_same_bytes_whatever_the_batching(models: dict[str, Path], tmp
     common = {"task": "sst2", "data_dir": data, "n": 5, "progress": False}
     augment(str(models["mlm"]), tmp_path / "a.tsv", seed=7, **common)
     augment(str(models["mlm"]), tmp_path / "b.tsv", seed=7, batch_size=3, **common)
-    from tinybert.augmentation import AugmentConfig, run_augment
+    from tinybert.stages.augment import AugmentConfig, run_augment
 
     run_augment(AugmentConfig(str(models["mlm"]), tmp_path / "c.tsv", task="sst2", data_dir=data, n=5, seed=7,
                               block_size=4, progress=False))  # fmt: skip
@@ -381,7 +381,7 @@ def test_json_array_and_quoted_tsv_round_trip(models: dict[str, Path], tmp_path:
 def test_rows_are_read_a_block_at_a_time() -> None:
     from itertools import count
 
-    from tinybert.augmentation import _blocks
+    from tinybert.stages.augment import _blocks
 
     endless = (row for row in count())  # an endless file: only what a block needs is read
     blocks = _blocks(endless, 3, None)  # type: ignore[arg-type]

@@ -315,12 +315,14 @@ def test_finetune_a_student_without_distillation(
 
 def test_python_api_names_are_the_functions() -> None:
     import tinybert
-    import tinybert.api
-    import tinybert.objective
+    import tinybert.distillation.objective
+    import tinybert.stages.distill
+    import tinybert.stages.evaluate
+    import tinybert.stages.finetune
 
-    assert tinybert.distill is tinybert.api.distill
-    assert tinybert.finetune is tinybert.api.finetune
-    assert tinybert.evaluate is tinybert.api.evaluate
+    assert tinybert.distill is tinybert.stages.distill.distill
+    assert tinybert.finetune is tinybert.stages.finetune.finetune
+    assert tinybert.evaluate is tinybert.stages.evaluate.evaluate
 
 
 def test_finetune_learning_rate_search_keeps_the_best(

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from builders import make_model, run_cli
-from tinybert.demo_data import HELD_OUT, TRAIN, write_demo_data
+from tinybert.pipeline.demo_data import HELD_OUT, TRAIN, write_demo_data
 
 
 def _rows(path: Path) -> list[dict[str, str]]:

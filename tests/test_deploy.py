@@ -13,8 +13,8 @@ import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
 
 from builders import make_model, run_cli, sentiment_rows
-from tinybert.exporter import SAMPLE_TEXTS
-from tinybert.runtime import load_inference_model
+from tinybert.deploy.export import SAMPLE_TEXTS
+from tinybert.deploy.runtime import load_inference_model
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file
 from transformers import AutoModel, AutoModelForSequenceClassification
 
-import tinybert.general as general
+import tinybert.stages.general_distill as general
 from builders import make_model, run_cli, sentiment_rows, write_sst2
 from tinybert.errors import TinyBertError
 

@@ -1,4 +1,4 @@
-"""Tests of tinybert.metrics against hand-computed values."""
+"""Tests of tinybert.tasks.metrics against hand-computed values."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import warnings
 import numpy as np
 import pytest
 
-from tinybert.data.tasks import GLUE_TASKS, TaskSpec, get_task
 from tinybert.errors import TinyBertError
-from tinybert.metrics import compute_metrics, main_metric_value
+from tinybert.tasks.glue import GLUE_TASKS, TaskSpec, get_task
+from tinybert.tasks.metrics import compute_metrics, main_metric_value
 
 CUSTOM = TaskSpec(
     name="custom",

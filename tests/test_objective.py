@@ -10,12 +10,12 @@ import torch
 from torch import nn
 from transformers import AutoModelForSequenceClassification
 
-from tinybert.attention import use_score_attention
 from tinybert.config import LossWeights, StudentShape
+from tinybert.distillation.layer_map import uniform_map
+from tinybert.distillation.objective import TEACHER_LOGITS, DistillationModule
 from tinybert.errors import TinyBertError
-from tinybert.layer_map import uniform_map
-from tinybert.models import build_student
-from tinybert.objective import TEACHER_LOGITS, DistillationModule
+from tinybert.models.attention import use_score_attention
+from tinybert.models.students import build_student
 
 
 def _batch() -> dict[str, torch.Tensor]:
@@ -99,7 +99,7 @@ def test_teacher_logits_are_computed_once_in_example_order(tiny_teacher: Path) -
     from accelerate import Accelerator
     from transformers import AutoTokenizer
 
-    from tinybert.api import with_teacher_logits
+    from tinybert.distillation.teacher_cache import with_teacher_logits
 
     teacher = AutoModelForSequenceClassification.from_pretrained(tiny_teacher).eval()
     tokenizer = AutoTokenizer.from_pretrained(tiny_teacher)

@@ -10,7 +10,7 @@ import yaml
 
 from builders import make_model, run_cli, write_sst2
 from tinybert.errors import TinyBertError
-from tinybert.recipe import GLUE_TASKS, Recipe, apply_overrides, build, load_recipe
+from tinybert.pipeline.recipe import GLUE_TASKS, Recipe, apply_overrides, build, load_recipe
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from tinybert.errors import TinyBertError
-from tinybert.report import ReportModel, ReportSpec, split_stages, write_model_card, write_report
+from tinybert.pipeline.report import ReportModel, ReportSpec, split_stages, write_model_card, write_report
 
 
 def _jsonl(path: Path, records: list[dict]) -> None:

@@ -14,25 +14,37 @@ from typing import Any
 
 from tinybert.errors import TinyBertError
 
-__all__ = ["TinyBertError", "augment", "benchmark", "distill", "evaluate", "export", "finetune", "predict"]
+__all__ = [
+    "TinyBertError",
+    "augment",
+    "benchmark",
+    "distill",
+    "evaluate",
+    "export",
+    "finetune",
+    "general_distill",
+    "predict",
+]
 __version__ = "0.1.0"
 
 
-_DEPLOY = {"export": "tinybert.exporter", "benchmark": "tinybert.speed", "predict": "tinybert.predictor"}
+# Each public function lives in its command's module; imported lazily so that `tinybert --help`
+# does not wait for torch and transformers.
+_COMMANDS = {
+    "finetune": "tinybert.stages.finetune",
+    "distill": "tinybert.stages.distill",
+    "evaluate": "tinybert.stages.evaluate",
+    "augment": "tinybert.stages.augment",
+    "general_distill": "tinybert.stages.general_distill",
+    "export": "tinybert.deploy.export",
+    "predict": "tinybert.deploy.predict",
+    "benchmark": "tinybert.deploy.benchmark",
+}
 
 
 def __getattr__(name: str) -> Any:
-    # Imported lazily so that `tinybert --help` does not wait for torch and transformers.
-    if name in ("finetune", "distill", "evaluate"):
-        from tinybert import api
-
-        return getattr(api, name)
-    if name == "augment":
-        from tinybert.augmentation import augment
-
-        return augment
-    if name in _DEPLOY:
+    if name in _COMMANDS:
         import importlib
 
-        return getattr(importlib.import_module(_DEPLOY[name]), name)
+        return getattr(importlib.import_module(_COMMANDS[name]), name)
     raise AttributeError(f"module 'tinybert' has no attribute {name!r}")

@@ -261,3 +261,35 @@ def default_finetune_lr(hidden_size: int) -> float:
     if hidden_size <= 768:
         return 5e-5
     return 2e-5
+
+
+def layer_map_text(layer_map: str | Sequence[int] | None) -> str | None:
+    return layer_map if layer_map is None or isinstance(layer_map, str) else ",".join(str(x) for x in layer_map)
+
+
+def data_config(
+    task: str | None,
+    data_dir: str | Path | None,
+    train: str | Path | None,
+    dev: str | Path | None,
+    text_columns: Sequence[str] | str,
+    label_column: str,
+    regression: bool,
+    max_seq_length: int | None,
+    max_train_samples: int | None,
+    max_eval_samples: int | None,
+) -> DataConfig:
+    columns = (text_columns,) if isinstance(text_columns, str) else tuple(text_columns)
+    as_path = lambda p: None if p is None else Path(p)  # noqa: E731
+    return DataConfig(
+        task=task,
+        data_dir=as_path(data_dir),
+        train_file=as_path(train),
+        dev_file=as_path(dev),
+        text_columns=columns,
+        label_column=label_column,
+        regression=regression,
+        max_seq_length=max_seq_length,
+        max_train_samples=max_train_samples,
+        max_eval_samples=max_eval_samples,
+    )

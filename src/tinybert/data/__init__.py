@@ -2,7 +2,7 @@
 
 from tinybert.data.features import encode, make_loader
 from tinybert.data.readers import Example, TaskData, load_custom, load_glue, read_table
-from tinybert.data.tasks import GLUE_TASKS, TaskSpec, get_task
+from tinybert.tasks.glue import GLUE_TASKS, TaskSpec, get_task
 
 __all__ = [
     "GLUE_TASKS",

@@ -24,13 +24,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from tinybert.data.tasks import (
+from tinybert.errors import TinyBertError
+from tinybert.tasks.glue import (
     PAIR_MAX_LENGTH,
     SINGLE_SENTENCE_MAX_LENGTH,
     TaskSpec,
     get_task,
 )
-from tinybert.errors import TinyBertError
 
 __all__ = ["Example", "TaskData", "load_custom", "load_glue", "read_table"]
 

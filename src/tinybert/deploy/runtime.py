@@ -25,7 +25,7 @@ import torch
 from transformers import PretrainedConfig, PreTrainedTokenizerBase
 
 from tinybert.errors import TinyBertError
-from tinybert.models import count_parameters, load_config, load_tokenizer
+from tinybert.models.loading import count_parameters, load_config, load_tokenizer
 
 __all__ = [
     "EXPORT_INFO",

@@ -36,7 +36,7 @@ import yaml
 
 from tinybert.config import STUDENT_PRESETS
 from tinybert.errors import TinyBertError
-from tinybert.outputs import prepare_output, write_json
+from tinybert.io.outputs import prepare_output, write_json
 
 log = logging.getLogger(__name__)
 
@@ -427,11 +427,11 @@ def run_recipe(
     ``overwrite``: run every step again, replacing their results. A run folder made by a
     different recipe is refused unless ``overwrite``.
     """
-    from tinybert import api
-    from tinybert.augmentation import augment
-    from tinybert.exporter import export
-    from tinybert.report import ReportModel, ReportSpec, write_model_card, write_report
-    from tinybert.speed import benchmark
+    import tinybert as api
+    from tinybert.deploy.benchmark import benchmark
+    from tinybert.deploy.export import export
+    from tinybert.pipeline.report import ReportModel, ReportSpec, write_model_card, write_report
+    from tinybert.stages.augment import augment
 
     out = Path(recipe.output)
     resolved = resolved if resolved is not None else dataclasses.asdict(recipe)

@@ -1,7 +1,7 @@
 """``tinybert augment``: TinyBERT's data augmentation (paper Algorithm 1), batched and streaming.
 
 For every training example, each replaceable word is replaced with probability ``p`` by one of
-its K candidates (:mod:`tinybert.candidates`), giving up to ``n`` distinct variants (at most
+its K candidates (:mod:`tinybert.models.candidates`), giving up to ``n`` distinct variants (at most
 ``4 n`` draws). The output file has the input's format and columns: each original row, followed
 by its variants with the text field(s) replaced and every other column copied. For sentence
 pairs both texts are augmented in the same draw, so each output row is a consistent pair.
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 
-from tinybert.data.augment_io import (
+from tinybert.data.rows import (
     Row,
     RowSource,
     atomic_output,
@@ -200,7 +200,7 @@ def run_augment(config: AugmentConfig) -> dict:
     import torch
     from tqdm.auto import tqdm
 
-    from tinybert.candidates import CandidateFinder
+    from tinybert.models.candidates import CandidateFinder
 
     source = open_source(config)
     output = Path(config.output)

@@ -2,7 +2,7 @@
 
 The export folder is self-contained: the model file, ``config.json`` (labels), the tokenizer files,
 ``export.json`` (what was exported, how, from what) and ``parity.json`` (how closely the export
-reproduces the PyTorch model's logits on real text). :mod:`tinybert.runtime` loads it back.
+reproduces the PyTorch model's logits on real text). :mod:`tinybert.deploy.runtime` loads it back.
 """
 
 from __future__ import annotations
@@ -20,9 +20,7 @@ import numpy as np
 import torch
 
 from tinybert.data.readers import Example, load_glue, read_table
-from tinybert.errors import TinyBertError
-from tinybert.outputs import output_folder, replace_dir, write_json
-from tinybert.runtime import (
+from tinybert.deploy.runtime import (
     EXPORT_INFO,
     ONNX_FILES,
     TORCH_INT8_FILE,
@@ -30,6 +28,8 @@ from tinybert.runtime import (
     load_inference_model,
     quantize_torch_int8,
 )
+from tinybert.errors import TinyBertError
+from tinybert.io.outputs import output_folder, replace_dir, write_json
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +178,7 @@ def _parity_examples(config: ExportConfig) -> tuple[list[Example], str]:
         examples = [ex for split in data.evals.values() for ex in split][: config.samples]
         return examples, f"{config.task} dev ({config.data_dir})"
     if config.sample_file is not None:
-        from tinybert.predictor import guess_text_column
+        from tinybert.deploy.predict import guess_text_column
 
         columns = config.text_columns or guess_text_column(config.sample_file)
         examples = read_table(config.sample_file, columns, None, max_samples=config.samples)

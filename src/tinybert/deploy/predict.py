@@ -18,11 +18,11 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from tinybert.data.augment_io import Row, RowSource, atomic_output, output_suffix_ok, table_source
 from tinybert.data.readers import _GLUE_LAYOUTS
-from tinybert.data.tasks import get_task
+from tinybert.data.rows import Row, RowSource, atomic_output, output_suffix_ok, table_source
+from tinybert.deploy.runtime import InferenceModel, load_inference_model
 from tinybert.errors import TinyBertError
-from tinybert.runtime import InferenceModel, load_inference_model
+from tinybert.tasks.glue import get_task
 
 __all__ = ["PredictConfig", "guess_text_column", "pipeline_scores", "predict", "run_predict"]
 

@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from tinybert.data import readers
-from tinybert.data.tasks import get_task
 from tinybert.errors import TinyBertError
+from tinybert.tasks.glue import get_task
 
 __all__ = ["Row", "RowSource", "atomic_output", "check_output", "glue_source", "table_source"]
 

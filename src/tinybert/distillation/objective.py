@@ -10,9 +10,9 @@ from torch import nn
 from transformers import PretrainedConfig, PreTrainedModel
 
 from tinybert.config import LossWeights
+from tinybert.distillation.layer_map import LayerMap
+from tinybert.distillation.losses import attention_mse, hidden_mse, regression_mse, soft_cross_entropy
 from tinybert.errors import TinyBertError
-from tinybert.layer_map import LayerMap
-from tinybert.losses import attention_mse, hidden_mse, regression_mse, soft_cross_entropy
 
 TEACHER_LOGITS = "teacher_logits"
 """Optional batch key: the teacher's logits (B, C), computed once before the prediction stage.

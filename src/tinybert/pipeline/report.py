@@ -18,7 +18,7 @@ from importlib import metadata
 from pathlib import Path
 
 from tinybert.errors import TinyBertError
-from tinybert.outputs import write_json
+from tinybert.io.outputs import write_json
 
 NOT_LOSS_KEYS = ("kind", "step", "lr")
 

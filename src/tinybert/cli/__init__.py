@@ -120,7 +120,7 @@ def finetune(
     With student options (--student, --layers, ...) a student built from --model is fine-tuned
     instead: the same small model trained without distillation, for comparison.
     """
-    from tinybert import api
+    import tinybert as api
 
     summary = api.finetune(
         model,
@@ -194,7 +194,7 @@ def distill(
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output folder.")] = False,
 ) -> None:
     """Task-specific distillation: intermediate layers, then the prediction layer."""
-    from tinybert import api
+    import tinybert as api
 
     summary = api.distill(
         teacher,
@@ -262,7 +262,7 @@ def evaluate(
     ] = None,
 ) -> None:
     """Print and write a model's task metrics."""
-    from tinybert import api
+    import tinybert as api
 
     if output is None and Path(model).is_dir():
         output = Path(model) / "eval_results.json"
@@ -318,7 +318,7 @@ def augment(
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output file.")] = False,
 ) -> None:
     """Data augmentation (TinyBERT): write each training example and up to N word-replaced variants."""
-    from tinybert.augmentation import augment as run
+    from tinybert.stages.augment import augment as run
 
     summary = run(
         model,
@@ -387,7 +387,7 @@ def general_distill(
 
     Resumable: re-run the same command with --resume after an interruption.
     """
-    from tinybert.general import general_distill as run
+    from tinybert.stages.general_distill import general_distill as run
 
     summary = run(
         teacher,
@@ -450,7 +450,7 @@ def export(
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output folder.")] = False,
 ) -> None:
     """Export to ONNX (optionally int8) or PyTorch int8, then check parity against the PyTorch model."""
-    from tinybert.exporter import export as run
+    from tinybert.deploy.export import export as run
 
     summary = run(
         model,
@@ -501,7 +501,7 @@ def benchmark(
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output folder.")] = False,
 ) -> None:
     """Latency, throughput, memory and size of models side by side; speedups against the first (the teacher)."""
-    from tinybert.speed import benchmark as run
+    from tinybert.deploy.benchmark import benchmark as run
 
     models = [*(model or []), *(str(p) for p in onnx or [])]
     summary = run(
@@ -554,7 +554,7 @@ def predict(
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output file.")] = False,
 ) -> None:
     """Label every row of a file: adds predicted_label and score, as pipeline("text-classification") gives them."""
-    from tinybert.predictor import predict as run
+    from tinybert.deploy.predict import predict as run
 
     summary = run(
         model,
@@ -595,7 +595,7 @@ def run(
     Steps whose result is already in the recipe's output folder are skipped, so running it again
     continues an interrupted run and a finished one returns at once.
     """
-    from tinybert.recipe import load_recipe, run_recipe
+    from tinybert.pipeline.recipe import load_recipe, run_recipe
 
     loaded, resolved = load_recipe(recipe, overrides or [])
     summary = run_recipe(loaded, resolved=resolved, overwrite=overwrite, echo=console.print)
@@ -629,7 +629,7 @@ def demo(
 
     Runs on CPU in minutes. --task/--data-dir (or --train/--dev/--test files) use real data instead.
     """
-    from tinybert.demo import demo as run_demo
+    from tinybert.pipeline.demo import demo as run_demo
 
     summary = run_demo(
         output,

@@ -1,7 +1,7 @@
 """The one training loop, on Accelerate: teacher fine-tuning and every distillation stage use it.
 
 The loop knows nothing about distillation: it trains a module whose ``forward(batch)`` returns a
-:class:`~tinybert.objective.StepOutput`, evaluates with a callback that returns a score (higher is
+:class:`~tinybert.distillation.objective.StepOutput`, evaluates with a callback that returns a score (higher is
 better), and calls ``save_best`` whenever the score improves.
 """
 
@@ -188,3 +188,15 @@ def mean_loss(module: nn.Module, loader: DataLoader, accelerator: Accelerator) -
             sums[key] = sums.get(key, 0.0) + value
         batches += 1
     return {k: v / max(batches, 1) for k, v in sums.items()}
+
+
+def stage_summary(result: TrainResult, optim: OptimConfig) -> dict:
+    return {
+        "epochs": optim.epochs,
+        "learning_rate": optim.learning_rate,
+        "batch_size": optim.batch_size,
+        "steps": result.steps,
+        "seconds": round(result.seconds, 1),
+        "best_step": result.best_step,
+        "best": result.best_metrics,
+    }

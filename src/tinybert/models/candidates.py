@@ -38,7 +38,7 @@ from transformers import AutoModel, AutoModelForMaskedLM, PreTrainedModel, PreTr
 from transformers.utils import logging as hf_logging
 
 from tinybert.errors import TinyBertError
-from tinybert.models import load_config, load_tokenizer
+from tinybert.models.loading import load_config, load_tokenizer
 
 __all__ = [
     "POLARITY_WORDS",

@@ -3,7 +3,7 @@ intermediate layers (embedding, attention scores, hidden states) on raw text.
 
 Step-based and resumable. The loop, top to bottom: draw a batch of packed blocks
 (:mod:`tinybert.data.corpus`), compute the intermediate losses with the same
-:class:`~tinybert.objective.DistillationModule` as task distillation, step AdamW and the linear
+:class:`~tinybert.distillation.objective.DistillationModule` as task distillation, step AdamW and the linear
 warm-up/decay schedule, log every loss part, evaluate on the held-out blocks every
 ``eval_steps``, and checkpoint every ``save_steps``.
 
@@ -39,15 +39,17 @@ from safetensors import safe_open
 from tqdm.auto import tqdm
 from transformers import get_linear_schedule_with_warmup, set_seed
 
-from tinybert.api import environment, install_model, save_model
-from tinybert.attention import use_score_attention
 from tinybert.config import LossWeights, StudentSpec
 from tinybert.data.corpus import BlockStream, Corpus, CorpusConfig, heldout_blocks
+from tinybert.distillation.objective import DistillationModule
 from tinybert.errors import TinyBertError
-from tinybert.models import count_parameters, load_config, load_encoder, load_tokenizer, make_student
-from tinybert.objective import DistillationModule
-from tinybert.outputs import output_folder, replace_dir, write_json
-from tinybert.train import MetricLog, adamw, mean_loss, param_groups
+from tinybert.io.environment import environment
+from tinybert.io.outputs import output_folder, replace_dir, write_json
+from tinybert.models.attention import use_score_attention
+from tinybert.models.loading import count_parameters, load_config, load_encoder, load_tokenizer
+from tinybert.models.saving import install_model, save_model
+from tinybert.models.students import make_student
+from tinybert.training.loop import MetricLog, adamw, mean_loss, param_groups
 
 log = logging.getLogger(__name__)
 

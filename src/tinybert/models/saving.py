@@ -1,0 +1,38 @@
+"""Saving students and teachers as plain Hugging Face folders, atomically."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+from tinybert.io.outputs import replace_dir
+from tinybert.models.attention import use_default_attention, use_score_attention
+
+log = logging.getLogger(__name__)
+
+
+def save_model(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, final: Path) -> None:
+    """Write a plain Hugging Face folder atomically (temporary folder, then rename)."""
+    tmp = final.with_name(final.name + ".tmp")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    use_default_attention(model)
+    try:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+    finally:
+        use_score_attention(model)
+    replace_dir(tmp, final)
+
+
+def install_model(source: Path, output: Path) -> None:
+    """Move the files of the model folder ``source`` into ``output`` (beside metrics and logs)."""
+    for item in source.iterdir():
+        target = output / item.name
+        if target.is_dir():
+            shutil.rmtree(target)
+        item.replace(target)
+    source.rmdir()

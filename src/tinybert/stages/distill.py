@@ -1,0 +1,271 @@
+"""``tinybert distill``: task-specific TinyBERT distillation."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+from accelerate import Accelerator
+from transformers import set_seed
+
+from tinybert.config import (
+    DistillConfig,
+    LossWeights,
+    OptimConfig,
+    StudentSpec,
+    data_config,
+    layer_map_text,
+)
+from tinybert.data import make_loader
+from tinybert.data.loading import Features, load_data, model_labels
+from tinybert.distillation.objective import DistillationModule, check_heads
+from tinybert.distillation.teacher_cache import with_teacher_logits
+from tinybert.evaluation import evaluate_model
+from tinybert.io.environment import environment
+from tinybert.io.outputs import output_folder, write_json
+from tinybert.models.attention import use_score_attention
+from tinybert.models.loading import (
+    count_parameters,
+    describe_encoder,
+    folder_size,
+    load_classifier,
+    load_tokenizer,
+)
+from tinybert.models.saving import install_model, save_model
+from tinybert.models.students import make_student
+from tinybert.tasks.metrics import main_metric_value
+from tinybert.training.loop import MetricLog, mean_loss, stage_summary, train
+
+log = logging.getLogger(__name__)
+
+
+def run_distill(config: DistillConfig) -> dict:
+    """Task-specific TinyBERT distillation; the student lands in ``config.output``.
+
+    ``stage="all"`` runs the intermediate-layer stage (embedding, attention and hidden losses;
+    the checkpoint with the lowest dev loss is kept), then the prediction-layer stage from it
+    (soft cross-entropy; the checkpoint with the best dev metric is kept). Returns the metrics
+    also written to ``output/metrics.json``.
+    """
+    student_folder = config.student.student if config.student.is_folder else None
+    inputs = {"--teacher": config.teacher, "--student": student_folder, **config.data.paths()}
+    with output_folder(config.output, config.overwrite, inputs) as output:
+        return _distill_into(config, output)
+
+
+def _distill_into(config: DistillConfig, output: Path) -> dict:
+    set_seed(config.seed)
+    task = load_data(config.data, need_train=True)
+    teacher = load_classifier(config.teacher, task.spec.label_names, "--teacher", new_head=False)
+    describe_encoder(teacher.config, "--teacher")
+    tokenizer = load_tokenizer(config.teacher, "--teacher")
+    labels = model_labels(teacher, task)
+    features = Features(task, tokenizer, labels, config.data.max_seq_length)
+
+    student, layer_map, student_info = make_student(config.student, teacher, labels)
+    s_layers, t_layers = student.config.num_hidden_layers, teacher.config.num_hidden_layers
+    stages = ["intermediate", "prediction"] if config.stage == "all" else [config.stage]
+    check_heads(student.config, teacher.config, config.weights, stages)
+    use_score_attention(teacher, "--teacher")
+    use_score_attention(student, "--student")
+
+    accelerator = Accelerator()
+    teacher.to(accelerator.device)
+    eval_loaders = {k: accelerator.prepare(v) for k, v in features.eval_loaders(64).items()}
+    first_split = next(iter(eval_loaders))
+    teacher_metrics = evaluate_model(teacher, features, accelerator, loaders=eval_loaders)
+    log.info("teacher: %s", teacher_metrics)
+
+    checkpoints = output / "checkpoints"
+    checkpoints.mkdir(exist_ok=True)
+    stage_results: dict[str, dict] = {}
+    for stage in stages:
+        optim = config.intermediate_optim if stage == "intermediate" else config.prediction_optim
+        set_seed(optim.seed)
+        module = DistillationModule(
+            student,
+            teacher,
+            layer_map,
+            config.weights,
+            stage,
+            temperature=config.temperature,
+            is_regression=task.spec.is_regression,
+        )
+        best_dir = checkpoints / f"{stage}-best"
+
+        if stage == "intermediate":
+            # The classifier is not trained yet, so the dev metric means nothing: keep the
+            # checkpoint with the lowest dev distillation loss instead.
+            def evaluate(m: DistillationModule) -> tuple[float, dict[str, float]]:
+                losses = mean_loss(m, eval_loaders[first_split], accelerator)
+                return -losses["loss"], {f"dev_{k}": v for k, v in losses.items()}
+        else:
+
+            def evaluate(m: DistillationModule) -> tuple[float, dict[str, float]]:
+                metrics = evaluate_model(m.student, features, accelerator, loaders=eval_loaders)[first_split]
+                return main_metric_value(task.spec, metrics), metrics
+
+        def save(m: DistillationModule, best_dir: Path = best_dir) -> None:
+            save_model(m.student, tokenizer, best_dir)
+
+        train_features = features.train
+        if stage == "prediction" and config.weights.prediction > 0:
+            train_features = with_teacher_logits(teacher, features, accelerator)
+        metric_log = MetricLog(output / "logs" / stage, output / "train_log.jsonl", accelerator.is_main_process)
+        result = train(
+            module,
+            make_loader(train_features, tokenizer, optim.batch_size, shuffle=True, seed=optim.seed),
+            optim,
+            accelerator=accelerator,
+            evaluate=evaluate,
+            save_best=save,
+            log=metric_log,
+            desc=f"distill {stage}",
+        )
+        metric_log.close()
+        stage_results[stage] = stage_summary(result, optim)
+        # The next stage (and the output) starts from this stage's best checkpoint.
+        student = load_classifier(str(best_dir), labels, "--student", new_head=False)
+        use_score_attention(student)
+
+    final_dir = checkpoints / f"{stages[-1]}-best"
+    install_model(final_dir, output)
+    shutil.rmtree(checkpoints)
+    student = load_classifier(str(output), labels, "--student", new_head=False)
+    use_score_attention(student)
+    student.to(accelerator.device)
+    student_metrics = evaluate_model(student, features, accelerator, loaders=eval_loaders)
+    teacher_size = folder_size(Path(config.teacher)) if Path(config.teacher).is_dir() else None
+    summary = {
+        "command": "distill",
+        "task": task.spec.name,
+        "main_metric": task.spec.main_metric,
+        "train_examples": len(task.train),
+        "teacher": {
+            "path": config.teacher,
+            "eval": teacher_metrics,
+            "parameters": count_parameters(teacher),
+            "size_bytes": teacher_size,
+            "layers": t_layers,
+            "hidden": teacher.config.hidden_size,
+        },
+        "student": {
+            "eval": student_metrics,
+            "parameters": count_parameters(student),
+            "size_bytes": folder_size(output),
+            "layers": s_layers,
+            "hidden": student.config.hidden_size,
+            "heads": student.config.num_attention_heads,
+            "intermediate": student.config.intermediate_size,
+            "layer_map": list(layer_map.teacher_layers),
+            **student_info,
+        },
+        "retention": _retention(student_metrics, teacher_metrics),
+        "stages": stage_results,
+        "max_seq_length": features.max_seq_length,
+        "temperature": config.temperature,
+        "loss_weights": asdict(config.weights),
+        "environment": environment(),
+    }
+    write_json(output / "metrics.json", summary)
+    return summary
+
+
+def _retention(student: dict[str, dict[str, float]], teacher: dict[str, dict[str, float]]) -> dict:
+    """Student / teacher for every metric of every split (1.0 = the teacher's score; None when the
+    teacher scored 0, e.g. an MCC of 0)."""
+    out: dict[str, dict[str, float | None]] = {}
+    for split, metrics in student.items():
+        out[split] = {
+            k: (v / teacher[split][k] if teacher[split].get(k) else None)
+            for k, v in metrics.items()
+            if k in teacher.get(split, {})
+        }
+    return out
+
+
+def distill(
+    teacher: str,
+    output: str | Path,
+    *,
+    task: str | None = None,
+    data_dir: str | Path | None = None,
+    train: str | Path | None = None,
+    dev: str | Path | None = None,
+    text_columns: Sequence[str] | str = (),
+    label_column: str = "label",
+    regression: bool = False,
+    student: str | None = None,
+    layers: int | None = None,
+    hidden: int | None = None,
+    heads: int | None = None,
+    intermediate: int | None = None,
+    init: str = "random",
+    layer_map: str | Sequence[int] | None = None,
+    stage: str = "all",
+    epochs: float | None = None,
+    intermediate_epochs: float | None = None,
+    prediction_epochs: float | None = None,
+    learning_rate: float | None = None,
+    intermediate_lr: float | None = None,
+    prediction_lr: float | None = None,
+    batch_size: int = 32,
+    temperature: float = 1.0,
+    loss_weights: str | LossWeights | None = None,
+    max_seq_length: int | None = None,
+    max_train_samples: int | None = None,
+    max_eval_samples: int | None = None,
+    warmup_ratio: float = 0.1,
+    eval_steps: int | None = None,
+    seed: int = 42,
+    overwrite: bool = False,
+) -> dict:
+    """Task-specific TinyBERT distillation; same options as ``tinybert distill``.
+
+    ``epochs``/``learning_rate`` set both stages unless a stage is given its own
+    (defaults: intermediate 10 epochs at 5e-5, prediction 3 epochs at 3e-5).
+    Returns the contents of ``output/metrics.json``.
+    """
+
+    def optim(
+        stage_epochs: float | None, stage_lr: float | None, default_epochs: float, default_lr: float
+    ) -> OptimConfig:
+        return OptimConfig(
+            epochs=stage_epochs or epochs or default_epochs,
+            learning_rate=stage_lr or learning_rate or default_lr,
+            batch_size=batch_size,
+            warmup_ratio=warmup_ratio,
+            eval_steps=eval_steps,
+            seed=seed,
+        )
+
+    weights = loss_weights if isinstance(loss_weights, LossWeights) else LossWeights.parse(loss_weights)
+    layer_map = layer_map_text(layer_map)
+    config = DistillConfig(
+        teacher=str(teacher),
+        output=Path(output),
+        data=data_config(
+            task,
+            data_dir,
+            train,
+            dev,
+            text_columns,
+            label_column,
+            regression,
+            max_seq_length,
+            max_train_samples,
+            max_eval_samples,
+        ),
+        student=StudentSpec(student, layers, hidden, heads, intermediate, init, layer_map),
+        stage=stage,
+        intermediate_optim=optim(intermediate_epochs, intermediate_lr, 10, 5e-5),
+        prediction_optim=optim(prediction_epochs, prediction_lr, 3, 3e-5),
+        temperature=temperature,
+        weights=weights,
+        seed=seed,
+        overwrite=overwrite,
+    )
+    return run_distill(config)

@@ -1,0 +1,97 @@
+"""``tinybert evaluate``: a model's task metrics on its evaluation splits."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from accelerate import Accelerator
+
+from tinybert.config import (
+    DataConfig,
+    data_config,
+)
+from tinybert.data import TaskData
+from tinybert.data.loading import Features, load_data, model_labels
+from tinybert.deploy.runtime import is_export, load_inference_model
+from tinybert.errors import TinyBertError
+from tinybert.evaluation import evaluate_model
+from tinybert.io.outputs import write_json
+from tinybert.models.loading import (
+    check_labels,
+    load_classifier,
+    load_tokenizer,
+)
+from tinybert.tasks.metrics import compute_metrics
+
+log = logging.getLogger(__name__)
+
+
+def _evaluate_export(model: str, task: TaskData, max_seq_length: int | None, batch_size: int) -> dict:
+    """Metrics of an ONNX or PyTorch-int8 export (``tinybert export``) on every evaluation split."""
+    runtime = load_inference_model(model)
+    check_labels(runtime.config, task.spec.label_names, "--model")
+    features = Features(task, runtime.tokenizer, model_labels(runtime, task), max_seq_length)
+    results = {}
+    for split, loader in features.eval_loaders(batch_size).items():
+        batches = list(loader)
+        if any("labels" not in batch for batch in batches):
+            raise TinyBertError(f"split {split} has no labels to evaluate against")
+        logits = np.concatenate([runtime.logits(batch) for batch in batches])  # (N, C)
+        labels = torch.cat([batch["labels"] for batch in batches]).numpy()  # (N,)
+        results[split] = compute_metrics(task.spec, logits, labels, positive_label=features.positive_label)
+    return results
+
+
+def run_evaluate(
+    model: str, data: DataConfig, split: str | None = None, output: Path | None = None, batch_size: int = 64
+) -> dict[str, dict[str, float]]:
+    """The task's metrics of ``model`` on its evaluation split(s): {split: {metric: value}}.
+
+    Also written to ``output`` (a JSON file) when given.
+    """
+    task = load_data(data, need_train=False)
+    if split is not None:
+        if split not in task.evals:
+            raise TinyBertError(f"--split {split}: expected one of {', '.join(task.evals) or '(none)'}")
+        task = replace(task, evals={split: task.evals[split]})
+    if is_export(model):
+        metrics = _evaluate_export(model, task, data.max_seq_length, batch_size)
+    else:
+        net = load_classifier(model, task.spec.label_names, "--model", new_head=False)
+        tokenizer = load_tokenizer(model, "--model")
+        features = Features(task, tokenizer, model_labels(net, task), data.max_seq_length)
+        accelerator = Accelerator()
+        net.to(accelerator.device)
+        metrics = evaluate_model(net, features, accelerator, batch_size=batch_size)
+    if output is not None:
+        write_json(Path(output), {"model": model, "task": task.spec.name, "eval": metrics})
+    return metrics
+
+
+def evaluate(
+    model: str,
+    *,
+    task: str | None = None,
+    data_dir: str | Path | None = None,
+    dev: str | Path | None = None,
+    text_columns: Sequence[str] | str = (),
+    label_column: str = "label",
+    regression: bool = False,
+    split: str | None = None,
+    max_seq_length: int | None = None,
+    max_eval_samples: int | None = None,
+    batch_size: int = 64,
+    output: str | Path | None = None,
+) -> dict[str, dict[str, float]]:
+    """Metrics of ``model`` on the task's dev split(s); same options as ``tinybert evaluate``."""
+    data = data_config(
+        task, data_dir, None, dev, text_columns, label_column, regression, max_seq_length, None, max_eval_samples
+    )
+    return run_evaluate(
+        str(model), data, split=split, output=None if output is None else Path(output), batch_size=batch_size
+    )
