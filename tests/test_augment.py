@@ -311,12 +311,13 @@ def test_bad_input_is_one_clear_error_and_leaves_nothing(models: dict[str, Path]
         ({"task": "sst2", "train": broken}, "out.tsv", f"{broken}:3"),
         ({"train": table, "text_columns": "sentence"}, "out.csv", "missing column 'sentence'"),
         ({"train": table, "text_columns": "text"}, "t.csv", "is the input file"),
-        ({"train": table}, "out.csv", "--text-column"),
+        ({"train": table}, "out.csv", "text_columns: expected one or two"),
         ({"train": header_only, "text_columns": "text"}, "out.csv", "no data rows"),
-        ({"task": "sst2", "data_dir": data, "n": 0}, "out.tsv", "--n"),
-        ({"task": "sst2", "data_dir": data, "p": 1.5}, "out.tsv", "--p"),
-        ({"task": "sst2", "data_dir": data, "word_vectors": tmp_path / "none.txt"}, "out.tsv", "--word-vectors"),
+        ({"task": "sst2", "data_dir": data, "n": 0}, "out.tsv", "n: expected >= 1, got 0"),
+        ({"task": "sst2", "data_dir": data, "p": 1.5}, "out.tsv", "p: expected a probability"),
+        ({"task": "sst2", "data_dir": data, "word_vectors": tmp_path / "none.txt"}, "out.tsv", "word_vectors: "),
     ]
+    # the Python API names options by their keyword (the CLI by their flag: test_cli)
     for kwargs, name, expected in cases:
         with pytest.raises(TinyBertError, match=expected.replace(".", r"\.")) as info:
             augment(model, tmp_path / name, progress=False, **({"overwrite": name == "t.csv"} | kwargs))

@@ -194,7 +194,10 @@ def test_benchmark_writes_documented_fields_and_plot(model_dir: Path, exports: d
     [
         (["export", "--model", "{tmp}/missing", "--output", "{tmp}/o"], "folder not found"),
         (["export", "--model", "{model}", "--output", "{tmp}/o", "--format", "torch"], "needs --quantize int8"),
-        (["export", "--model", "{model}", "--output", "{tmp}/o", "--quantize", "int4"], "--quantize int4"),
+        (
+            ["export", "--model", "{model}", "--output", "{tmp}/o", "--quantize", "int4"],
+            "--quantize: 'int4': expected one of int8",
+        ),
         (["export", "--model", "{model}", "--output", "{tmp}/o", "--sample-file", "{tmp}/x.csv"], "not found"),
         (["export", "--model", "{model}", "--output", "{model}"], "overlaps --model"),
         (["predict", "--model", "{model}", "--input", "{tmp}/missing.csv"], "not found"),

@@ -10,7 +10,8 @@ import yaml
 
 from builders import make_model, run_cli, write_sst2
 from tinybert.errors import TinyBertError
-from tinybert.pipeline.recipe import GLUE_TASKS, Recipe, apply_overrides, build, load_recipe
+from tinybert.pipeline.recipe import Recipe, apply_overrides, build_recipe, load_recipe
+from tinybert.tasks.glue import GLUE_TASKS
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
@@ -29,7 +30,7 @@ def test_a_recipe_for_every_glue_task() -> None:
     assert set(GLUE_TASKS) - {"wnli"} <= shipped
     for task in GLUE_TASKS:
         if task in shipped:
-            assert load_recipe(CONFIGS / f"{task}.yaml")[0].task == task
+            assert load_recipe(CONFIGS / f"{task}.yaml")[0].data.task == task
 
 
 def _base() -> dict:
@@ -45,26 +46,26 @@ def _base() -> dict:
         ({"finetune": {"enabled": "yes"}}, "recipe key finetune.enabled: expected true or false"),
         ({"benchmark": {"batch_sizes": [1, "x"]}}, "recipe key benchmark.batch_sizes: expected an integer"),
         ({"distill": 5}, "distill: expected a mapping"),
-        ({"task": "imdb"}, "task 'imdb': expected one of"),
-        ({"student": {"init": "copy"}}, "student.init 'copy': expected random or teacher"),
+        ({"task": "imdb"}, "recipe key task: unknown task 'imdb': expected one of"),
+        ({"student": {"init": "copy"}}, "recipe key student.init: 'copy': expected one of random, teacher"),
         ({"distill": {"intermediate_lr": -1}}, "distill.intermediate_lr: expected > 0"),
     ],
 )
 def test_bad_recipes_are_one_line_errors_naming_the_key(change: dict, message: str) -> None:
     data = {**_base(), **change}
     with pytest.raises(TinyBertError) as err:
-        build(Recipe, data)
+        build_recipe(data)
     assert message in str(err.value)
     assert "\n" not in str(err.value)
 
 
 def test_a_missing_required_key_is_named() -> None:
     with pytest.raises(TinyBertError, match="recipe key teacher: required"):
-        build(Recipe, {"output": "o", "task": "sst2", "data_dir": "d"})
+        build_recipe({"output": "o", "task": "sst2", "data_dir": "d"})
 
 
 def test_numbers_written_the_yaml_1_1_way_are_numbers() -> None:
-    recipe = build(Recipe, {**_base(), "distill": {"intermediate_lr": "5e-5", "prediction_epochs": 2}})
+    recipe = build_recipe({**_base(), "distill": {"intermediate_lr": "5e-5", "prediction_epochs": 2}})
     assert recipe.distill.intermediate_lr == 5e-5
     assert recipe.distill.prediction_epochs == 2.0
 
@@ -76,8 +77,8 @@ def test_overrides_set_dotted_keys_as_yaml_values(tmp_path: Path) -> None:
         path,
         ["distill.batch_size=16", "data_dir=other", "benchmark.batch_sizes=[1, 4]", "augment.enabled=true"],
     )
-    assert recipe.distill.batch_size == 16 and recipe.data_dir == "other"
-    assert recipe.benchmark.batch_sizes == [1, 4] and recipe.augment.enabled
+    assert recipe.distill.batch_size == 16 and recipe.data.data_dir == Path("other")
+    assert recipe.benchmark.batch_sizes == (1, 4) and recipe.augment.enabled
     assert resolved["distill"]["batch_size"] == 16
     assert apply_overrides({}, ["student.layer_map=3,6"]) == {"student": {"layer_map": "3,6"}}
     with pytest.raises(TinyBertError, match="expected key=value"):

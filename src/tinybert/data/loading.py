@@ -23,15 +23,15 @@ def load_data(data: DataConfig, need_train: bool) -> TaskData:
     limits = {k: v for k, v in limits.items() if v is not None}
     if data.task is not None:
         splits = ("train", "dev") if need_train else ("dev",)
-        train_file = data.train_file if need_train else None
+        train_file = data.train if need_train else None
         return load_glue(data.task, data.data_dir, splits=splits, max_samples=limits or None, train_file=train_file)
-    if need_train and data.train_file is None:
+    if need_train and data.train is None:
         raise TinyBertError("--train FILE is required for training")
-    if need_train and data.dev_file is None:
+    if need_train and data.dev is None:
         raise TinyBertError("--dev FILE is required: the best checkpoint is chosen on it")
-    evals = {"dev": data.dev_file} if data.dev_file is not None else {}
+    evals = {"dev": data.dev} if data.dev is not None else {}
     return load_custom(
-        data.train_file if need_train else None,
+        data.train if need_train else None,
         evals,
         data.text_columns,
         data.label_column,

@@ -16,52 +16,18 @@ import os
 import platform
 import re
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from tinybert.config import BenchmarkConfig
 from tinybert.errors import TinyBertError
 from tinybert.io.outputs import output_folder, write_json
+from tinybert.options import build, signature
 
 __all__ = ["BenchmarkConfig", "benchmark", "environment", "measure_model", "plot", "run_benchmark"]
-
-
-@dataclass(frozen=True)
-class BenchmarkConfig:
-    """Options of ``tinybert benchmark``."""
-
-    models: tuple[str, ...]
-    """Model folders (PyTorch or exports), .onnx files or hub ids; the first is the reference
-    (usually the teacher) for the speedup ratios."""
-    output: Path
-    """Folder for benchmark.json and benchmark.png."""
-    batch_sizes: tuple[int, ...] = (1, 8, 32)
-    seq_len: int = 128
-    """Tokens per input, [CLS] and [SEP] included."""
-    device: str = "cpu"
-    threads: int | None = None
-    """CPU threads for PyTorch and onnxruntime (default: PyTorch's default, the core count)."""
-    warmup: int = 5
-    """Untimed calls per batch size before timing."""
-    min_repeats: int = 10
-    min_seconds: float = 2.0
-    max_repeats: int = 10_000
-    overwrite: bool = False
-
-    def __post_init__(self) -> None:
-        if not self.models:
-            raise TinyBertError("benchmark: give at least one --model or --onnx")
-        if not self.batch_sizes or any(b < 1 for b in self.batch_sizes):
-            raise TinyBertError(f"--batch-size {self.batch_sizes}: expected positive integers, e.g. 1,8,32")
-        if self.seq_len < 2:
-            raise TinyBertError(f"--seq-len {self.seq_len}: expected at least 2 (room for [CLS] and [SEP])")
-        if self.device not in ("cpu", "cuda"):
-            raise TinyBertError(f"--device {self.device}: expected cpu or cuda")
-        if self.threads is not None and self.threads < 1:
-            raise TinyBertError(f"--threads {self.threads}: expected a positive integer")
-        if self.warmup < 0 or self.min_repeats < 1 or self.min_seconds < 0 or self.max_repeats < self.min_repeats:
-            raise TinyBertError("--warmup >= 0, --min-repeats >= 1, --min-seconds >= 0 and max >= min repeats expected")
 
 
 def _rss_mb() -> float | None:
@@ -252,12 +218,12 @@ def plot(results: list[dict], path: Path, title: str) -> None:
 
 def run_benchmark(config: BenchmarkConfig) -> dict:
     """Measure every model, write ``benchmark.json`` and ``benchmark.png`` to ``config.output``."""
-    for name in config.models:
+    for name in config.all_models:
         if not Path(name).exists() and (Path(name).suffix == ".onnx" or len(Path(name).parts) > 2):
             raise TinyBertError(f"--model {name}: not found")
     with output_folder(config.output, config.overwrite, {}) as output:
         env = environment(config.device)
-        results = [_measure_isolated(name, config) for name in config.models]
+        results = [_measure_isolated(name, config) for name in config.all_models]
         _speedups(results)
         summary = {
             "environment": env,
@@ -275,31 +241,9 @@ def run_benchmark(config: BenchmarkConfig) -> dict:
     return summary
 
 
-def benchmark(
-    models: list[str | Path] | tuple[str | Path, ...],
-    output: str | Path,
-    *,
-    batch_sizes: tuple[int, ...] | list[int] = (1, 8, 32),
-    seq_len: int = 128,
-    device: str = "cpu",
-    threads: int | None = None,
-    warmup: int = 5,
-    min_repeats: int = 10,
-    min_seconds: float = 2.0,
-    overwrite: bool = False,
-) -> dict:
-    """Measure models side by side; same options as ``tinybert benchmark``. Returns ``benchmark.json``'s content."""
-    return run_benchmark(
-        BenchmarkConfig(
-            models=tuple(str(m) for m in models),
-            output=Path(output),
-            batch_sizes=tuple(batch_sizes),
-            seq_len=seq_len,
-            device=device,
-            threads=threads,
-            warmup=warmup,
-            min_repeats=min_repeats,
-            min_seconds=min_seconds,
-            overwrite=overwrite,
-        )
-    )
+def benchmark(models: Any, output: Any, **options: Any) -> dict:
+    """Benchmark models; the options of ``tinybert benchmark`` (:class:`~tinybert.config.BenchmarkConfig`)."""
+    return run_benchmark(build(BenchmarkConfig, {"models": models, "output": output, **options}))
+
+
+benchmark.__signature__ = signature(BenchmarkConfig, first=("models", "output"))  # type: ignore[attr-defined]

@@ -15,10 +15,12 @@ import time
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
+from tinybert.config import ExportConfig
 from tinybert.data.readers import Example, load_glue, read_table
 from tinybert.deploy.runtime import (
     EXPORT_INFO,
@@ -30,15 +32,12 @@ from tinybert.deploy.runtime import (
 )
 from tinybert.errors import TinyBertError
 from tinybert.io.outputs import output_folder, replace_dir, write_json
+from tinybert.options import build, signature
 
 log = logging.getLogger(__name__)
 
 __all__ = ["ExportConfig", "Parity", "export", "parity_check", "run_export"]
 
-# The torch.export-based exporter (the default since torch 2.9) needs opset 18 or later. The legacy
-# TorchScript exporter is not used: on transformers 5 its trace freezes a data-dependent branch of
-# the attention mask and the exported model's logits differ by up to 0.4 on padded batches.
-DEFAULT_OPSET = 18
 PARITY_BATCH_SIZE = 8
 
 # Parity thresholds (stated in the README): fp32 exports must reproduce the logits to float
@@ -84,74 +83,6 @@ SAMPLE_TEXTS = (
     "It rained all week, but the guides made the trip memorable anyway.",
     "The film's second half drags badly, though the ending almost redeems it.",
 )
-
-
-@dataclass(frozen=True)
-class ExportConfig:
-    """Options of ``tinybert export``."""
-
-    model: str
-    """Fine-tuned (or distilled) sequence classifier: a Hugging Face folder or hub id."""
-    output: Path
-    """Folder for the export."""
-    format: str = "onnx"
-    """``onnx`` or ``torch`` (PyTorch dynamic int8; needs ``quantize='int8'``)."""
-    quantize: str | None = None
-    """None (fp32) or ``int8``: onnxruntime dynamic quantization for ONNX, Linear-layer dynamic
-    quantization for PyTorch."""
-    opset: int = DEFAULT_OPSET
-    """ONNX opset (18 or later)."""
-    sample_file: Path | None = None
-    """Parity text: a .csv/.tsv/.jsonl file with ``text_columns``; default: built-in sentences."""
-    text_columns: tuple[str, ...] = ()
-    """One or two text columns of ``sample_file`` (default: ``sentence`` or ``text``)."""
-    task: str | None = None
-    """Parity text from a GLUE task's dev split (with ``data_dir``)."""
-    data_dir: Path | None = None
-    """Folder of the GLUE task."""
-    samples: int = 64
-    """How many texts (or pairs) the parity check runs."""
-    max_seq_length: int = 128
-    """Token limit of the parity inputs."""
-    max_diff: float | None = None
-    """Largest allowed |logit difference|; default 1e-3 for fp32, none for int8 classifiers
-    (0.25 for int8 regression models)."""
-    min_agreement: float | None = None
-    """Smallest allowed fraction of equal predicted classes; default 1.0 for fp32, 0.95 for int8."""
-    overwrite: bool = False
-    """Replace an existing output folder."""
-
-    def __post_init__(self) -> None:
-        if self.format not in ("onnx", "torch"):
-            raise TinyBertError(f"--format {self.format}: expected onnx or torch")
-        if self.quantize not in (None, "int8"):
-            raise TinyBertError(f"--quantize {self.quantize}: expected int8 (or leave it out for fp32)")
-        if self.format == "torch" and self.quantize is None:
-            raise TinyBertError(
-                "--format torch exports PyTorch int8 and needs --quantize int8 "
-                "(the model folder itself is already the fp32 PyTorch model)"
-            )
-        if self.opset < DEFAULT_OPSET:
-            raise TinyBertError(f"--opset {self.opset}: expected {DEFAULT_OPSET} or later (the torch.export exporter)")
-        if self.samples < 1:
-            raise TinyBertError(f"--samples {self.samples}: expected a positive integer")
-        if self.max_seq_length < 8:
-            raise TinyBertError(f"--max-seq-length {self.max_seq_length}: expected at least 8")
-        if self.sample_file is not None and self.task is not None:
-            raise TinyBertError("give either --sample-file or --task/--data-dir for the parity text, not both")
-        if self.task is not None and self.data_dir is None:
-            raise TinyBertError(f"--task {self.task} needs --data-dir (the folder with its dev.tsv)")
-        if self.max_diff is not None and self.max_diff < 0:
-            raise TinyBertError(f"--max-diff {self.max_diff}: expected a non-negative number")
-        if self.min_agreement is not None and not 0 <= self.min_agreement <= 1:
-            raise TinyBertError(f"--min-agreement {self.min_agreement}: expected a fraction between 0 and 1")
-
-    @property
-    def kind(self) -> str:
-        """The runtime kind of the export: ``onnx``, ``onnx-int8`` or ``pytorch-int8``."""
-        if self.format == "torch":
-            return "pytorch-int8"
-        return "onnx-int8" if self.quantize else "onnx"
 
 
 @dataclass
@@ -393,39 +324,10 @@ def run_export(config: ExportConfig) -> dict:
     return summary
 
 
-def export(
-    model: str | Path,
-    output: str | Path,
-    *,
-    format: str = "onnx",
-    quantize: str | None = None,
-    opset: int = DEFAULT_OPSET,
-    sample_file: str | Path | None = None,
-    text_columns: tuple[str, ...] | list[str] | str = (),
-    task: str | None = None,
-    data_dir: str | Path | None = None,
-    samples: int = 64,
-    max_seq_length: int = 128,
-    max_diff: float | None = None,
-    min_agreement: float | None = None,
-    overwrite: bool = False,
-) -> dict:
-    """Export a classifier; same options as ``tinybert export``. Returns the ``export.json`` summary."""
-    return run_export(
-        ExportConfig(
-            model=str(model),
-            output=Path(output),
-            format=format,
-            quantize=quantize,
-            opset=opset,
-            sample_file=None if sample_file is None else Path(sample_file),
-            text_columns=(text_columns,) if isinstance(text_columns, str) else tuple(text_columns),
-            task=task,
-            data_dir=None if data_dir is None else Path(data_dir),
-            samples=samples,
-            max_seq_length=max_seq_length,
-            max_diff=max_diff,
-            min_agreement=min_agreement,
-            overwrite=overwrite,
-        )
-    )
+def export(model: Any, output: Any, **options: Any) -> dict:
+    """Export a model; the options of ``tinybert export`` (:class:`~tinybert.config.ExportConfig`).
+    Returns the ``export.json`` summary."""
+    return run_export(build(ExportConfig, {"model": model, "output": output, **options}))
+
+
+export.__signature__ = signature(ExportConfig, first=("model", "output"))  # type: ignore[attr-defined]

@@ -12,51 +12,25 @@ import contextlib
 import sys
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
 
+from tinybert.config import PredictConfig
 from tinybert.data.readers import _GLUE_LAYOUTS
 from tinybert.data.rows import Row, RowSource, atomic_output, output_suffix_ok, table_source
 from tinybert.deploy.runtime import InferenceModel, load_inference_model
 from tinybert.errors import TinyBertError
+from tinybert.options import build, signature
 from tinybert.tasks.glue import get_task
 
 __all__ = ["PredictConfig", "guess_text_column", "pipeline_scores", "predict", "run_predict"]
 
 OUTPUT_COLUMNS = ("predicted_label", "score")
 CHUNK_ROWS = 1024  # rows read, predicted and written at a time: memory stays flat on large files
-
-
-@dataclass(frozen=True)
-class PredictConfig:
-    """Options of ``tinybert predict``."""
-
-    model: str
-    """Model folder (PyTorch or an export), an .onnx file, or a hub id."""
-    input: Path
-    """File to label: .csv, .tsv or .jsonl with a header (JSON: keys)."""
-    output: Path | None = None
-    """Where to write the labelled rows, in the input's format; None: standard output."""
-    task: str | None = None
-    """GLUE task whose text column names to use (e.g. sst2: sentence; mrpc: #1 String, #2 String)."""
-    text_columns: tuple[str, ...] = ()
-    """One or two text columns (default: the task's, else ``sentence`` or ``text``)."""
-    batch_size: int = 32
-    max_seq_length: int | None = None
-    """Token limit (default: the task's, else the model's maximum)."""
-    device: str = "cpu"
-    overwrite: bool = False
-
-    def __post_init__(self) -> None:
-        if self.batch_size < 1:
-            raise TinyBertError(f"--batch-size {self.batch_size}: expected a positive integer")
-        if self.max_seq_length is not None and self.max_seq_length < 2:
-            raise TinyBertError(f"--max-seq-length {self.max_seq_length}: expected at least 2")
-        if len(self.text_columns) > 2:
-            raise TinyBertError(f"--text-column: expected one or two columns, got {len(self.text_columns)}")
 
 
 def pipeline_scores(logits: np.ndarray, model: InferenceModel) -> tuple[list[str], list[float]]:
@@ -176,29 +150,9 @@ def run_predict(config: PredictConfig) -> dict:
     return {"rows": sum(counts.values()), "labels": dict(counts), "output": str(config.output or "-")}
 
 
-def predict(
-    model: str | Path,
-    input: str | Path,
-    *,
-    output: str | Path | None = None,
-    task: str | None = None,
-    text_columns: tuple[str, ...] | list[str] | str = (),
-    batch_size: int = 32,
-    max_seq_length: int | None = None,
-    device: str = "cpu",
-    overwrite: bool = False,
-) -> dict:
-    """Label a file; same options as ``tinybert predict``."""
-    return run_predict(
-        PredictConfig(
-            model=str(model),
-            input=Path(input),
-            output=None if output is None else Path(output),
-            task=task,
-            text_columns=(text_columns,) if isinstance(text_columns, str) else tuple(text_columns),
-            batch_size=batch_size,
-            max_seq_length=max_seq_length,
-            device=device,
-            overwrite=overwrite,
-        )
-    )
+def predict(model: Any, input: Any, **options: Any) -> dict:
+    """Label a file; the options of ``tinybert predict`` (:class:`~tinybert.config.PredictConfig`)."""
+    return run_predict(build(PredictConfig, {"model": model, "input": input, **options}))
+
+
+predict.__signature__ = signature(PredictConfig, first=("model", "input"))  # type: ignore[attr-defined]

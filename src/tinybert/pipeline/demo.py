@@ -13,13 +13,15 @@ the test split, export to ONNX int8, benchmark and write the report. With ``task
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tinybert.config import DemoConfig
 from tinybert.errors import TinyBertError
+from tinybert.options import build, signature
 from tinybert.pipeline.demo_data import describe_demo_data, write_demo_data
-from tinybert.pipeline.recipe import MINILM, Recipe, apply_overrides, build, run_recipe
+from tinybert.pipeline.recipe import MINILM, Recipe, apply_overrides, build_recipe, run_recipe
 
 # The demo's settings, as a recipe (dotted ``key=value`` overrides apply to it). Measured on the
 # 2-core CPU of BENCHMARKS.md ("Demo"): 5 min 23 s on the quiet machine, 2 threads.
@@ -45,31 +47,16 @@ DEMO_RECIPE: dict[str, Any] = {
 }
 
 
-def demo(
-    output: str | Path = "runs/demo",
-    *,
-    model: str | None = None,
-    task: str | None = None,
-    data_dir: str | Path | None = None,
-    train: str | Path | None = None,
-    dev: str | Path | None = None,
-    test: str | Path | None = None,
-    text_columns: Sequence[str] = (),
-    label_column: str = "label",
-    n_train: int = 2000,
-    n_dev: int = 400,
-    n_test: int = 1000,
-    seed: int = 0,
-    overrides: Sequence[str] = (),
-    overwrite: bool = False,
-    command: str | None = None,
-    echo: Callable[[str], None] = print,
-) -> dict:
-    """Run the demo into ``output``; returns the report summary (``report.json``).
+def run_demo(config: DemoConfig, *, command: str | None = None, echo: Callable[[str], None] = print) -> dict:
+    """Run the demo into ``config.output``; returns the report summary (``report.json``).
 
-    Re-running with the same ``output`` skips the finished steps; a non-empty folder that is not
-    a demo run is refused unless ``overwrite``.
+    Re-running with the same output skips the finished steps; a non-empty folder that is not a
+    demo run is refused unless ``config.overwrite``.
     """
+    c = config
+    output, model, task, data_dir, train, dev, test = c.output, c.model, c.task, c.data_dir, c.train, c.dev, c.test
+    text_columns, label_column, overrides, overwrite = c.text_columns, c.label_column, c.overrides, c.overwrite
+    n_train, n_dev, n_test, seed = c.n_train, c.n_dev, c.n_test, c.seed
     out = Path(output)
     if out.exists() and any(out.iterdir()) and not overwrite and not (out / "recipe.yaml").is_file():
         raise TinyBertError(f"--output {out}: folder exists and is not empty; pass --overwrite to replace it")
@@ -110,7 +97,7 @@ def demo(
         recipe_data.pop("max_seq_length")  # the task's own default
     recipe_data.update({"output": str(out), "teacher": teacher, **data})
     recipe_data = apply_overrides(recipe_data, overrides)
-    recipe: Recipe = build(Recipe, recipe_data)
+    recipe: Recipe = build_recipe(recipe_data)
     if generated and recipe.augment.enabled and recipe.augment.replace_polarity_words:
         notes.append(
             "Augmentation also replaces negation, contrast and degree words (augment.replace_polarity_words): "
@@ -134,3 +121,13 @@ def demo(
         else None,
     )
     return report
+
+
+def demo(output: Any = "runs/demo", **options: Any) -> dict:
+    """The demo; the options of ``tinybert demo`` (:class:`~tinybert.config.DemoConfig`), plus
+    ``echo`` (where progress lines go) and ``command`` (the command line the report shows)."""
+    echo, command = options.pop("echo", print), options.pop("command", None)
+    return run_demo(build(DemoConfig, {"output": output, **options}), command=command, echo=echo)
+
+
+demo.__signature__ = signature(DemoConfig, first=("output",))  # type: ignore[attr-defined]

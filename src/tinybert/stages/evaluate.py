@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -13,7 +13,7 @@ from accelerate import Accelerator
 
 from tinybert.config import (
     DataConfig,
-    data_config,
+    EvaluateConfig,
 )
 from tinybert.data import TaskData
 from tinybert.data.loading import Features, load_data, model_labels
@@ -26,6 +26,7 @@ from tinybert.models.loading import (
     load_classifier,
     load_tokenizer,
 )
+from tinybert.options import build, signature
 from tinybert.tasks.metrics import compute_metrics
 
 log = logging.getLogger(__name__)
@@ -73,25 +74,13 @@ def run_evaluate(
     return metrics
 
 
-def evaluate(
-    model: str,
-    *,
-    task: str | None = None,
-    data_dir: str | Path | None = None,
-    dev: str | Path | None = None,
-    text_columns: Sequence[str] | str = (),
-    label_column: str = "label",
-    regression: bool = False,
-    split: str | None = None,
-    max_seq_length: int | None = None,
-    max_eval_samples: int | None = None,
-    batch_size: int = 64,
-    output: str | Path | None = None,
-) -> dict[str, dict[str, float]]:
-    """Metrics of ``model`` on the task's dev split(s); same options as ``tinybert evaluate``."""
-    data = data_config(
-        task, data_dir, None, dev, text_columns, label_column, regression, max_seq_length, None, max_eval_samples
-    )
+def evaluate(model: Any, **options: Any) -> dict[str, dict[str, float]]:
+    """Metrics of ``model`` on the task's dev split(s); the options of ``tinybert evaluate``
+    (:class:`~tinybert.config.EvaluateConfig`)."""
+    config = build(EvaluateConfig, {"model": model, **options})
     return run_evaluate(
-        str(model), data, split=split, output=None if output is None else Path(output), batch_size=batch_size
+        config.model, config.data, split=config.split, output=config.output, batch_size=config.batch_size
     )
+
+
+evaluate.__signature__ = signature(EvaluateConfig, first=("model",))  # type: ignore[attr-defined]

@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from accelerate import Accelerator
 from transformers import set_seed
 
 from tinybert.config import (
     FinetuneConfig,
-    OptimConfig,
-    StudentSpec,
-    data_config,
     default_finetune_lr,
-    layer_map_text,
 )
 from tinybert.data.loading import Features, load_data, model_labels
 from tinybert.distillation.objective import SupervisedModule
@@ -35,6 +31,7 @@ from tinybert.models.loading import (
 )
 from tinybert.models.saving import install_model, save_model
 from tinybert.models.students import make_student, resolve_shape
+from tinybert.options import build, signature
 from tinybert.tasks.metrics import main_metric_value
 from tinybert.training.loop import MetricLog, stage_summary, train
 
@@ -140,78 +137,10 @@ def _finetune_into(config: FinetuneConfig, output: Path) -> dict:
     return summary
 
 
-def finetune(
-    model: str,
-    output: str | Path,
-    *,
-    task: str | None = None,
-    data_dir: str | Path | None = None,
-    train: str | Path | None = None,
-    dev: str | Path | None = None,
-    text_columns: Sequence[str] | str = (),
-    label_column: str = "label",
-    regression: bool = False,
-    epochs: float = 3.0,
-    learning_rate: float | Sequence[float] | None = None,
-    batch_size: int = 32,
-    max_seq_length: int | None = None,
-    max_train_samples: int | None = None,
-    max_eval_samples: int | None = None,
-    warmup_ratio: float = 0.1,
-    weight_decay: float = 0.01,
-    eval_steps: int | None = None,
-    seed: int = 42,
-    student: str | None = None,
-    layers: int | None = None,
-    hidden: int | None = None,
-    heads: int | None = None,
-    intermediate: int | None = None,
-    init: str = "random",
-    layer_map: str | Sequence[int] | None = None,
-    overwrite: bool = False,
-) -> dict:
-    """Fine-tune ``model`` (folder or hub id) on a task; same options as ``tinybert finetune``.
+def finetune(model: Any, output: Any, **options: Any) -> dict:
+    """Fine-tune ``model`` (folder or hub id) on a task; the options of ``tinybert finetune``
+    (:class:`~tinybert.config.FinetuneConfig`). Returns the contents of ``output/metrics.json``."""
+    return run_finetune(build(FinetuneConfig, {"model": model, "output": output, **options}))
 
-    ``learning_rate``: one value, several (a search: the best on dev is kept), or None for a
-    default by model width. With any student option (``student``, ``layers``, ...), a student
-    built from ``model`` as in :func:`distill` is fine-tuned instead: the same small model
-    without distillation, for comparison. Returns the contents of ``output/metrics.json``.
-    """
-    rates = (
-        []
-        if learning_rate is None
-        else ([float(learning_rate)] if isinstance(learning_rate, int | float) else [float(r) for r in learning_rate])
-    )
-    optim = OptimConfig(
-        epochs=epochs,
-        learning_rate=rates[0] if rates else 1e-4,
-        batch_size=batch_size,
-        warmup_ratio=warmup_ratio,
-        weight_decay=weight_decay,
-        eval_steps=eval_steps,
-        seed=seed,
-    )
-    data = data_config(
-        task,
-        data_dir,
-        train,
-        dev,
-        text_columns,
-        label_column,
-        regression,
-        max_seq_length,
-        max_train_samples,
-        max_eval_samples,
-    )
-    spec = StudentSpec(student, layers, hidden, heads, intermediate, init, layer_map_text(layer_map))
-    return run_finetune(
-        FinetuneConfig(
-            model=str(model),
-            output=Path(output),
-            data=data,
-            optim=optim,
-            learning_rates=rates,
-            student=spec,
-            overwrite=overwrite,
-        )
-    )
+
+finetune.__signature__ = signature(FinetuneConfig, first=("model", "output"))  # type: ignore[attr-defined]

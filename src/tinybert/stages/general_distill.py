@@ -28,10 +28,10 @@ import logging
 import re
 import shutil
 import time
-from collections.abc import Sequence
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import torch
 from accelerate import Accelerator
@@ -39,7 +39,7 @@ from safetensors import safe_open
 from tqdm.auto import tqdm
 from transformers import get_linear_schedule_with_warmup, set_seed
 
-from tinybert.config import LossWeights, StudentSpec
+from tinybert.config import GeneralConfig
 from tinybert.data.corpus import BlockStream, Corpus, CorpusConfig, heldout_blocks
 from tinybert.distillation.objective import DistillationModule
 from tinybert.errors import TinyBertError
@@ -49,6 +49,7 @@ from tinybert.models.attention import use_score_attention
 from tinybert.models.loading import count_parameters, load_config, load_encoder, load_tokenizer
 from tinybert.models.saving import install_model, save_model
 from tinybert.models.students import make_student
+from tinybert.options import build, signature
 from tinybert.training.loop import MetricLog, adamw, mean_loss, param_groups
 
 log = logging.getLogger(__name__)
@@ -56,92 +57,6 @@ log = logging.getLogger(__name__)
 _CHECKPOINT = re.compile(r"^step-(\d+)$")
 _OUR_FILES = ("checkpoints", "logs", "train_log.jsonl", "metrics.json")
 """What a run writes beside the model files; ``--overwrite`` removes them so no stale checkpoint survives."""
-
-
-@dataclass(frozen=True)
-class GeneralConfig:
-    """General distillation: field names match the CLI options."""
-
-    teacher: str
-    """Pre-trained encoder (local folder or hub id); a task head, if any, is ignored."""
-    output: Path
-    """Folder for the student, logs and checkpoints."""
-    corpus: CorpusConfig
-    student: StudentSpec = field(default_factory=StudentSpec)
-    max_steps: int = 10_000
-    """Optimizer steps (each ``batch_size * gradient_accumulation_steps`` blocks per process)."""
-    batch_size: int = 32
-    """Blocks per forward pass, per process."""
-    gradient_accumulation_steps: int = 1
-    learning_rate: float = 1e-4
-    """Peak AdamW learning rate, reached after the warm-up and decayed linearly to 0 at ``max_steps``."""
-    warmup_ratio: float = 0.1
-    weight_decay: float = 0.01
-    max_grad_norm: float = 1.0
-    """Clip the global gradient norm to this; 0 disables."""
-    weights: LossWeights = field(default_factory=LossWeights)
-    """Weights of the embedding, attention and hidden losses (prediction/hard-label do not apply)."""
-    save_steps: int = 500
-    """Checkpoint every N steps (and at the last step)."""
-    eval_steps: int = 500
-    """Held-out losses every N steps (and at the end)."""
-    keep_checkpoints: int = 1
-    """How many of the newest checkpoints to keep."""
-    log_steps: int = 10
-    """Mean training losses are logged every N steps."""
-    seed: int = 42
-    resume: bool = False
-    """Continue from the newest checkpoint in ``output``."""
-    overwrite: bool = False
-    """Start again in a non-empty ``output``, removing its checkpoints and logs."""
-
-    def __post_init__(self) -> None:
-        for name in ("max_steps", "batch_size", "gradient_accumulation_steps", "save_steps", "eval_steps"):
-            if getattr(self, name) < 1:
-                raise TinyBertError(f"--{name.replace('_', '-')}: expected >= 1, got {getattr(self, name)}")
-        if self.keep_checkpoints < 1:
-            raise TinyBertError(f"--keep-checkpoints: expected >= 1, got {self.keep_checkpoints}")
-        if self.log_steps < 1:
-            raise TinyBertError(f"--log-steps: expected >= 1, got {self.log_steps}")
-        if self.learning_rate <= 0:
-            raise TinyBertError(f"--learning-rate: expected > 0, got {self.learning_rate}")
-        if not 0 <= self.warmup_ratio < 1:
-            raise TinyBertError(f"--warmup-ratio: expected in [0, 1), got {self.warmup_ratio}")
-        if self.weight_decay < 0 or self.max_grad_norm < 0:
-            raise TinyBertError("--weight-decay and --max-grad-norm: expected >= 0")
-        if self.resume and self.overwrite:
-            raise TinyBertError("--resume continues the run in --output, --overwrite starts it again: give one")
-        w = self.weights
-        if w.embedding == 0 and w.attention == 0 and w.hidden == 0:
-            raise TinyBertError("--loss-weights: embedding, attention and hidden are all 0, nothing to train")
-
-    def settings(self, corpus: Corpus, num_processes: int) -> dict:
-        """Everything that decides the training trajectory: a resumed run must match it exactly."""
-        teacher = Path(self.teacher)
-        c = self.corpus
-        return json.loads(
-            json.dumps(
-                {
-                    "teacher": str(teacher.resolve()) if teacher.exists() else self.teacher,
-                    "student": asdict(self.student),
-                    "corpus": corpus.signature(),
-                    "corpus_format": c.format,
-                    "max_seq_length": c.max_seq_length,
-                    "eval_blocks": c.eval_blocks,
-                    "shuffle_buffer": c.shuffle_buffer,
-                    "max_steps": self.max_steps,
-                    "batch_size": self.batch_size,
-                    "gradient_accumulation_steps": self.gradient_accumulation_steps,
-                    "learning_rate": self.learning_rate,
-                    "warmup_ratio": self.warmup_ratio,
-                    "weight_decay": self.weight_decay,
-                    "max_grad_norm": self.max_grad_norm,
-                    "loss_weights": asdict(self.weights),
-                    "seed": self.seed,
-                    "num_processes": num_processes,
-                }
-            )
-        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -225,7 +140,7 @@ def _check_resume(config: GeneralConfig, settings: dict) -> Path:
 
 def _check_output(config: GeneralConfig) -> None:
     out = config.output.resolve()
-    inputs = [("--teacher", config.teacher)] + [("--corpus", path) for path in config.corpus.paths]
+    inputs = [("--teacher", config.teacher)] + [("--corpus", path) for path in config.corpus]
     for option, path in inputs:
         p = Path(path).resolve()
         if Path(path).exists() and (p == out or p in out.parents or out in p.parents):
@@ -243,21 +158,60 @@ def _check_output(config: GeneralConfig) -> None:
 # The run
 
 
+def corpus_config(config: GeneralConfig) -> CorpusConfig:
+    """How the corpus is cut into blocks."""
+    return CorpusConfig(
+        paths=tuple(config.corpus),
+        format=config.corpus_format,
+        max_seq_length=config.max_seq_length,
+        eval_blocks=config.eval_blocks,
+        shuffle_buffer=config.shuffle_buffer,
+    )
+
+
+def run_settings(config: GeneralConfig, corpus: Corpus, num_processes: int) -> dict:
+    """Everything that decides the training trajectory: a resumed run must match it exactly."""
+    teacher = Path(config.teacher)
+    return json.loads(
+        json.dumps(
+            {
+                "teacher": str(teacher.resolve()) if teacher.exists() else config.teacher,
+                "student": asdict(config.student),
+                "corpus": corpus.signature(),
+                "corpus_format": config.corpus_format,
+                "max_seq_length": config.max_seq_length,
+                "eval_blocks": config.eval_blocks,
+                "shuffle_buffer": config.shuffle_buffer,
+                "max_steps": config.max_steps,
+                "batch_size": config.batch_size,
+                "gradient_accumulation_steps": config.gradient_accumulation_steps,
+                "learning_rate": config.learning_rate,
+                "warmup_ratio": config.warmup_ratio,
+                "weight_decay": config.weight_decay,
+                "max_grad_norm": config.max_grad_norm,
+                "loss_weights": asdict(config.loss_weights),
+                "seed": config.seed,
+                "num_processes": num_processes,
+            }
+        )
+    )
+
+
 def run_general_distill(config: GeneralConfig) -> dict:
     """General distillation from ``config.teacher`` into a new student in ``config.output``.
 
     Returns the contents of ``output/metrics.json``.
     """
-    corpus = Corpus.open(config.corpus.paths, config.corpus.format)
+    corpus = Corpus.open(config.corpus, config.corpus_format)
     t_cfg = load_config(config.teacher, "--teacher")
     max_positions = getattr(t_cfg, "max_position_embeddings", None)
-    if max_positions is not None and config.corpus.max_seq_length > max_positions:
+    if max_positions is not None and config.max_seq_length > max_positions:
         raise TinyBertError(
-            f"--max-seq-length {config.corpus.max_seq_length}: the teacher takes at most {max_positions} positions"
+            f"--max-seq-length {config.max_seq_length}: the teacher takes at most {max_positions} positions"
         )
     _check_output(config)
     accelerator = Accelerator()
-    settings = config.settings(corpus, accelerator.num_processes)
+    settings = run_settings(config, corpus, accelerator.num_processes)
     checkpoint = _check_resume(config, settings) if config.resume else None
     with output_folder(config.output, True, {"--teacher": config.teacher}) as output:
         if config.overwrite:
@@ -290,8 +244,8 @@ def _distill_into(
     use_score_attention(student, "--student")
     module = DistillationModule(student, teacher, layer_map, config.weights, stage="intermediate")
 
-    eval_ids, train_start = heldout_blocks(corpus, tokenizer, config.corpus)  # (N, L)
-    stream = BlockStream(corpus, tokenizer, config.corpus, train_start, config.seed)
+    eval_ids, train_start = heldout_blocks(corpus, tokenizer, corpus_config(config))  # (N, L)
+    stream = BlockStream(corpus, tokenizer, corpus_config(config), train_start, config.seed)
 
     optimizer = adamw(param_groups(module, config.weight_decay), config.learning_rate, accelerator.device)
     scheduler = get_linear_schedule_with_warmup(
@@ -310,7 +264,7 @@ def _distill_into(
         log.info("resumed from %s (step %d)", checkpoint, progress["step"])
     start_step = progress["step"]
 
-    L = config.corpus.max_seq_length
+    L = config.max_seq_length
     accum = config.gradient_accumulation_steps
     step_tokens = config.batch_size * accum * accelerator.num_processes * L
     eval_batches = [
@@ -422,14 +376,14 @@ def _distill_into(
             **student_info,
         },
         "corpus": {
-            "paths": list(config.corpus.paths),
+            "paths": list(config.corpus),
             **corpus.describe(),
             "max_seq_length": L,
             "eval_blocks": len(eval_ids),
             "train_starts_at": {"file": train_start[0], "document": train_start[1]},
             "passes_completed": stream.passes,
             "blocks_drawn": stream.blocks_drawn,
-            "shuffle_buffer": config.corpus.shuffle_buffer,
+            "shuffle_buffer": config.shuffle_buffer,
         },
         "steps": step,
         "batch_size": config.batch_size,
@@ -467,69 +421,12 @@ def _session(start: int, end: int, seconds: float, step_tokens: int) -> dict:
 # Keyword-argument API, the same option names as ``tinybert general-distill``
 
 
-def general_distill(
-    teacher: str,
-    corpus: str | Path | Sequence[str | Path],
-    output: str | Path,
-    *,
-    corpus_format: str = "auto",
-    student: str | None = None,
-    layers: int | None = None,
-    hidden: int | None = None,
-    heads: int | None = None,
-    intermediate: int | None = None,
-    init: str = "random",
-    layer_map: str | None = None,
-    max_seq_length: int = 128,
-    max_steps: int = 10_000,
-    batch_size: int = 32,
-    gradient_accumulation_steps: int = 1,
-    learning_rate: float = 1e-4,
-    warmup_ratio: float = 0.1,
-    weight_decay: float = 0.01,
-    max_grad_norm: float = 1.0,
-    loss_weights: str | LossWeights | None = None,
-    save_steps: int = 500,
-    eval_steps: int = 500,
-    eval_blocks: int = 128,
-    shuffle_buffer: int = 2048,
-    keep_checkpoints: int = 1,
-    log_steps: int = 10,
-    seed: int = 42,
-    resume: bool = False,
-    overwrite: bool = False,
-) -> dict:
-    """General distillation on raw text; same options as ``tinybert general-distill``.
-
-    Returns the contents of ``output/metrics.json``.
-    """
-    paths = (corpus,) if isinstance(corpus, str | Path) else tuple(corpus)
-    weights = loss_weights if isinstance(loss_weights, LossWeights) else LossWeights.parse(loss_weights)
-    config = GeneralConfig(
-        teacher=str(teacher),
-        output=Path(output),
-        corpus=CorpusConfig(
-            paths=tuple(str(p) for p in paths),
-            format=corpus_format,
-            max_seq_length=max_seq_length,
-            eval_blocks=eval_blocks,
-            shuffle_buffer=shuffle_buffer,
-        ),
-        student=StudentSpec(student, layers, hidden, heads, intermediate, init, layer_map),
-        max_steps=max_steps,
-        batch_size=batch_size,
-        gradient_accumulation_steps=gradient_accumulation_steps,
-        learning_rate=learning_rate,
-        warmup_ratio=warmup_ratio,
-        weight_decay=weight_decay,
-        max_grad_norm=max_grad_norm,
-        weights=weights,
-        save_steps=save_steps,
-        eval_steps=eval_steps,
-        keep_checkpoints=keep_checkpoints,
-        log_steps=log_steps,
-        seed=seed,
-        resume=resume,
-        overwrite=overwrite,
+def general_distill(teacher: Any, corpus: Any, output: Any, **options: Any) -> dict:
+    """General distillation on raw text; the options of ``tinybert general-distill``
+    (:class:`~tinybert.config.GeneralConfig`). Returns the contents of ``output/metrics.json``."""
+    return run_general_distill(
+        build(GeneralConfig, {"teacher": teacher, "corpus": corpus, "output": output, **options})
     )
-    return run_general_distill(config)
+
+
+general_distill.__signature__ = signature(GeneralConfig, first=("teacher", "corpus", "output"))  # type: ignore[attr-defined]

@@ -1,0 +1,123 @@
+"""What each command prints when it is done: result tables (rich) and one-line summaries."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+console = Console(stderr=True)
+
+
+def print_table(table: Table) -> None:
+    """A result table on stdout; into a file or pipe at its full width (Rich's default there is
+    80 columns, which wraps every cell of a wide table)."""
+    Console(width=None if sys.stdout.isatty() else 200).print(table)
+
+
+def metrics_table(title: str, rows: dict[str, dict[str, dict[str, float]]]) -> None:
+    """rows: model name -> split -> metric -> value."""
+    table = Table(title=title)
+    table.add_column("model")
+    table.add_column("split")
+    metrics = sorted({m for splits in rows.values() for values in splits.values() for m in values})
+    for m in metrics:
+        table.add_column(m, justify="right")
+    for name, splits in rows.items():
+        for split, values in splits.items():
+            table.add_row(name, split, *(f"{values[m]:.4f}" if m in values else "" for m in metrics))
+    print_table(table)
+
+
+def finetune(summary: dict, model: str, output: Path) -> None:
+    metrics_table(f"fine-tuned {model} (lr {summary['best_learning_rate']:g})", {"model": summary["eval"]})
+    console.print(f"saved to {output}")
+
+
+def distill(summary: dict, output: Path) -> None:
+    metrics_table("distillation", {"teacher": summary["teacher"]["eval"], "student": summary["student"]["eval"]})
+    split = next(iter(summary["retention"]))
+    metric = summary["main_metric"]
+    ratio = summary["retention"][split].get(metric)
+    kept = f"{100 * ratio:.1f}%" if ratio is not None else "n/a (teacher scored 0)"
+    s_params, t_params = summary["student"]["parameters"], summary["teacher"]["parameters"]
+    console.print(
+        f"student keeps {kept} of the teacher's {metric} on {split} with {s_params:,} parameters "
+        f"({t_params / s_params:.1f}x fewer than the teacher's {t_params:,}); saved to {output}"
+    )
+
+
+def evaluate(metrics: dict, model: str, output: Path | None) -> None:
+    metrics_table(f"evaluation of {model}", {"model": metrics})
+    if output is not None:
+        console.print(f"written to {output}")
+    else:
+        print(json.dumps(metrics))
+
+
+def augment(summary: dict, output: Path) -> None:
+    console.print(
+        f"{summary['examples']:,} examples + {summary['variants']:,} variants -> {output} "
+        f"({summary['examples_per_second']:,} examples/s, candidates from {summary['candidates']})"
+    )
+
+
+def general_distill(summary: dict, output: Path) -> None:
+    held_out = ", ".join(f"{k.removeprefix('eval_')} {v:.4f}" for k, v in summary["eval"].items())
+    console.print(
+        f"{summary['steps']} steps, {summary['tokens_seen']:,} tokens at {summary['tokens_per_second'] or 0:,.0f} "
+        f"tokens/s; held-out losses: {held_out or 'n/a'}; saved to {output}"
+    )
+
+
+def export(summary: dict, output: Path) -> None:
+    parity = summary["parity"]
+    agreement = "n/a" if parity["argmax_agreement"] is None else f"{parity['argmax_agreement']:.1%}"
+    console.print(
+        f"exported {summary['kind']} ({summary['size_bytes'] / 2**20:.1f} MiB, source "
+        f"{summary['source_size_bytes'] / 2**20:.1f} MiB) to {output}; parity on {parity['samples']} texts "
+        f"({parity['source']}): max |logit diff| {parity['max_abs_diff']:.2e}, argmax agreement {agreement}"
+    )
+
+
+def benchmark(summary: dict, output: Path, seq_len: int) -> None:
+    results = summary["models"]
+    sizes = [row["batch_size"] for row in results[0]["batches"]]
+    table = Table(title=f"{summary['environment']['cpu']}, {results[0]['threads']} threads, length {seq_len}")
+    for name in ("model", "kind", "params", "MiB", f"b{sizes[0]} p50/p90/p99 ms"):
+        table.add_column(name)
+    for b in sizes:
+        table.add_column(f"b{b} samples/s", justify="right")
+    table.add_column("speedup", justify="right")
+    for r in results:
+        first = r["batches"][0]
+        table.add_row(
+            r["model"],
+            r["kind"],
+            f"{r['parameters'] / 1e6:.1f}M",
+            f"{r['size_bytes'] / 2**20:.0f}",
+            f"{first['p50_ms']:.1f} / {first['p90_ms']:.1f} / {first['p99_ms']:.1f}",
+            *(f"{row['throughput']:.0f}" for row in r["batches"]),
+            " ".join(f"{row['latency_speedup']:.1f}x" for row in r["batches"]),
+        )
+    print_table(table)
+    console.print(f"written to {output}/benchmark.json and benchmark.png")
+
+
+def predict(summary: dict, output: Path | None) -> None:
+    if output is not None:
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(summary["labels"].items()))
+        console.print(f"labelled {summary['rows']} rows ({counts}) into {output}")
+
+
+def report(summary: dict, output: Path) -> None:
+    table = Table(title=f"results ({output})")
+    for name in summary["header"]:
+        table.add_column(name, justify="left" if name == "model" else "right")
+    for row in summary["rows"]:
+        table.add_row(*row)
+    print_table(table)
+    console.print(f"report: {output / 'report.html'} (and report.md); the student and its model card: {output}/student")
