@@ -1,0 +1,189 @@
+"""Options are declared once (the config dataclasses) and reach the CLI, the API and recipes unchanged."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from pathlib import Path
+
+import pytest
+import typer
+
+import tinybert
+from builders import run_cli
+from tinybert.cli import app
+from tinybert.cli.docs import GROUPS, render
+from tinybert.config import COMMAND_CONFIGS, DistillConfig, FinetuneConfig, StudentSpec
+from tinybert.errors import TinyBertError
+from tinybert.options import build, specs
+from tinybert.pipeline import recipe as recipe_module
+from tinybert.pipeline.recipe import SECTIONS, build_recipe
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+API = {
+    "finetune": tinybert.finetune,
+    "distill": tinybert.distill,
+    "evaluate": tinybert.evaluate,
+    "augment": tinybert.augment,
+    "general-distill": tinybert.general_distill,
+    "export": tinybert.export,
+    "predict": tinybert.predict,
+    "benchmark": tinybert.benchmark,
+}
+# Where each command's options live in a recipe, and the options the recipe sets itself.
+RECIPE = {
+    "finetune": ("finetune", {"model", "output", "overwrite", "seed"}),
+    "distill": ("distill", {"teacher", "output", "overwrite", "seed"}),
+    "augment": (
+        "augment",
+        {"output", "overwrite", "task", "data_dir", "train", "text_columns", "max_train_samples", "progress"},
+    ),
+    "export": ("export", {"model", "output", "overwrite", "sample_file", "text_columns", "task", "data_dir"}),
+    "benchmark": ("benchmark", {"models", "onnx", "output", "overwrite"}),
+}
+
+
+def _cli_options(command: str) -> set[str]:
+    click_command = typer.main.get_command(app).commands[command]  # type: ignore[attr-defined]
+    return {opt for param in click_command.params for opt in param.opts}
+
+
+@pytest.mark.parametrize("command", sorted(COMMAND_CONFIGS))
+def test_every_option_is_a_flag_an_api_keyword_and_a_recipe_key(command: str) -> None:
+    config = COMMAND_CONFIGS[command]
+    flags = _cli_options(command)
+    for spec in specs(config):
+        if spec.meta.cli:
+            assert spec.flag in flags, (command, spec.name)
+    if command in API:
+        params = inspect.signature(API[command]).parameters
+        assert {s.name for s in specs(config)} <= set(params), command
+    if command in RECIPE:
+        section, set_by_recipe = RECIPE[command]
+        keys = {
+            f.name
+            for f in dataclasses.fields(getattr(recipe_module.Recipe(output="o", teacher="t", data=_data()), section))
+        }
+        own = {s.name for s in specs(config) if not s.path}
+        assert own - set_by_recipe <= keys, command
+        assert keys - {"enabled"} <= own, command  # nothing in a section that its command lacks
+    # group options: the recipe's top level (data) and its student section
+    recipe_top = {s.name for s in specs(recipe_module.Recipe)}
+    groups = {s.path[0] for s in specs(config) if s.path}
+    if "data" in groups:
+        assert {s.name for s in specs(GROUPS["data"])} <= recipe_top
+    if "student" in groups:
+        student_keys = {
+            f.name for f in dataclasses.fields(recipe_module.Recipe(output="o", teacher="t", data=_data()).student)
+        }
+        assert {s.name for s in specs(StudentSpec)} <= student_keys
+
+
+def _data():
+    from tinybert.config import DataConfig
+
+    return DataConfig(task="sst2", data_dir=Path("d"))
+
+
+def test_recipe_sections_cover_the_pipeline_steps() -> None:
+    assert set(SECTIONS) == {"finetune", "augment", "student", "distill", "baseline", "export", "benchmark"}
+
+
+def test_the_readme_option_tables_are_generated_from_the_configs() -> None:
+    text = README.read_text()
+    assert render(text) == text, "stale option tables: run python -m tinybert.cli.docs README.md"
+    for command in [*COMMAND_CONFIGS, *GROUPS]:
+        assert f"<!-- options: {command} -->" in text, command
+    for config in [*COMMAND_CONFIGS.values(), *GROUPS.values()]:
+        for spec in specs(config):
+            if spec.meta.cli and not spec.path:
+                assert f"| `{spec.flag}` |" in text, spec.name
+                assert spec.help, f"{config.__name__}.{spec.name} has no docstring"
+
+
+def test_a_stage_takes_its_own_value_then_the_shared_one_then_the_default() -> None:
+    base = {"teacher": "t", "output": "o", "task": "sst2", "data_dir": "d"}
+    assert build(DistillConfig, base).intermediate_optim.epochs == 10
+    assert build(DistillConfig, base).prediction_optim.learning_rate == 3e-5
+    shared = build(DistillConfig, {**base, "epochs": 2, "learning_rate": 1e-4, "prediction_lr": 2e-5})
+    assert (shared.intermediate_optim.epochs, shared.prediction_optim.epochs) == (2, 2)
+    assert (shared.intermediate_optim.learning_rate, shared.prediction_optim.learning_rate) == (1e-4, 2e-5)
+    # distill now sets weight decay and clipping too (they used to be fine-tuning only)
+    tuned = build(DistillConfig, {**base, "weight_decay": 0.0, "max_grad_norm": 0.5})
+    assert tuned.prediction_optim.weight_decay == 0.0 and tuned.intermediate_optim.max_grad_norm == 0.5
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"epochs": 0}, "epochs: expected > 0, got 0"),
+        ({"intermediate_epochs": 0}, "intermediate_epochs: expected > 0, got 0"),
+        ({"learning_rate": 0}, "learning_rate: expected > 0, got 0"),
+        ({"prediction_lr": 0.0}, "prediction_lr: expected > 0, got 0.0"),
+        ({"batch_size": 0}, "batch_size: expected >= 1, got 0"),
+        ({"epochs": "three"}, "epochs: expected a number or null, got 'three'"),
+        ({"epoch": 3}, "epoch: unknown option; expected one of teacher, output, task"),
+    ],
+)
+def test_api_errors_name_the_keyword_and_zero_is_never_a_default(options: dict, message: str) -> None:
+    with pytest.raises(TinyBertError) as err:
+        tinybert.distill("t", "o", task="sst2", data_dir="d", **options)
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_finetune_learning_rate_zero_is_refused_and_one_value_is_a_search_of_one() -> None:
+    base = {"model": "m", "output": "o", "task": "sst2", "data_dir": "d"}
+    with pytest.raises(TinyBertError, match="learning_rate: expected > 0, got 0"):
+        build(FinetuneConfig, {**base, "learning_rate": 0})
+    assert build(FinetuneConfig, {**base, "learning_rate": 1e-4}).learning_rate == (1e-4,)
+    assert build(FinetuneConfig, {**base, "learning_rate": "1e-4,5e-5"}).learning_rate == (1e-4, 5e-5)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["distill", "--epochs", "0"], "error: --epochs: expected > 0, got 0.0"),
+        (["distill", "--intermediate-epochs", "0"], "error: --intermediate-epochs: expected > 0, got 0.0"),
+        (["distill", "--learning-rate", "0"], "error: --learning-rate: expected > 0, got 0.0"),
+        (["finetune", "--learning-rate", "0"], "error: --learning-rate: expected > 0, got 0"),
+        (["finetune", "--learning-rate", "fast"], "error: --learning-rate: expected a number, got 'fast'"),
+        (["distill", "--loss-weights", "attention"], "error: --loss-weights: 'attention': expected name=value"),
+        (["distill", "--text-column", "a", "--text-column", "b", "--text-column", "c"], "error: --text-column:"),
+        (["distill", "--task", "sst2"], "error: --task: sst2 needs --data-dir"),
+    ],
+)
+def test_cli_errors_name_the_flag_before_anything_is_written(
+    args: list[str], message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    model = "--teacher" if args[0] == "distill" else "--model"
+    data = [] if "--task" in args or "--text-column" in args else ["--task", "sst2", "--data-dir", str(tmp_path)]
+    if "--text-column" in args:
+        data = ["--train", str(tmp_path / "t.csv"), "--dev", str(tmp_path / "d.csv")]
+    code, err = run_cli([*args, model, tmp_path / "m", "--output", tmp_path / "out", *data], monkeypatch, capsys)
+    assert code == 2 and message in err, err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
+
+
+def test_recipe_errors_name_the_key_and_zero_is_a_value() -> None:
+    base = {"output": "o", "teacher": "t", "task": "sst2", "data_dir": "d"}
+    with pytest.raises(TinyBertError, match=r"recipe key distill\.prediction_epochs: expected > 0, got 0"):
+        build_recipe({**base, "distill": {"prediction_epochs": 0}})
+    with pytest.raises(TinyBertError, match=r"recipe key finetune\.warmup_ratio: expected in \[0, 1\), got 1"):
+        build_recipe({**base, "finetune": {"warmup_ratio": 1}})
+    # a recipe can now set what the command can: the stage, warm-up, weight decay
+    recipe = build_recipe({**base, "distill": {"stage": "prediction", "warmup_ratio": 0.0, "weight_decay": 0.1}})
+    assert recipe.distill.stage == "prediction" and recipe.distill.warmup_ratio == 0.0
+
+
+def test_old_names_still_work_with_a_warning() -> None:
+    base = {"output": "o", "teacher": "t", "task": "sst2", "data_dir": "d"}
+    with pytest.warns(FutureWarning, match="preset is deprecated: use student"):
+        recipe = build_recipe({**base, "student": {"preset": "tinybert-6l-768"}})
+    assert recipe.student.student == "tinybert-6l-768"
+    assert build_recipe({**base, "student": "tinybert-6l-768"}).student.student == "tinybert-6l-768"
+    with pytest.warns(FutureWarning, match="train_file is deprecated: use train"):
+        config = build(FinetuneConfig, {"model": "m", "output": "o", "train_file": "t.csv", "dev": "d.csv",
+                                        "text_columns": "text"})  # fmt: skip
+    assert config.data.train == Path("t.csv") and config.data.text_columns == ("text",)
+    with pytest.raises(TinyBertError, match="given twice"):
+        build(FinetuneConfig, {"model": "m", "output": "o", "train_file": "a", "train": "b", "text_columns": "t"})
