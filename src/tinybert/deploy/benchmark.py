@@ -14,7 +14,6 @@ import concurrent.futures
 import multiprocessing
 import os
 import platform
-import re
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -24,6 +23,7 @@ import numpy as np
 
 from tinybert.config import BenchmarkConfig
 from tinybert.errors import TinyBertError
+from tinybert.io.environment import environment
 from tinybert.io.outputs import output_folder, write_json
 from tinybert.options import build, signature
 
@@ -126,36 +126,6 @@ def _measure_isolated(name: str, config: BenchmarkConfig) -> dict:
     context = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
         return pool.submit(measure_model, name, config).result()
-
-
-def _cpu_name() -> str:
-    try:
-        match = re.search(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.MULTILINE)
-    except OSError:
-        match = None
-    return match.group(1).strip() if match else (platform.processor() or platform.machine())
-
-
-def environment(device: str) -> dict:
-    """Hardware and software the figures were measured on."""
-    import onnxruntime
-    import torch
-    import transformers
-
-    env = {
-        "cpu": _cpu_name(),
-        "logical_cores": os.cpu_count(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "onnxruntime": onnxruntime.__version__,
-        "device": device,
-        "date": time.strftime("%Y-%m-%d"),
-    }
-    if device == "cuda" and torch.cuda.is_available():
-        env["gpu"] = torch.cuda.get_device_name(0)
-    return env
 
 
 def _speedups(results: list[dict]) -> None:

@@ -31,6 +31,7 @@ from tinybert.deploy.runtime import (
     quantize_torch_int8,
 )
 from tinybert.errors import TinyBertError
+from tinybert.io.environment import environment
 from tinybert.io.outputs import output_folder, replace_dir, write_json
 from tinybert.options import build, signature
 
@@ -239,18 +240,6 @@ def quantize_onnx(source: Path, target: Path) -> None:
         root.setLevel(level)
 
 
-def _versions() -> dict[str, str]:
-    import onnxruntime
-    import transformers
-
-    return {
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "onnxruntime": onnxruntime.__version__,
-        "date": time.strftime("%Y-%m-%d"),
-    }
-
-
 def _write_export(config: ExportConfig, reference: InferenceModel, model: torch.nn.Module, folder: Path) -> Path:
     """Write the model file of ``config.kind`` into ``folder``; returns its path."""
     if config.format == "torch":
@@ -311,7 +300,7 @@ def run_export(config: ExportConfig) -> dict:
             "source_size_bytes": reference.size_bytes,
             "seconds": round(seconds, 2),
             "parity": {**asdict(parity), "passed": parity.passed},
-            "versions": _versions(),
+            "versions": environment(),
         }
         write_json(tmp / EXPORT_INFO, summary)
         write_json(tmp / "parity.json", summary["parity"])

@@ -12,12 +12,12 @@ from __future__ import annotations
 import base64
 import html
 import json
-import platform
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 
 from tinybert.errors import TinyBertError
+from tinybert.io.environment import PACKAGES
+from tinybert.io.environment import environment as current_environment
 from tinybert.io.outputs import write_json
 
 NOT_LOSS_KEYS = ("kind", "step", "lr")
@@ -303,19 +303,12 @@ def student_shape(spec: ReportSpec) -> list[str]:
 
 def environment(benchmark: dict | None) -> list[tuple[str, str]]:
     """Machine and package versions (the benchmark's record of the CPU/GPU when there is one)."""
-    env: list[tuple[str, str]] = []
-    bench_env = (benchmark or {}).get("environment", {})
-    env.append(("CPU", str(bench_env.get("cpu") or platform.processor() or platform.machine())))
-    if bench_env.get("logical_cores"):
-        env.append(("logical cores", str(bench_env["logical_cores"])))
-    env.append(("GPU", str(bench_env.get("gpu", "none used"))))
-    env.append(("platform", platform.platform()))
-    env.append(("python", platform.python_version()))
-    for package in ("tinybert", "torch", "transformers", "accelerate", "onnxruntime", "onnx", "numpy"):
-        try:
-            env.append((package, metadata.version(package)))
-        except metadata.PackageNotFoundError:
-            continue
+    record = {**current_environment(), **(benchmark or {}).get("environment", {})}
+    env = [("CPU", str(record["cpu"]))]
+    if record.get("logical_cores"):
+        env.append(("logical cores", str(record["logical_cores"])))
+    env.append(("GPU", str(record.get("gpu", "none used"))))
+    env += [(key, str(record[key])) for key in ("platform", "python", *PACKAGES) if record.get(key)]
     return env
 
 
