@@ -22,12 +22,12 @@ from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 
+from tinybert.data.readers import glue_source
 from tinybert.data.rows import (
     Row,
     RowSource,
     atomic_output,
     check_output,
-    glue_source,
     output_suffix_ok,
     table_source,
 )

@@ -26,7 +26,7 @@ from tinybert.models.loading import (
     load_classifier,
     load_tokenizer,
 )
-from tinybert.tasks.metrics import compute_metrics
+from tinybert.tasks.base import get_task_type, per_example
 
 log = logging.getLogger(__name__)
 
@@ -36,14 +36,25 @@ def _evaluate_export(model: str, task: TaskData, max_seq_length: int | None, bat
     runtime = load_inference_model(model)
     check_labels(runtime.config, task.spec.label_names, "--model")
     features = Features(task, runtime.tokenizer, model_labels(runtime, task), max_seq_length)
+    task_type = features.task_type
+    if runtime.task_type.name != task_type.name:
+        raise TinyBertError(
+            f"--model {model}: is a {runtime.task_type.name} model, the data is read as a {task_type.name} task"
+        )
     results = {}
     for split, loader in features.eval_loaders(batch_size).items():
-        batches = list(loader)
-        if any("labels" not in batch for batch in batches):
-            raise TinyBertError(f"split {split} has no labels to evaluate against")
-        logits = np.concatenate([runtime.logits(batch) for batch in batches])  # (N, C)
-        labels = torch.cat([batch["labels"] for batch in batches]).numpy()  # (N,)
-        results[split] = compute_metrics(task.spec, logits, labels, positive_label=features.positive_label)
+        views: list[list[np.ndarray]] = [[] for _ in task_type.output_names]
+        labels: list[np.ndarray] = []
+        for batch in loader:
+            if "labels" not in batch:
+                raise TinyBertError(f"split {split} has no labels to evaluate against")
+            outputs = {k: torch.from_numpy(v) for k, v in runtime.outputs(batch).items()}
+            batch_views = task_type.views(outputs, batch)
+            for v, arrays in enumerate(per_example(batch_views, batch["attention_mask"])):
+                views[v].extend(arrays)
+            gold = batch["labels"]  # (B,) or per position (B, L)
+            labels.extend(per_example([(gold, None if gold.dim() == 1 else gold)], batch["attention_mask"])[0])
+        results[split] = task_type.metrics(task.spec, views, labels, features.positive_label)
     return results
 
 
@@ -62,7 +73,9 @@ def run_evaluate(
     if is_export(model):
         metrics = _evaluate_export(model, task, data.max_seq_length, batch_size)
     else:
-        net = load_classifier(model, task.spec.label_names, "--model", new_head=False)
+        net = load_classifier(
+            model, task.spec.label_names, "--model", new_head=False, task_type=get_task_type(task.task_type)
+        )
         tokenizer = load_tokenizer(model, "--model")
         features = Features(task, tokenizer, model_labels(net, task), data.max_seq_length)
         accelerator = Accelerator()
