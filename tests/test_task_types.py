@@ -337,3 +337,67 @@ def test_toy_teacher_cache_keeps_per_token_views(toy: dict[str, Path]) -> None:
     live = module({k: v for k, v in batch.items() if k != TEACHER_LOGITS})
     from_cache = module(batch)
     assert from_cache.parts["prediction"] == pytest.approx(live.parts["prediction"], rel=1e-5)
+
+
+# ------------------------------------------------------------------------------------------------
+# Seams: one tokenisation path, no private imports across modules, no command imports another
+
+
+def test_training_export_and_predict_tokenise_alike(tiny_teacher: Path) -> None:
+    """The export parity check and predict batch texts with the training features' tokenisation."""
+    from tinybert.data.features import encode
+    from tinybert.data.readers import Example
+    from tinybert.models.loading import load_tokenizer
+    from tinybert.tasks.base import text_batches
+
+    tokenizer = load_tokenizer(str(tiny_teacher), "--model")
+    seq = get_task_type("sequence")
+    for texts in (
+        [["the film was good ."], ["bad"], ["a very very long and boring story , really"]],
+        [["good film", "it was fun"], ["bad", "the plot was dull and weak and sad"]],
+    ):
+        examples = [Example(t[0], t[1] if len(t) > 1 else None, None) for t in texts]
+        trained = encode(examples, tokenizer, 8, None, False)  # truncated: the limit applies alike
+        (batch, _, features), *_ = text_batches(seq, tokenizer, texts, 8, batch_size=8)
+        assert features == trained
+        for row, feature in zip(batch["input_ids"], trained, strict=True):
+            assert row[: len(feature["input_ids"])].tolist() == feature["input_ids"]
+
+
+def _imports(path: Path) -> list[tuple[str, str]]:
+    import ast
+
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found += [(node.module, alias.name) for alias in node.names]
+        elif isinstance(node, ast.Import):
+            found += [(alias.name, "") for alias in node.names]
+    return found
+
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "tinybert"
+
+
+def test_no_private_names_are_imported_across_modules() -> None:
+    offenders = [
+        f"{path.relative_to(SRC)}: {module}.{name}"
+        for path in SRC.rglob("*.py")
+        for module, name in _imports(path)
+        if module.startswith("tinybert") and name.startswith("_")
+    ]
+    assert offenders == []
+
+
+def test_no_command_module_imports_another() -> None:
+    commands = {f"tinybert.stages.{p.stem}" for p in (SRC / "stages").glob("*.py") if p.stem != "__init__"}
+    commands |= {"tinybert.deploy.export", "tinybert.deploy.predict", "tinybert.deploy.benchmark"}
+    offenders = []
+    for path in SRC.rglob("*.py"):
+        module = "tinybert." + ".".join(path.relative_to(SRC).with_suffix("").parts)
+        if module not in commands:
+            continue
+        for imported, name in _imports(path):
+            targets = {imported, f"{imported}.{name}"} & commands
+            offenders += [f"{module} -> {t}" for t in targets if t != module]
+    assert offenders == []

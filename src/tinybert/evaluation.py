@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import torch
@@ -13,19 +14,35 @@ from transformers import PreTrainedModel
 
 from tinybert.data.features import model_inputs
 from tinybert.data.loading import Features
+from tinybert.deploy.runtime import InferenceModel
 from tinybert.errors import TinyBertError
 from tinybert.tasks.base import TaskType, per_example
 
 log = logging.getLogger(__name__)
 
-__all__ = ["evaluate_model", "predict"]
+__all__ = ["evaluate_model", "predict", "runtime_forward"]
+
+
+Forward = Callable[..., Mapping[str, torch.Tensor]]
+"""Model inputs as keywords -> outputs by name: a Hugging Face model, or :func:`runtime_forward`."""
+
+
+def runtime_forward(model: InferenceModel) -> Forward:
+    """A deployed model (ONNX, int8, ...) as a :data:`Forward` over torch tensors."""
+
+    def forward(**inputs: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {k: torch.from_numpy(v) for k, v in model.outputs(inputs).items()}
+
+    return forward
 
 
 @torch.inference_mode()
 def predict(
-    model: nn.Module, loader: DataLoader, accelerator: Accelerator, task_type: TaskType
+    model: nn.Module | Forward, loader: DataLoader, accelerator: Accelerator | None, task_type: TaskType
 ) -> tuple[list[list[np.ndarray]], list[np.ndarray] | None]:
     """The task type's prediction views of ``model`` over ``loader``, per example in order.
+
+    ``accelerator``: gathers the results of every process (None: a single process).
 
     Returns:
         ``(views, labels)``: ``views[v][i]`` is view v of example i as float32, (C,) for a
@@ -33,28 +50,27 @@ def predict(
         ``labels[i]`` the example's labels (cut the same way when per position), or None when
         the batches have none.
     """
-    model.eval()
-    views: list[list[np.ndarray]] = []
+    if isinstance(model, nn.Module):
+        model.eval()
+
+    def gather(values: torch.Tensor, pad_index: int = 0) -> torch.Tensor:
+        if accelerator is None:
+            return values
+        if values.dim() > 1:  # (B, L, ...): pad L to the longest over processes before gathering
+            values = accelerator.pad_across_processes(values, dim=1, pad_index=pad_index)
+        return accelerator.gather_for_metrics(values)
+
+    views: list[list[np.ndarray]] = [[] for _ in task_type.output_names]
     labels: list[np.ndarray] = []
     for batch in loader:
         out = model(**model_inputs(batch))
-        lengths_mask = accelerator.gather_for_metrics(accelerator.pad_across_processes(batch["attention_mask"], dim=1))
-        gathered = []
-        for scores, mask in task_type.views(out, batch):
-            if mask is not None:  # (B, L, ...): pad L to the longest over processes before gathering
-                scores = accelerator.pad_across_processes(scores, dim=1)
-            gathered.append((accelerator.gather_for_metrics(scores), mask))
-        for v, arrays in enumerate(per_example(gathered, lengths_mask)):
-            if v == len(views):
-                views.append([])
+        attention = gather(batch["attention_mask"])  # (B, L)
+        batch_views = [(gather(scores), mask) for scores, mask in task_type.views(out, batch)]
+        for v, arrays in enumerate(per_example(batch_views, attention)):
             views[v].extend(arrays)
         if "labels" in batch:
-            gold = batch["labels"]
-            if gold.dim() > 1:  # (B, L): per-position labels, padded with -100
-                gold = accelerator.pad_across_processes(gold, dim=1, pad_index=-100)
-            gold = accelerator.gather_for_metrics(gold)
-            per_position = None if gold.dim() == 1 else gold
-            labels.extend(per_example([(gold, per_position)], lengths_mask)[0])
+            gold = gather(batch["labels"], pad_index=-100)  # (B,), or (B, L) per position
+            labels.extend(per_example([(gold, None if gold.dim() == 1 else gold)], attention)[0])
     return views, (labels or None)
 
 

@@ -196,34 +196,36 @@ def _texts(example: Example) -> list[str]:
     return [example.text_a] if example.text_b is None else [example.text_a, example.text_b]
 
 
-def _views(model: InferenceModel, batch: dict[str, torch.Tensor]) -> list[tuple[np.ndarray, np.ndarray | None]]:
-    """``model``'s prediction views on ``batch``, per view concatenated over its examples:
-    per-example views (N, C); per-position views flattened over real positions (P, ...) with their
-    mask (P,) (positions past an example's length are dropped)."""
+def _views(model: InferenceModel, batch: dict[str, torch.Tensor]) -> list[list[tuple[np.ndarray, np.ndarray | None]]]:
+    """``model``'s prediction views on ``batch``: ``[view][example] -> (scores, mask)``, per-position
+    ones cut to the example's length (see :func:`tinybert.tasks.base.per_example`)."""
     outputs = {k: torch.from_numpy(v) for k, v in model.outputs(batch).items()}
     views = model.task_type.views(outputs, batch)
-    cut = per_example(views, batch["attention_mask"])
+    scores = per_example(views, batch["attention_mask"])
     out = []
-    for (_, mask), arrays in zip(views, cut, strict=True):
-        if mask is None:
-            out.append((np.stack(arrays), None))
-        else:
-            masks = per_example([(mask, mask)], batch["attention_mask"])[0]
-            out.append((np.concatenate(arrays), np.concatenate(masks).astype(bool)))
+    for (_, mask), arrays in zip(views, scores, strict=True):
+        masks = [None] * len(arrays) if mask is None else per_example([(mask, mask)], batch["attention_mask"])[0]
+        out.append(list(zip(arrays, masks, strict=True)))
     return out
 
 
 def _agreement(ref: np.ndarray, out: np.ndarray, mask: np.ndarray | None) -> tuple[int, int] | None:
-    """(equal argmaxes, compared) over the last axis; None for a single output (regression)."""
-    if ref.shape[-1] == 1 or ref.ndim == 1:
-        return None
+    """(equal predictions, compared) of one example's view; None for a single output (regression).
+
+    Per example (C,): the top class. Per position (L, C) with an (L,) mask: the top class at each
+    kept position. Over positions (L,) with an (L,) mask (a span start or end): the top kept position.
+    """
     if mask is None:
-        same = ref.argmax(-1) == out.argmax(-1)  # (N,)
-    elif mask.shape == ref.shape[:-1]:  # (P, C) with a (P,) mask: per-position classes
+        return None if ref.shape[-1] == 1 else (int(ref.argmax() == out.argmax()), 1)
+    mask = mask.astype(bool)
+    if ref.ndim == 2 and mask.shape == ref.shape[:-1]:
+        if ref.shape[-1] == 1:
+            return None
         same = (ref.argmax(-1) == out.argmax(-1))[mask]
-    else:
-        return None
-    return int(same.sum()), int(same.size)
+        return int(same.sum()), int(same.size)
+    if mask.shape == ref.shape and mask.any():
+        return int(np.where(mask, ref, -np.inf).argmax() == np.where(mask, out, -np.inf).argmax()), 1
+    return None
 
 
 def parity_check(
@@ -238,22 +240,19 @@ def parity_check(
     """Compare the prediction views of ``exported`` with those of ``reference`` on the same padded
     batches: |difference| over every output's real entries, and agreement of the argmax over the
     classes (sequence: per example; per-position views: at the positions their mask keeps)."""
-    names = reference.task_type.output_names
-    ref_views = [_views(reference, b) for b in batches]
-    out_views = [_views(exported, b) for b in batches]
     diffs: list[np.ndarray] = []
     per_output: dict[str, float] = {}
     same = compared = 0
-    for v, name in enumerate(names):
-        ref = np.concatenate([views[v][0] for views in ref_views])
-        out = np.concatenate([views[v][0] for views in out_views])
-        mask = _masks(ref_views, v)
-        diff = np.abs(ref - out)
-        diffs.append(diff.reshape(-1))
-        per_output[name] = float(diff.max())
-        counted = _agreement(ref, out, mask)
-        if counted is not None:
-            same, compared = same + counted[0], compared + counted[1]
+    for batch in batches:
+        ref_views, out_views = _views(reference, batch), _views(exported, batch)
+        for name, ref_view, out_view in zip(reference.task_type.output_names, ref_views, out_views, strict=True):
+            for (ref, mask), (out, _) in zip(ref_view, out_view, strict=True):  # one example
+                diff = np.abs(ref - out).reshape(-1)
+                diffs.append(diff)
+                per_output[name] = max(per_output.get(name, 0.0), float(diff.max(initial=0.0)))
+                counted = _agreement(ref, out, mask)
+                if counted is not None:
+                    same, compared = same + counted[0], compared + counted[1]
     diff = np.concatenate(diffs)
     agreement = None if compared == 0 else same / compared
     failures = []
@@ -272,11 +271,6 @@ def parity_check(
         failures=failures,
         outputs_max_abs_diff=per_output,
     )
-
-
-def _masks(views: list[list[tuple[np.ndarray, np.ndarray | None]]], v: int) -> np.ndarray | None:
-    masks = [batch_views[v][1] for batch_views in views]
-    return None if masks[0] is None else np.concatenate(masks)
 
 
 def _thresholds(config: ExportConfig, num_labels: int) -> tuple[float | None, float | None]:

@@ -7,8 +7,6 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
-import torch
 from accelerate import Accelerator
 
 from tinybert.config import (
@@ -19,14 +17,14 @@ from tinybert.data import TaskData
 from tinybert.data.loading import Features, load_data, model_labels
 from tinybert.deploy.runtime import is_export, load_inference_model
 from tinybert.errors import TinyBertError
-from tinybert.evaluation import evaluate_model
+from tinybert.evaluation import evaluate_model, predict, runtime_forward
 from tinybert.io.outputs import write_json
 from tinybert.models.loading import (
     check_labels,
     load_classifier,
     load_tokenizer,
 )
-from tinybert.tasks.base import get_task_type, per_example
+from tinybert.tasks.base import get_task_type
 
 log = logging.getLogger(__name__)
 
@@ -43,17 +41,9 @@ def _evaluate_export(model: str, task: TaskData, max_seq_length: int | None, bat
         )
     results = {}
     for split, loader in features.eval_loaders(batch_size).items():
-        views: list[list[np.ndarray]] = [[] for _ in task_type.output_names]
-        labels: list[np.ndarray] = []
-        for batch in loader:
-            if "labels" not in batch:
-                raise TinyBertError(f"split {split} has no labels to evaluate against")
-            outputs = {k: torch.from_numpy(v) for k, v in runtime.outputs(batch).items()}
-            batch_views = task_type.views(outputs, batch)
-            for v, arrays in enumerate(per_example(batch_views, batch["attention_mask"])):
-                views[v].extend(arrays)
-            gold = batch["labels"]  # (B,) or per position (B, L)
-            labels.extend(per_example([(gold, None if gold.dim() == 1 else gold)], batch["attention_mask"])[0])
+        views, labels = predict(runtime_forward(runtime), loader, None, task_type)
+        if labels is None or len(labels) != len(features.evals[split]):
+            raise TinyBertError(f"split {split} has no labels to evaluate against")
         results[split] = task_type.metrics(task.spec, views, labels, features.positive_label)
     return results
 
