@@ -401,3 +401,13 @@ def test_no_command_module_imports_another() -> None:
             targets = {imported, f"{imported}.{name}"} & commands
             offenders += [f"{module} -> {t}" for t in targets if t != module]
     assert offenders == []
+
+
+def test_left_padding_and_glue_name_clashes_are_refused(tmp_path: Path) -> None:
+    scores = torch.zeros(2, 3, 2)  # (B, L, C)
+    left_padded = torch.tensor([[0, 1, 1], [1, 1, 1]])
+    with pytest.raises(TinyBertError, match="padded on the left"):
+        per_example([(scores, left_padded.bool())], left_padded)
+    with pytest.raises(TinyBertError, match="'SST-2' is a GLUE task"):
+        register_task_type(ToyTagging(), tasks=("SST-2",))
+    assert task_type_for_data(DataConfig(task="sst2", data_dir=tmp_path)).name == "sequence"

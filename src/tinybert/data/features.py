@@ -1,8 +1,11 @@
 """Turn examples into token ids and batch them with dynamic padding.
 
-:func:`encode` tokenizes without padding; :func:`make_loader` pads each batch to its longest
-member (``transformers.DataCollatorWithPadding``) and, for training, groups examples of similar
-length into the same batch so little compute is spent on padding.
+:func:`encode` tokenizes texts and text pairs without padding (the sequence task type's
+featurize: training, the export parity check and predict all reach it through the task type);
+:func:`make_loader` pads each batch to its longest member with the task type's collator
+(default ``transformers.DataCollatorWithPadding``), zero-pads any extra feature field, and, for
+training, groups examples of similar length into the same batch so little compute is spent on
+padding.
 """
 
 from __future__ import annotations

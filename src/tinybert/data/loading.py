@@ -1,4 +1,5 @@
-"""Task data for training and evaluation: the configured splits, tokenised with one model's labels."""
+"""Task data for training and evaluation: the configured splits, read and tokenised by the data's
+task type (:mod:`tinybert.tasks.base`) with one model's labels."""
 
 from __future__ import annotations
 

@@ -62,6 +62,9 @@ class DistillationModule(nn.Module):
     between the student's and the teacher's prediction views (sequence tasks: soft cross-entropy
     to the teacher's logits, MSE for regression), plus an optional hard-label term.
 
+    ``task_type`` (default: sequence) gives the prediction views, the soft and the hard loss; a
+    batch may carry the teacher's views precomputed (:data:`TEACHER_LOGITS`, :func:`teacher_key`).
+
     One module owns all trainable parameters so that Accelerate can wrap it for DDP/FSDP.
     The projections are separate per mapped layer (index 0: embeddings) and are not part of
     the student, so the saved student is a plain Hugging Face model.

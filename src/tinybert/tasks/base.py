@@ -57,6 +57,7 @@ __all__ = [
     "task_type_for_model",
     "task_types",
     "text_batches",
+    "unregister_task_type",
 ]
 
 View = tuple[torch.Tensor, torch.Tensor | None]
@@ -159,8 +160,11 @@ _DATA_TASKS: dict[str, str] = {}  # data task name (normalised) -> task type nam
 def register_task_type(task_type: TaskType, tasks: Sequence[str] = ()) -> TaskType:
     """Register ``task_type`` (replacing one of the same name); ``tasks``: data task names
     (``--task NAME``) whose data it reads. Returns ``task_type``."""
-    from tinybert.tasks.glue import normalize_task_name
+    from tinybert.tasks.glue import GLUE_TASKS, normalize_task_name
 
+    taken = [name for name in tasks if normalize_task_name(name) in GLUE_TASKS]
+    if taken:
+        raise TinyBertError(f"task type {task_type.name}: '{taken[0]}' is a GLUE task, read by the sequence type")
     _TYPES[task_type.name] = task_type
     for name in tasks:
         _DATA_TASKS[normalize_task_name(name)] = task_type.name
@@ -239,6 +243,10 @@ def task_type_for_architectures(architectures: Sequence[str], where: str) -> Tas
 def per_example(views: list[View], attention_mask: torch.Tensor) -> list[list[np.ndarray]]:
     """Views of a batch -> ``[view][example]`` arrays (float32 for floating scores); per-position views (mask not None)
     are cut to each example's real length ``attention_mask[i].sum()`` (right padding)."""
+    if any(mask is not None for _, mask in views) and bool((attention_mask[:, 1:] > attention_mask[:, :-1]).any()):
+        raise TinyBertError(
+            "a batch is padded on the left; per-position views need right padding (padding_side='right')"
+        )
     lengths = attention_mask.sum(dim=1).tolist()  # (B,)
     out: list[list[np.ndarray]] = []
     for scores, mask in views:
