@@ -108,7 +108,11 @@ class DataConfig:
     """Where the task's examples come from: a GLUE task folder, or generic files."""
 
     task: str | None = None
-    """GLUE task: sst2, cola, mrpc, stsb, qqp, mnli, qnli, rte, wnli (None: generic files)."""
+    """GLUE task (sst2, cola, mrpc, stsb, qqp, mnli, qnli, rte, wnli) or a task registered by a task
+    type (tinybert.tasks.base.register_task_type); none: generic files."""
+    task_type: str | None = None
+    """Task type that reads the data and builds the head (default: the task's, else sequence:
+    classification or regression); e.g. a registered task type reading generic files."""
     data_dir: Path | None = None
     """Folder with the GLUE task's TSV files (train.tsv, dev.tsv; MNLI dev_matched/dev_mismatched)."""
     train: Path | None = option(None, aliases=("train_file",))
@@ -132,13 +136,9 @@ class DataConfig:
     def __post_init__(self) -> None:
         check_fields(self)
         if self.task is not None:
-            from tinybert.tasks.glue import GLUE_TASKS, normalize_task_name  # no torch
-
-            _require(
-                normalize_task_name(self.task) in GLUE_TASKS,
-                "task",
-                f"unknown task {self.task!r}: expected one of {', '.join(GLUE_TASKS)}",
-            )
+            _require(self.task_type is None, "task_type", "is for generic files; {task} decides the task type")
+            known = _known_tasks(self.task)
+            _require(not known, "task", f"unknown task {self.task!r}: expected one of {', '.join(known)}")
             _require(
                 self.data_dir is not None, "task", f"{self.task} needs {{data_dir}} (the folder with its TSV files)"
             )
@@ -163,6 +163,18 @@ class DataConfig:
     def paths(self) -> dict[str, Path | None]:
         """The data inputs by option name (an output folder must never overlap them)."""
         return {"--data-dir": self.data_dir, "--train": self.train, "--dev": self.dev}
+
+
+def _known_tasks(task: str) -> list[str]:
+    """The known task names when ``task`` is not one of them (else an empty list)."""
+    from tinybert.tasks.glue import GLUE_TASKS, normalize_task_name  # no torch
+
+    if normalize_task_name(task) in GLUE_TASKS:
+        return []
+    from tinybert.tasks.base import registered_tasks  # a task type's own task (imports torch)
+
+    names = registered_tasks()
+    return [] if normalize_task_name(task) in names else [*GLUE_TASKS, *names]
 
 
 INITS = ("random", "teacher")

@@ -1,13 +1,16 @@
 """Turn examples into token ids and batch them with dynamic padding.
 
-:func:`encode` tokenizes without padding; :func:`make_loader` pads each batch to its longest
-member (``transformers.DataCollatorWithPadding``) and, for training, groups examples of similar
-length into the same batch so little compute is spent on padding.
+:func:`encode` tokenizes texts and text pairs without padding (the sequence task type's
+featurize: training, the export parity check and predict all reach it through the task type);
+:func:`make_loader` pads each batch to its longest member with the task type's collator
+(default ``transformers.DataCollatorWithPadding``), zero-pads any extra feature field, and, for
+training, groups examples of similar length into the same batch so little compute is spent on
+padding.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -16,9 +19,11 @@ from torch.utils.data import DataLoader, RandomSampler, Sampler
 from tinybert.data.readers import Example
 from tinybert.errors import TinyBertError
 
-__all__ = ["encode", "make_loader"]
+__all__ = ["MODEL_INPUT_KEYS", "encode", "make_loader", "model_inputs", "pad_stack"]
 
 MODEL_INPUT_KEYS = ("input_ids", "attention_mask", "token_type_ids")
+LABEL_KEYS = ("labels", "label", "label_ids")
+"""Feature keys the task's collator pads (with the model inputs); any other key is an extra field."""
 ENCODE_BATCH_SIZE = 1000
 
 
@@ -117,6 +122,36 @@ def _sampler(
     return LengthGroupedSampler(batch_size, lengths=lengths, generator=generator)
 
 
+def model_inputs(batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The model's inputs of a batch (labels, cached teacher outputs and extra fields left out)."""
+    return {k: v for k, v in batch.items() if k in MODEL_INPUT_KEYS}
+
+
+def pad_stack(values: Sequence[Any]) -> torch.Tensor:
+    """Per-example values (numbers or nested lists of one rank) -> one tensor (B, ...), each
+    zero-padded at the end of every dimension to the batch's largest size."""
+    tensors = [torch.as_tensor(v) for v in values]
+    shape = [max(t.shape[d] for t in tensors) for d in range(tensors[0].dim())]
+    out = tensors[0].new_zeros((len(tensors), *shape))
+    for i, t in enumerate(tensors):
+        out[(i, *(slice(0, n) for n in t.shape))] = t
+    return out
+
+
+class _Collate:
+    """The task's collator on model inputs and labels; every extra field zero-padded and stacked."""
+
+    def __init__(self, collator: Callable[[list[dict]], dict]) -> None:
+        self.collator = collator
+
+    def __call__(self, features: list[dict]) -> dict[str, torch.Tensor]:
+        handled = (*MODEL_INPUT_KEYS, *LABEL_KEYS)
+        batch = dict(self.collator([{k: v for k, v in f.items() if k in handled} for f in features]))
+        for key in (k for k in features[0] if k not in handled):
+            batch[key] = pad_stack([f[key] for f in features])
+        return batch
+
+
 def make_loader(
     features: list[dict],
     tokenizer: Any,
@@ -124,6 +159,7 @@ def make_loader(
     shuffle: bool,
     seed: int = 0,
     group_by_length: bool = True,
+    collator: Callable[[list[dict]], dict] | None = None,
 ) -> DataLoader:
     """Batch encoded features, padding each batch to its longest member.
 
@@ -138,6 +174,10 @@ def make_loader(
     see different (still deterministic) orders. With ``shuffle=False`` examples come in their
     original order. Loading runs in the main process (``num_workers=0``).
 
+    ``collator`` pads model inputs and labels (default ``DataCollatorWithPadding``: the sequence
+    task type's); any other feature field (e.g. cached teacher outputs) is zero-padded and stacked
+    (:func:`pad_stack`).
+
     Raises:
         TinyBertError: ``batch_size`` < 1, no features, or a tokenizer without a padding token.
     """
@@ -147,13 +187,14 @@ def make_loader(
         raise TinyBertError("no examples to batch: the dataset is empty")
     if getattr(tokenizer, "pad_token", None) is None:
         raise TinyBertError("the tokenizer has no padding token; set tokenizer.pad_token (e.g. to its [PAD])")
-    from transformers import DataCollatorWithPadding
+    if collator is None:
+        from transformers import DataCollatorWithPadding
 
-    collator = DataCollatorWithPadding(tokenizer=tokenizer, padding="longest", return_tensors="pt")
+        collator = DataCollatorWithPadding(tokenizer=tokenizer, padding="longest", return_tensors="pt")
     return DataLoader(
         features,
         batch_size=batch_size,
         sampler=_sampler(features, batch_size, shuffle, seed, group_by_length),
-        collate_fn=collator,
+        collate_fn=_Collate(collator),
         num_workers=0,
     )

@@ -1,43 +1,31 @@
-"""Task data for training and evaluation: the configured splits, tokenised with one model's labels."""
+"""Task data for training and evaluation: the configured splits, read and tokenised by the data's
+task type (:mod:`tinybert.tasks.base`) with one model's labels."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from torch.utils.data import DataLoader
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from tinybert.config import (
-    DataConfig,
-)
-from tinybert.data import TaskData, encode, load_custom, load_glue, make_loader
-from tinybert.errors import TinyBertError
+from tinybert.config import DataConfig
+from tinybert.data.features import make_loader
+from tinybert.data.readers import TaskData
+from tinybert.tasks.base import get_task_type, task_type_for_data
 
 log = logging.getLogger(__name__)
 
 
-def load_data(data: DataConfig, need_train: bool) -> TaskData:
+def load_data(data: DataConfig, need_train: bool, task_type: str | None = None) -> TaskData:
     """Read the task's examples (train only when ``need_train``; training also needs a dev split,
-    on which the best checkpoint is chosen)."""
-    limits = {"train": data.max_train_samples, "eval": data.max_eval_samples}
-    limits = {k: v for k, v in limits.items() if v is not None}
-    if data.task is not None:
-        splits = ("train", "dev") if need_train else ("dev",)
-        train_file = data.train if need_train else None
-        return load_glue(data.task, data.data_dir, splits=splits, max_samples=limits or None, train_file=train_file)
-    if need_train and data.train is None:
-        raise TinyBertError("--train FILE is required for training")
-    if need_train and data.dev is None:
-        raise TinyBertError("--dev FILE is required: the best checkpoint is chosen on it")
-    evals = {"dev": data.dev} if data.dev is not None else {}
-    return load_custom(
-        data.train if need_train else None,
-        evals,
-        data.text_columns,
-        data.label_column,
-        regression=data.regression,
-        max_samples=limits or None,
-    )
+    on which the best checkpoint is chosen).
+
+    ``task_type``: the name of a registered task type that reads ``data``; None: the one
+    registered for ``data.task``, else ``sequence`` (GLUE tasks and generic files).
+    """
+    kind = task_type_for_data(data, task_type or data.task_type)
+    return replace(kind.read(data, need_train), task_type=kind.name)
 
 
 def model_labels(model: PreTrainedModel, task: TaskData) -> tuple[str, ...] | None:
@@ -58,13 +46,15 @@ class Features:
         max_seq_length: int | None,
     ) -> None:
         self.task = task
+        self.task_type = get_task_type(task.task_type)
         self.tokenizer = tokenizer
+        self.collator = self.task_type.collator(tokenizer)
         self.max_seq_length = max_seq_length or task.spec.max_seq_length
         label2id = None if labels is None else {name: i for i, name in enumerate(labels)}
         regression = task.spec.is_regression
 
         def enc(examples: list) -> list[dict]:
-            return encode(examples, tokenizer, self.max_seq_length, label2id, regression)
+            return self.task_type.featurize(examples, tokenizer, self.max_seq_length, label2id, regression)
 
         self.train = enc(task.train) if task.train else []
         self.evals = {name: enc(examples) for name, examples in task.evals.items()}
@@ -74,8 +64,12 @@ class Features:
             else (labels.index(task.spec.label_names[-1]) if task.spec.label_names else 1)
         )
 
+    def loader(self, features: list[dict], batch_size: int, shuffle: bool, seed: int = 0) -> DataLoader:
+        """Batches of ``features`` with the task type's collator (training: length-grouped)."""
+        return make_loader(features, self.tokenizer, batch_size, shuffle=shuffle, seed=seed, collator=self.collator)
+
     def train_loader(self, batch_size: int, seed: int) -> DataLoader:
-        return make_loader(self.train, self.tokenizer, batch_size, shuffle=True, seed=seed)
+        return self.loader(self.train, batch_size, shuffle=True, seed=seed)
 
     def eval_loaders(self, batch_size: int) -> dict[str, DataLoader]:
-        return {name: make_loader(f, self.tokenizer, batch_size, shuffle=False) for name, f in self.evals.items()}
+        return {name: self.loader(f, batch_size, shuffle=False) for name, f in self.evals.items()}

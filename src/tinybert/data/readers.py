@@ -16,28 +16,42 @@ warning.
 from __future__ import annotations
 
 import csv
-import json
 import logging
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
+from tinybert.data.rows import (
+    MalformedRowError,
+    Record,
+    RowSource,
+    check_text_columns,
+    clean_header,
+    column_index,
+    find_column,
+    first_row,
+    fit_width,
+    iter_csv_rows,
+    json_records,
+    open_text,
+    require_file,
+    table_format,
+    text_value,
+)
 from tinybert.errors import TinyBertError
 from tinybert.tasks.glue import (
     PAIR_MAX_LENGTH,
     SINGLE_SENTENCE_MAX_LENGTH,
+    GlueFiles,
     TaskSpec,
     get_task,
 )
 
-__all__ = ["Example", "TaskData", "load_custom", "load_glue", "read_table"]
+__all__ = ["Example", "TaskData", "glue_source", "load_custom", "load_glue", "read_table"]
 
 logger = logging.getLogger(__name__)
-
-TABLE_SUFFIXES = (".csv", ".tsv")
-JSON_SUFFIXES = (".jsonl", ".json-lines", ".jsonlines", ".ndjson", ".json")
 
 
 @dataclass
@@ -55,98 +69,21 @@ class Example:
 
 @dataclass
 class TaskData:
-    """A task's spec and its loaded splits (``train`` is empty when it was not requested)."""
+    """A task's spec and its loaded splits (``train`` is empty when it was not requested).
+
+    The examples are :class:`Example` for sequence tasks, the task type's own objects otherwise;
+    ``task_type`` names the task type that reads and featurizes them (:mod:`tinybert.tasks.base`).
+    """
 
     spec: TaskSpec
-    train: list[Example] = field(default_factory=list)
-    evals: dict[str, list[Example]] = field(default_factory=dict)
-
-
-# --------------------------------------------------------------------------------------------
-# GLUE layouts
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _GlueLayout:
-    """Where a GLUE task keeps its files and which columns hold texts and labels."""
-
-    folder: str  # canonical folder name in glue_data/
-    text_columns: tuple[str, ...]  # header names of text_a (and text_b)
-    label_column: str
-    raw_labels: tuple[tuple[str, str], ...] | None  # raw value -> display name; None = regression
-    test_files: tuple[tuple[str, str], ...] = (("test", "test.tsv"),)
-    headerless_columns: tuple[str, ...] | None = None  # names of the columns of a header-less file
-    skip_malformed: bool = False  # skip (and count) rows with a wrong number of fields
-
-    def label_map(self) -> dict[str, str] | None:
-        return dict(self.raw_labels) if self.raw_labels is not None else None
-
-
-_ZERO_ONE = ("0", "1")
-
-
-def _by_position(names: tuple[str, ...], raw: tuple[str, ...] = _ZERO_ONE) -> tuple[tuple[str, str], ...]:
-    return tuple(zip(raw, names, strict=True))
-
-
-def _identity(names: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
-    return tuple((name, name) for name in names)
-
-
-_GLUE_LAYOUTS: dict[str, _GlueLayout] = {
-    "sst2": _GlueLayout("SST-2", ("sentence",), "label", _by_position(("negative", "positive"))),
-    "cola": _GlueLayout(
-        "CoLA",
-        ("sentence",),
-        "label",
-        _by_position(("unacceptable", "acceptable")),
-        headerless_columns=("source", "label", "original_mark", "sentence"),
-    ),
-    "mrpc": _GlueLayout("MRPC", ("#1 String", "#2 String"), "Quality", _by_position(("not_equivalent", "equivalent"))),
-    "stsb": _GlueLayout("STS-B", ("sentence1", "sentence2"), "score", None),
-    "qqp": _GlueLayout(
-        "QQP",
-        ("question1", "question2"),
-        "is_duplicate",
-        _by_position(("not_duplicate", "duplicate")),
-        skip_malformed=True,
-    ),
-    "mnli": _GlueLayout(
-        "MNLI",
-        ("sentence1", "sentence2"),
-        "gold_label",
-        _identity(("contradiction", "entailment", "neutral")),
-        test_files=(("test_matched", "test_matched.tsv"), ("test_mismatched", "test_mismatched.tsv")),
-    ),
-    "qnli": _GlueLayout("QNLI", ("question", "sentence"), "label", _identity(("entailment", "not_entailment"))),
-    "rte": _GlueLayout("RTE", ("sentence1", "sentence2"), "label", _identity(("entailment", "not_entailment"))),
-    "wnli": _GlueLayout("WNLI", ("sentence1", "sentence2"), "label", _by_position(("not_entailment", "entailment"))),
-}
+    train: list[Any] = field(default_factory=list)
+    evals: dict[str, list[Any]] = field(default_factory=dict)
+    task_type: str = "sequence"
 
 
 # --------------------------------------------------------------------------------------------
 # Small helpers shared by all readers
 # --------------------------------------------------------------------------------------------
-
-
-class _MalformedRowError(TinyBertError):
-    """A row that cannot be split into the expected fields (wrong count, broken quoting)."""
-
-
-def _open_text(path: Path) -> TextIO:
-    """Open a UTF-8 text file (a leading BOM is dropped) for the csv module."""
-    try:
-        return path.open(encoding="utf-8-sig", newline="")
-    except OSError as exc:
-        raise TinyBertError(f"{path}: cannot open file ({exc.strerror or exc})") from exc
-
-
-def _require_file(path: Path, what: str = "file") -> None:
-    if not path.exists():
-        raise TinyBertError(f"{what} not found: {path}")
-    if not path.is_file():
-        raise TinyBertError(f"{path}: expected a file, found a directory or special file")
 
 
 def _check_limit(value: object, option: str) -> int | None:
@@ -181,67 +118,6 @@ def _split_limits(max_samples: Mapping[str, int] | None, splits: Sequence[str]) 
     return limits
 
 
-def _iter_csv_rows(path: Path, handle: TextIO, delimiter: str, quoting: int) -> Iterator[tuple[int, list[str]]]:
-    """Yield ``(first line number, fields)`` for each non-blank record of a delimited file."""
-    reader = csv.reader(handle, delimiter=delimiter, quoting=quoting, strict=quoting != csv.QUOTE_NONE)
-    while True:
-        start = reader.line_num + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raise _MalformedRowError(f"{path}:{start}: malformed row ({exc})") from exc
-        except UnicodeDecodeError as exc:
-            raise TinyBertError(f"{path}: not valid UTF-8 text ({exc.reason}); save it as UTF-8") from exc
-        if not row or (len(row) == 1 and not row[0].strip()):
-            continue  # blank line
-        yield start, row
-
-
-def _clean_header(row: list[str]) -> list[str]:
-    return [name.strip().lstrip("\ufeff").strip() for name in row]
-
-
-def _find_column(name: str, columns: Sequence[str]) -> int | None:
-    """Index of ``name`` in ``columns``: exact match first, then a unique case-insensitive one."""
-    if name in columns:
-        return list(columns).index(name)
-    folded = [i for i, col in enumerate(columns) if col.casefold() == name.strip().casefold()]
-    return folded[0] if len(folded) == 1 else None
-
-
-def _column_index(path: Path, name: str, columns: Sequence[str]) -> int:
-    index = _find_column(name, columns)
-    if index is None:
-        available = ", ".join(repr(c) for c in columns)
-        raise TinyBertError(f"{path}: missing column '{name}' (available columns: {available})")
-    return index
-
-
-def _fit_width(path: Path, line: int, row: list[str], width: int) -> list[str]:
-    """Check a row has ``width`` fields; trailing empty fields (a stray final tab) are dropped."""
-    if len(row) > width and not any(cell.strip() for cell in row[width:]):
-        row = row[:width]
-    if len(row) != width:
-        raise _MalformedRowError(f"{path}:{line}: expected {width} fields (as in the header), found {len(row)}")
-    return row
-
-
-def _text_value(where: str, column: str, value: Any) -> str:
-    """A non-empty, stripped text field."""
-    if isinstance(value, bool) or value is None:
-        raise TinyBertError(f"{where}: column '{column}' must hold text, got {value!r}")
-    if isinstance(value, int | float):
-        value = str(value)
-    if not isinstance(value, str):
-        raise TinyBertError(f"{where}: column '{column}' must hold text, got {type(value).__name__}")
-    text = value.strip()
-    if not text:
-        raise TinyBertError(f"{where}: empty text in column '{column}'")
-    return text
-
-
 def _regression_value(where: str, column: str, value: Any) -> float:
     """A finite float label (``"3.8"`` and ``3.8`` both work)."""
     try:
@@ -270,7 +146,13 @@ def _class_value(where: str, column: str, value: Any) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def _glue_task_dir(spec: TaskSpec, layout: _GlueLayout, data_dir: Path) -> Path:
+def _layout(spec: TaskSpec) -> GlueFiles:
+    if spec.files is None:
+        raise TinyBertError(f"task {spec.name}: has no GLUE file layout")
+    return spec.files
+
+
+def _glue_task_dir(spec: TaskSpec, layout: GlueFiles, data_dir: Path) -> Path:
     """Find the task folder: ``data_dir/<SST-2>`` (also under ``glue/``) or ``data_dir`` itself."""
     if not data_dir.is_dir():
         raise TinyBertError(f"GLUE data directory not found: {data_dir} (expected a folder holding {layout.folder}/)")
@@ -288,7 +170,7 @@ def _glue_task_dir(spec: TaskSpec, layout: _GlueLayout, data_dir: Path) -> Path:
     )
 
 
-def _glue_split_files(spec: TaskSpec, layout: _GlueLayout, splits: Sequence[str]) -> dict[str, str]:
+def _glue_split_files(spec: TaskSpec, layout: GlueFiles, splits: Sequence[str]) -> dict[str, str]:
     """Map the requested split names to file names; ``dev``/``test`` expand for MNLI."""
     if isinstance(splits, str):
         splits = [splits]
@@ -321,22 +203,22 @@ class _GlueColumns:
     has_header: bool
 
 
-def _glue_columns(path: Path, layout: _GlueLayout, first_row: list[str], labelled: bool) -> _GlueColumns:
+def _glue_columns(path: Path, layout: GlueFiles, first_row: list[str], labelled: bool) -> _GlueColumns:
     """Read the header (or recognise a header-less CoLA file) and locate the columns."""
-    header = _clean_header(first_row)
+    header = clean_header(first_row)
     has_header = True
-    if layout.headerless_columns is not None and _find_column(layout.text_columns[0], header) is None:
+    if layout.headerless_columns is not None and find_column(layout.text_columns[0], header) is None:
         header, has_header = list(layout.headerless_columns), False
-    text_indices = [_column_index(path, name, header) for name in layout.text_columns]
-    label_index = _find_column(layout.label_column, header)
+    text_indices = [column_index(path, name, header) for name in layout.text_columns]
+    label_index = find_column(layout.label_column, header)
     if label_index is None and labelled:
-        label_index = _column_index(path, layout.label_column, header)  # raises
+        label_index = column_index(path, layout.label_column, header)  # raises
     return _GlueColumns(len(header), text_indices, label_index, has_header)
 
 
-def _glue_label(path: Path, line: int, raw: str, spec: TaskSpec, layout: _GlueLayout) -> str | float:
+def _glue_label(path: Path, line: int, raw: str, spec: TaskSpec, layout: GlueFiles) -> str | float:
     where = f"{path}:{line}"
-    mapping = layout.label_map()
+    mapping = spec.label_map()
     if mapping is None:
         return _regression_value(where, layout.label_column, raw)
     value = raw.strip()
@@ -347,27 +229,27 @@ def _glue_label(path: Path, line: int, raw: str, spec: TaskSpec, layout: _GlueLa
 
 
 def _glue_example(
-    path: Path, line: int, row: list[str], cols: _GlueColumns, spec: TaskSpec, layout: _GlueLayout
+    path: Path, line: int, row: list[str], cols: _GlueColumns, spec: TaskSpec, layout: GlueFiles
 ) -> Example:
-    row = _fit_width(path, line, row, cols.width)
+    row = fit_width(path, line, row, cols.width)
     where = f"{path}:{line}"
     texts = []
     for name, index in zip(layout.text_columns, cols.text_indices, strict=True):
         if not row[index].strip():
-            raise _MalformedRowError(f"{where}: empty text in column '{name}'")
+            raise MalformedRowError(f"{where}: empty text in column '{name}'")
         texts.append(row[index].strip())
     label = None if cols.label_index is None else _glue_label(path, line, row[cols.label_index], spec, layout)
     return Example(text_a=texts[0], text_b=texts[1] if len(texts) > 1 else None, label=label)
 
 
-def _read_glue_file(path: Path, spec: TaskSpec, layout: _GlueLayout, split: str, limit: int | None) -> list[Example]:
+def _read_glue_file(path: Path, spec: TaskSpec, layout: GlueFiles, split: str, limit: int | None) -> list[Example]:
     """Read one GLUE TSV; for test splits the label column is optional (GLUE has none)."""
-    _require_file(path, f"GLUE {spec.name} file for split '{split}'")
+    require_file(path, f"GLUE {spec.name} file for split '{split}'")
     labelled = split not in dict(layout.test_files)
     examples: list[Example] = []
     skipped = 0
-    with _open_text(path) as handle:
-        rows = _iter_csv_rows(path, handle, "\t", csv.QUOTE_NONE)
+    with open_text(path) as handle:
+        rows = iter_csv_rows(path, handle, "\t", csv.QUOTE_NONE)
         first = next(rows, None)
         if first is None:
             raise TinyBertError(f"{path}: file is empty (expected a {spec.name} TSV file)")
@@ -378,7 +260,7 @@ def _read_glue_file(path: Path, spec: TaskSpec, layout: _GlueLayout, split: str,
                 break
             try:
                 examples.append(_glue_example(path, line, row, cols, spec, layout))
-            except _MalformedRowError:
+            except MalformedRowError:
                 if not layout.skip_malformed:
                     raise
                 skipped += 1
@@ -422,7 +304,7 @@ def load_glue(
             label outside the task's label set, non-numeric STS-B score.
     """
     spec = get_task(task)
-    layout = _GLUE_LAYOUTS[spec.name]
+    layout = _layout(spec)
     files = _glue_split_files(spec, layout, splits)
     limits = _split_limits(max_samples, list(files))
     task_dir = _glue_task_dir(spec, layout, Path(data_dir))
@@ -437,22 +319,52 @@ def load_glue(
     return data
 
 
+def glue_source(task: str, data_dir: str | Path | None, train_file: str | Path | None = None) -> RowSource:
+    """The training file of GLUE ``task``: ``train_file`` if given, else the task folder's train.tsv."""
+    spec = get_task(task)
+    layout = _layout(spec)
+    if train_file is not None:
+        path = Path(train_file)
+    else:
+        if data_dir is None:
+            raise TinyBertError(f"--task {task} needs --data-dir (the folder with its TSV files) or --train FILE")
+        path = _glue_task_dir(spec, layout, Path(data_dir)) / (spec.train_file or "train.tsv")
+    require_file(path, f"GLUE {spec.name} training file")
+    first = first_row(path, "\t", csv.QUOTE_NONE)
+    if first is None:
+        raise TinyBertError(f"{path}: file is empty (expected a {spec.name} TSV file)")
+    cols = _glue_columns(path, layout, first, labelled=True)
+
+    def validate(line: int, fields: list[str]) -> None:
+        _glue_example(path, line, fields, cols, spec, layout)
+
+    source = RowSource(
+        path=path,
+        kind="raw-tsv",
+        header=first if cols.has_header else None,
+        text_keys=cols.text_indices,
+        text_names=list(layout.text_columns),
+        validate=validate,
+        skip_malformed=layout.skip_malformed,
+        width=cols.width,
+    )
+    return source
+
+
 # --------------------------------------------------------------------------------------------
 # Generic files: CSV / TSV / JSON lines
 # --------------------------------------------------------------------------------------------
 
-_Record = tuple[str, Mapping[str, Any]]  # ("file:line", column -> value)
-
 
 def _parse_delimited(path: Path, delimiter: str, quoting: int) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """Header and width-checked rows of a delimited file (empty header list when empty)."""
-    with _open_text(path) as handle:
-        rows = _iter_csv_rows(path, handle, delimiter, quoting)
+    with open_text(path) as handle:
+        rows = iter_csv_rows(path, handle, delimiter, quoting)
         first = next(rows, None)
         if first is None:
             return [], []
-        header = _clean_header(first[1])
-        body = [(line, _fit_width(path, line, row, len(header))) for line, row in rows]
+        header = clean_header(first[1])
+        body = [(line, fit_width(path, line, row, len(header))) for line, row in rows]
     return header, body
 
 
@@ -465,19 +377,19 @@ def _parse_tsv(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """
     try:
         quoted: tuple[list[str], list[tuple[int, list[str]]]] | None = _parse_delimited(path, "\t", csv.QUOTE_MINIMAL)
-    except _MalformedRowError:
+    except MalformedRowError:
         quoted = None
     if quoted is not None and not any("\n" in cell or "\r" in cell for _, row in quoted[1] for cell in row):
         return quoted
     try:
         return _parse_delimited(path, "\t", csv.QUOTE_NONE)
-    except _MalformedRowError:
+    except MalformedRowError:
         if quoted is not None:
             return quoted
         raise
 
 
-def _delimited_records(path: Path, text_columns: Sequence[str], label_column: str | None) -> list[_Record]:
+def _delimited_records(path: Path, text_columns: Sequence[str], label_column: str | None) -> list[Record]:
     if path.suffix.lower() == ".tsv":
         header, body = _parse_tsv(path)
     else:
@@ -485,55 +397,14 @@ def _delimited_records(path: Path, text_columns: Sequence[str], label_column: st
     if not header:
         raise TinyBertError(f"{path}: file is empty (expected a header row and data rows)")
     wanted = [*text_columns, *([label_column] if label_column is not None else [])]
-    indices = {name: _column_index(path, name, header) for name in wanted}
+    indices = {name: column_index(path, name, header) for name in wanted}
     return [(f"{path}:{line}", {name: row[i] for name, i in indices.items()}) for line, row in body]
-
-
-def _json_records(path: Path) -> list[_Record]:
-    """Records of a JSON-lines file (or of a ``.json`` file holding one array of objects)."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise TinyBertError(f"{path}: not valid UTF-8 text ({exc.reason}); save it as UTF-8") from exc
-    except OSError as exc:
-        raise TinyBertError(f"{path}: cannot read file ({exc.strerror or exc})") from exc
-    if path.suffix.lower() == ".json" and text.lstrip().startswith("["):
-        return _json_array_records(path, text)
-    records: list[_Record] = []
-    for line_no, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{path}:{line_no}"
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise TinyBertError(f"{where}: invalid JSON ({exc.msg} at column {exc.colno})") from None
-        if not isinstance(obj, dict):
-            raise TinyBertError(f"{where}: expected a JSON object per line, got {type(obj).__name__}")
-        records.append((where, obj))
-    return records
-
-
-def _json_array_records(path: Path, text: str) -> list[_Record]:
-    try:
-        items = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise TinyBertError(f"{path}:{exc.lineno}: invalid JSON ({exc.msg} at column {exc.colno})") from None
-    if not isinstance(items, list):
-        raise TinyBertError(f"{path}: expected JSON lines or one array of objects")
-    records: list[_Record] = []
-    for i, obj in enumerate(items):
-        where = f"{path} (item {i})"
-        if not isinstance(obj, dict):
-            raise TinyBertError(f"{where}: expected a JSON object, got {type(obj).__name__}")
-        records.append((where, obj))
-    return records
 
 
 def _record_value(where: str, record: Mapping[str, Any], name: str) -> Any:
     if name in record:
         return record[name]
-    key = _find_column(name, list(record))
+    key = find_column(name, list(record))
     if key is None:
         available = ", ".join(repr(k) for k in record)
         raise TinyBertError(f"{where}: missing column '{name}' (available columns: {available})")
@@ -547,31 +418,12 @@ def _record_example(
     label_column: str | None,
     regression: bool,
 ) -> Example:
-    texts = [_text_value(where, name, _record_value(where, record, name)) for name in text_columns]
+    texts = [text_value(where, name, _record_value(where, record, name)) for name in text_columns]
     label: str | float | None = None
     if label_column is not None:
         raw = _record_value(where, record, label_column)
         label = _regression_value(where, label_column, raw) if regression else _class_value(where, label_column, raw)
     return Example(text_a=texts[0], text_b=texts[1] if len(texts) > 1 else None, label=label)
-
-
-def _check_text_columns(text_columns: Sequence[str]) -> list[str]:
-    if isinstance(text_columns, str):
-        text_columns = [text_columns]
-    columns = list(text_columns)
-    if not 1 <= len(columns) <= 2 or not all(isinstance(c, str) and c.strip() for c in columns):
-        raise TinyBertError(f"option text_columns: expected one or two column names, got {columns!r}")
-    return [c.strip() for c in columns]
-
-
-def _table_format(path: Path) -> str:
-    suffix = path.suffix.lower()
-    if suffix in TABLE_SUFFIXES:
-        return "table"
-    if suffix in JSON_SUFFIXES:
-        return "json"
-    supported = ", ".join((*TABLE_SUFFIXES, *JSON_SUFFIXES))
-    raise TinyBertError(f"{path}: unsupported file type '{suffix or '(none)'}' (expected one of: {supported})")
 
 
 def read_table(
@@ -594,11 +446,11 @@ def read_table(
             malformed row or bad JSON (``file:line``), empty text, non-numeric regression label.
     """
     path = Path(path)
-    columns = _check_text_columns(text_columns)
+    columns = check_text_columns(text_columns)
     limit = _check_limit(max_samples, "max_samples")
-    kind = _table_format(path)
-    _require_file(path)
-    records = _delimited_records(path, columns, label_column) if kind == "table" else _json_records(path)
+    kind = table_format(path)
+    require_file(path)
+    records = _delimited_records(path, columns, label_column) if kind == "table" else json_records(path)
     if not records:
         raise TinyBertError(f"{path}: no data rows (expected at least one example)")
     if limit is not None:
@@ -654,7 +506,7 @@ def load_custom(
             ``train``, or eval labels that never occur in the training file.
     """
     evals = dict(evals or {})
-    columns = _check_text_columns(text_columns)
+    columns = check_text_columns(text_columns)
     if train is None and not evals:
         raise TinyBertError("custom data: no files given (expected a train file and/or eval files)")
     if not isinstance(label_column, str) or not label_column.strip():

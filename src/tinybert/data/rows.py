@@ -1,16 +1,16 @@
-"""Streaming row access for ``tinybert augment``: read a training file row by row with every column
-kept, and write rows back in exactly the same format (header, column order, quoting, file type).
+"""Streaming rows of CSV / TSV / JSON-lines files: the one public row-reading API.
 
-The readers in :mod:`tinybert.data.readers` load :class:`Example` lists (texts and label only);
-augmentation must instead copy every other column unchanged and must not hold a large file in
-memory, so it reads rows one at a time here, with the same parsing rules and the same one-line
-:class:`TinyBertError` messages (``file:line``). Every row is also validated with the readers' own
-checks, so a file that augments cleanly is a file ``distill`` can read.
+Everything that reads a data file row by row goes through this module: the readers
+(:mod:`tinybert.data.readers`, which build examples on top of it), ``tinybert augment`` (which
+copies every column unchanged and writes rows back in the same format: header, column order,
+quoting, file type) and ``tinybert predict`` (which adds columns). Rows are read one at a time,
+so memory does not grow with the file, and every problem a user can fix raises a one-line
+:class:`TinyBertError` naming ``file:line`` and what was expected.
 
-Formats: a GLUE task's ``train.tsv`` (raw tab-separated, no quoting; CoLA without a header), and
-generic ``.csv`` (standard quoting), ``.tsv`` (quoted or raw, as the readers accept), JSON lines.
-A ``.json`` file holding one array of objects is read whole (it cannot be streamed) and written
-back as an array.
+Formats: a GLUE task's ``train.tsv`` (raw tab-separated, no quoting; CoLA without a header; see
+:func:`tinybert.data.readers.glue_source`), and generic ``.csv`` (standard quoting), ``.tsv``
+(quoted or raw), JSON lines. A ``.json`` file holding one array of objects is read whole (it
+cannot be streamed) and written back as an array.
 """
 
 from __future__ import annotations
@@ -19,17 +19,223 @@ import csv
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from tinybert.data import readers
 from tinybert.errors import TinyBertError
-from tinybert.tasks.glue import get_task
 
-__all__ = ["Row", "RowSource", "atomic_output", "check_output", "glue_source", "table_source"]
+__all__ = [
+    "JSON_SUFFIXES",
+    "TABLE_SUFFIXES",
+    "MalformedRowError",
+    "Record",
+    "Row",
+    "RowSource",
+    "atomic_output",
+    "check_output",
+    "check_text_columns",
+    "clean_header",
+    "column_index",
+    "find_column",
+    "first_row",
+    "fit_width",
+    "guess_text_column",
+    "iter_csv_rows",
+    "iter_json_lines",
+    "json_records",
+    "open_text",
+    "output_suffix_ok",
+    "require_file",
+    "table_format",
+    "table_source",
+    "text_value",
+]
+
+TABLE_SUFFIXES = (".csv", ".tsv")
+JSON_SUFFIXES = (".jsonl", ".json-lines", ".jsonlines", ".ndjson", ".json")
+
+Record = tuple[str, Mapping[str, Any]]
+"""``("file:line", column -> value)``: one row of a file, with where it is for messages."""
+
+
+# --------------------------------------------------------------------------------------------
+# Primitives: opening, iterating and validating rows
+# --------------------------------------------------------------------------------------------
+
+
+class MalformedRowError(TinyBertError):
+    """A row that cannot be split into the expected fields (wrong count, broken quoting)."""
+
+
+def open_text(path: Path) -> TextIO:
+    """Open a UTF-8 text file (a leading BOM is dropped) for the csv module."""
+    try:
+        return path.open(encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        raise TinyBertError(f"{path}: cannot open file ({exc.strerror or exc})") from exc
+
+
+def require_file(path: Path, what: str = "file") -> None:
+    if not path.exists():
+        raise TinyBertError(f"{what} not found: {path}")
+    if not path.is_file():
+        raise TinyBertError(f"{path}: expected a file, found a directory or special file")
+
+
+def iter_csv_rows(path: Path, handle: TextIO, delimiter: str, quoting: int) -> Iterator[tuple[int, list[str]]]:
+    """Yield ``(first line number, fields)`` for each non-blank record of a delimited file."""
+    reader = csv.reader(handle, delimiter=delimiter, quoting=quoting, strict=quoting != csv.QUOTE_NONE)
+    while True:
+        start = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise MalformedRowError(f"{path}:{start}: malformed row ({exc})") from exc
+        except UnicodeDecodeError as exc:
+            raise TinyBertError(f"{path}: not valid UTF-8 text ({exc.reason}); save it as UTF-8") from exc
+        if not row or (len(row) == 1 and not row[0].strip()):
+            continue  # blank line
+        yield start, row
+
+
+def clean_header(row: list[str]) -> list[str]:
+    return [name.strip().lstrip("\ufeff").strip() for name in row]
+
+
+def find_column(name: str, columns: Sequence[str]) -> int | None:
+    """Index of ``name`` in ``columns``: exact match first, then a unique case-insensitive one."""
+    if name in columns:
+        return list(columns).index(name)
+    folded = [i for i, col in enumerate(columns) if col.casefold() == name.strip().casefold()]
+    return folded[0] if len(folded) == 1 else None
+
+
+def column_index(path: Path, name: str, columns: Sequence[str]) -> int:
+    index = find_column(name, columns)
+    if index is None:
+        available = ", ".join(repr(c) for c in columns)
+        raise TinyBertError(f"{path}: missing column '{name}' (available columns: {available})")
+    return index
+
+
+def fit_width(path: Path, line: int, row: list[str], width: int) -> list[str]:
+    """Check a row has ``width`` fields; trailing empty fields (a stray final tab) are dropped."""
+    if len(row) > width and not any(cell.strip() for cell in row[width:]):
+        row = row[:width]
+    if len(row) != width:
+        raise MalformedRowError(f"{path}:{line}: expected {width} fields (as in the header), found {len(row)}")
+    return row
+
+
+def text_value(where: str, column: str, value: Any) -> str:
+    """A non-empty, stripped text field."""
+    if isinstance(value, bool) or value is None:
+        raise TinyBertError(f"{where}: column '{column}' must hold text, got {value!r}")
+    if isinstance(value, int | float):
+        value = str(value)
+    if not isinstance(value, str):
+        raise TinyBertError(f"{where}: column '{column}' must hold text, got {type(value).__name__}")
+    text = value.strip()
+    if not text:
+        raise TinyBertError(f"{where}: empty text in column '{column}'")
+    return text
+
+
+def json_records(path: Path) -> list[Record]:
+    """Records of a JSON-lines file (or of a ``.json`` file holding one array of objects)."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise TinyBertError(f"{path}: not valid UTF-8 text ({exc.reason}); save it as UTF-8") from exc
+    except OSError as exc:
+        raise TinyBertError(f"{path}: cannot read file ({exc.strerror or exc})") from exc
+    if path.suffix.lower() == ".json" and text.lstrip().startswith("["):
+        return json_array_records(path, text)
+    records: list[Record] = []
+    for line_no, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{line_no}"
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise TinyBertError(f"{where}: invalid JSON ({exc.msg} at column {exc.colno})") from None
+        if not isinstance(obj, dict):
+            raise TinyBertError(f"{where}: expected a JSON object per line, got {type(obj).__name__}")
+        records.append((where, obj))
+    return records
+
+
+def json_array_records(path: Path, text: str) -> list[Record]:
+    try:
+        items = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise TinyBertError(f"{path}:{exc.lineno}: invalid JSON ({exc.msg} at column {exc.colno})") from None
+    if not isinstance(items, list):
+        raise TinyBertError(f"{path}: expected JSON lines or one array of objects")
+    records: list[Record] = []
+    for i, obj in enumerate(items):
+        where = f"{path} (item {i})"
+        if not isinstance(obj, dict):
+            raise TinyBertError(f"{where}: expected a JSON object, got {type(obj).__name__}")
+        records.append((where, obj))
+    return records
+
+
+def check_text_columns(text_columns: Sequence[str]) -> list[str]:
+    if isinstance(text_columns, str):
+        text_columns = [text_columns]
+    columns = list(text_columns)
+    if not 1 <= len(columns) <= 2 or not all(isinstance(c, str) and c.strip() for c in columns):
+        raise TinyBertError(f"option text_columns: expected one or two column names, got {columns!r}")
+    return [c.strip() for c in columns]
+
+
+def table_format(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix in TABLE_SUFFIXES:
+        return "table"
+    if suffix in JSON_SUFFIXES:
+        return "json"
+    supported = ", ".join((*TABLE_SUFFIXES, *JSON_SUFFIXES))
+    raise TinyBertError(f"{path}: unsupported file type '{suffix or '(none)'}' (expected one of: {supported})")
+
+
+def iter_json_lines(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    try:
+        handle = path.open(encoding="utf-8-sig")
+    except OSError as exc:
+        raise TinyBertError(f"{path}: cannot open file ({exc.strerror or exc})") from exc
+    with handle:
+        line_no = 0
+        while True:
+            try:
+                line = handle.readline()
+            except UnicodeDecodeError as exc:
+                raise TinyBertError(f"{path}: not valid UTF-8 text ({exc.reason}); save it as UTF-8") from exc
+            if not line:
+                return
+            line_no += 1
+            if not line.strip():
+                continue
+            where = f"{path}:{line_no}"
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise TinyBertError(f"{where}: invalid JSON ({exc.msg} at column {exc.colno})") from None
+            if not isinstance(obj, dict):
+                raise TinyBertError(f"{where}: expected a JSON object per line, got {type(obj).__name__}")
+            yield where, obj
+
+
+# --------------------------------------------------------------------------------------------
+# Row sources: a file opened for streaming, and writing rows back
+# --------------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -77,42 +283,39 @@ class RowSource:
             return
         delimiter = "," if self.kind == "csv" else "\t"
         quoting = csv.QUOTE_NONE if self.kind == "raw-tsv" else csv.QUOTE_MINIMAL
-        with readers._open_text(self.path) as handle:
-            rows = readers._iter_csv_rows(self.path, handle, delimiter, quoting)
+        with open_text(self.path) as handle:
+            rows = iter_csv_rows(self.path, handle, delimiter, quoting)
             if self.header is not None:
                 next(rows, None)
             for line, fields in rows:
                 where = f"{self.path}:{line}"
                 try:
-                    fields = readers._fit_width(self.path, line, fields, self.width)
+                    fields = fit_width(self.path, line, fields, self.width)
                     if self.validate is not None:
                         self.validate(line, fields)
-                except readers._MalformedRowError:
+                except MalformedRowError:
                     if not self.skip_malformed:
                         raise
                     self.skipped += 1
                     continue
                 texts = [
-                    readers._text_value(where, name, fields[i])
-                    for name, i in zip(self.text_names, self.text_keys, strict=True)
+                    text_value(where, name, fields[i]) for name, i in zip(self.text_names, self.text_keys, strict=True)
                 ]
                 yield Row(where, texts, fields)
 
     def _json_rows(self) -> Iterator[Row]:
         json_array = self.kind == "json-array"
-        records = readers._json_records(self.path) if json_array else _iter_json_lines(self.path)
+        records = json_records(self.path) if json_array else iter_json_lines(self.path)
         for where, obj in records:
             keys = [self._json_key(where, obj, name) for name in self.text_names]
-            texts = [
-                readers._text_value(where, name, obj[key]) for name, key in zip(self.text_names, keys, strict=True)
-            ]
+            texts = [text_value(where, name, obj[key]) for name, key in zip(self.text_names, keys, strict=True)]
             yield Row(where, texts, dict(obj))
 
     @staticmethod
     def _json_key(where: str, obj: dict[str, Any], name: str) -> str:
         if name in obj:
             return name
-        index = readers._find_column(name, list(obj))
+        index = find_column(name, list(obj))
         if index is None:
             available = ", ".join(repr(k) for k in obj)
             raise TinyBertError(f"{where}: missing column '{name}' (available columns: {available})")
@@ -173,36 +376,9 @@ class RowWriter:
             self.handle.write("\n]\n")
 
 
-def _iter_json_lines(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
-    try:
-        handle = path.open(encoding="utf-8-sig")
-    except OSError as exc:
-        raise TinyBertError(f"{path}: cannot open file ({exc.strerror or exc})") from exc
-    with handle:
-        line_no = 0
-        while True:
-            try:
-                line = handle.readline()
-            except UnicodeDecodeError as exc:
-                raise TinyBertError(f"{path}: not valid UTF-8 text ({exc.reason}); save it as UTF-8") from exc
-            if not line:
-                return
-            line_no += 1
-            if not line.strip():
-                continue
-            where = f"{path}:{line_no}"
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise TinyBertError(f"{where}: invalid JSON ({exc.msg} at column {exc.colno})") from None
-            if not isinstance(obj, dict):
-                raise TinyBertError(f"{where}: expected a JSON object per line, got {type(obj).__name__}")
-            yield where, obj
-
-
-def _first_row(path: Path, delimiter: str, quoting: int) -> list[str] | None:
-    with readers._open_text(path) as handle:
-        first = next(readers._iter_csv_rows(path, handle, delimiter, quoting), None)
+def first_row(path: Path, delimiter: str, quoting: int) -> list[str] | None:
+    with open_text(path) as handle:
+        first = next(iter_csv_rows(path, handle, delimiter, quoting), None)
     return None if first is None else first[1]
 
 
@@ -210,67 +386,49 @@ def _tsv_quoting(path: Path) -> str:
     """``quoted-tsv`` when the file parses with CSV quoting and no quoted field spans lines (the
     readers' rule), else ``raw-tsv``; two streaming passes at most, no file held in memory."""
     try:
-        with readers._open_text(path) as handle:
-            for _, fields in readers._iter_csv_rows(path, handle, "\t", csv.QUOTE_MINIMAL):
+        with open_text(path) as handle:
+            for _, fields in iter_csv_rows(path, handle, "\t", csv.QUOTE_MINIMAL):
                 if any("\n" in cell or "\r" in cell for cell in fields):
                     return "raw-tsv"
-    except readers._MalformedRowError:
+    except MalformedRowError:
         return "raw-tsv"
     return "quoted-tsv"
-
-
-def glue_source(task: str, data_dir: str | Path | None, train_file: str | Path | None = None) -> RowSource:
-    """The training file of GLUE ``task``: ``train_file`` if given, else the task folder's train.tsv."""
-    spec = get_task(task)
-    layout = readers._GLUE_LAYOUTS[spec.name]
-    if train_file is not None:
-        path = Path(train_file)
-    else:
-        if data_dir is None:
-            raise TinyBertError(f"--task {task} needs --data-dir (the folder with its TSV files) or --train FILE")
-        path = readers._glue_task_dir(spec, layout, Path(data_dir)) / (spec.train_file or "train.tsv")
-    readers._require_file(path, f"GLUE {spec.name} training file")
-    first = _first_row(path, "\t", csv.QUOTE_NONE)
-    if first is None:
-        raise TinyBertError(f"{path}: file is empty (expected a {spec.name} TSV file)")
-    cols = readers._glue_columns(path, layout, first, labelled=True)
-
-    def validate(line: int, fields: list[str]) -> None:
-        readers._glue_example(path, line, fields, cols, spec, layout)
-
-    source = RowSource(
-        path=path,
-        kind="raw-tsv",
-        header=first if cols.has_header else None,
-        text_keys=cols.text_indices,
-        text_names=list(layout.text_columns),
-        validate=validate,
-        skip_malformed=layout.skip_malformed,
-        width=cols.width,
-    )
-    return source
 
 
 def table_source(path: str | Path, text_columns: Sequence[str]) -> RowSource:
     """A generic ``.csv`` / ``.tsv`` / ``.jsonl`` (or ``.json``) training file with its text columns."""
     path = Path(path)
-    names = readers._check_text_columns(text_columns)
-    kind = readers._table_format(path)
-    readers._require_file(path)
+    names = check_text_columns(text_columns)
+    kind = table_format(path)
+    require_file(path)
     if kind == "json":
-        with readers._open_text(path) as handle:
+        with open_text(path) as handle:
             head = handle.read(4096).lstrip()
         is_array = path.suffix.lower() == ".json" and head.startswith("[")
         return RowSource(path, "json-array" if is_array else "jsonl", None, list(names), list(names))
     table_kind = "csv" if path.suffix.lower() == ".csv" else _tsv_quoting(path)
     delimiter = "," if table_kind == "csv" else "\t"
     quoting = csv.QUOTE_NONE if table_kind == "raw-tsv" else csv.QUOTE_MINIMAL
-    first = _first_row(path, delimiter, quoting)
+    first = first_row(path, delimiter, quoting)
     if first is None:
         raise TinyBertError(f"{path}: file is empty (expected a header row and data rows)")
-    header = readers._clean_header(first)
-    indices = [readers._column_index(path, name, header) for name in names]
+    header = clean_header(first)
+    indices = [column_index(path, name, header) for name in names]
     return RowSource(path, table_kind, first, indices, list(names), width=len(header))
+
+
+def guess_text_column(path: Path) -> tuple[str, ...]:
+    """``("sentence",)`` or ``("text",)``, whichever column the file has."""
+    for name in ("sentence", "text"):
+        try:
+            source = table_source(path, [name])
+            next(source.rows(), None)
+        except TinyBertError as err:
+            if "missing column" in str(err):
+                continue
+            raise
+        return (name,)
+    raise TinyBertError(f"{path}: no 'sentence' or 'text' column; name the text with --text-column")
 
 
 def output_suffix_ok(source: RowSource, output: Path) -> bool:
@@ -279,7 +437,7 @@ def output_suffix_ok(source: RowSource, output: Path) -> bool:
     if source.validate is not None:  # GLUE: any name works with --task ... --train, but keep .tsv honest
         return out == ".tsv"
     if source.kind in ("jsonl", "json-array"):
-        return out in readers.JSON_SUFFIXES and (source.kind == "jsonl" or out == ".json")
+        return out in JSON_SUFFIXES and (source.kind == "jsonl" or out == ".json")
     return out == source.path.suffix.lower()
 
 

@@ -94,7 +94,7 @@ def measure_model(name: str, config: BenchmarkConfig) -> dict:
     rows = []
     for batch_size in config.batch_sizes:
         inputs = _inputs(model, batch_size, config.seq_len)
-        times = np.array(_time_calls(lambda inputs=inputs: model.logits(inputs), config)) * 1000  # ms
+        times = np.array(_time_calls(lambda inputs=inputs: model.outputs(inputs), config)) * 1000  # ms
         rows.append(
             {
                 "batch_size": batch_size,

@@ -1,8 +1,10 @@
-"""Export a sequence classifier for deployment: ONNX (optionally int8) or PyTorch int8, with a parity check.
+"""Export a model for deployment: ONNX (optionally int8) or PyTorch int8, with a parity check.
 
 The export folder is self-contained: the model file, ``config.json`` (labels), the tokenizer files,
 ``export.json`` (what was exported, how, from what) and ``parity.json`` (how closely the export
-reproduces the PyTorch model's logits on real text). :mod:`tinybert.deploy.runtime` loads it back.
+reproduces the PyTorch model's outputs on real text). :mod:`tinybert.deploy.runtime` loads it back.
+The ONNX outputs are the model's task type's ``output_names`` (sequence classifiers: ``logits``);
+parity compares the task type's prediction views of every output.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import torch
 
 from tinybert.config import ExportConfig
 from tinybert.data.readers import Example, load_glue, read_table
+from tinybert.data.rows import guess_text_column
 from tinybert.deploy.runtime import (
     EXPORT_INFO,
     ONNX_FILES,
@@ -34,6 +37,7 @@ from tinybert.errors import TinyBertError
 from tinybert.io.environment import environment
 from tinybert.io.outputs import output_folder, replace_dir, write_json
 from tinybert.options import build, signature
+from tinybert.tasks.base import per_example, text_batches
 
 log = logging.getLogger(__name__)
 
@@ -98,41 +102,62 @@ class Parity:
     max_diff_allowed: float | None
     min_agreement_allowed: float | None
     failures: list[str] = field(default_factory=list)
+    outputs_max_abs_diff: dict[str, float] = field(default_factory=dict)
+    """Largest |difference| per output name."""
 
     @property
     def passed(self) -> bool:
         return not self.failures
 
 
-def _parity_examples(config: ExportConfig) -> tuple[list[Example], str]:
+def _parity_texts(config: ExportConfig) -> tuple[list[list[str]], str]:
+    """The parity check's input texts (1 or 2 per row) and where they come from."""
     if config.task is not None:
         data = load_glue(config.task, config.data_dir, splits=("dev",), max_samples={"eval": config.samples})
         examples = [ex for split in data.evals.values() for ex in split][: config.samples]
-        return examples, f"{config.task} dev ({config.data_dir})"
+        return [_texts(ex) for ex in examples], f"{config.task} dev ({config.data_dir})"
     if config.sample_file is not None:
-        from tinybert.deploy.predict import guess_text_column
-
         columns = config.text_columns or guess_text_column(config.sample_file)
         examples = read_table(config.sample_file, columns, None, max_samples=config.samples)
-        return examples, str(config.sample_file)
+        return [_texts(ex) for ex in examples], str(config.sample_file)
     texts = [SAMPLE_TEXTS[i % len(SAMPLE_TEXTS)] for i in range(min(config.samples, len(SAMPLE_TEXTS)))]
-    return [Example(text_a=t, text_b=None, label=None) for t in texts], "built-in sentences"
+    return [[t] for t in texts], "built-in sentences"
 
 
-def encode_batches(
-    tokenizer, examples: list[Example], max_seq_length: int, batch_size: int
-) -> list[dict[str, np.ndarray]]:
-    """Padded batches ``{input_ids, attention_mask[, token_type_ids]: (B, L) int64}`` in example order."""
-    batches = []
-    for start in range(0, len(examples), batch_size):
-        chunk = examples[start : start + batch_size]
-        texts_a = [ex.text_a for ex in chunk]
-        texts_b = [ex.text_b for ex in chunk] if chunk[0].text_b is not None else None
-        encoded = tokenizer(
-            texts_a, texts_b, padding=True, truncation=True, max_length=max_seq_length, return_tensors="np"
-        )
-        batches.append({k: np.asarray(v, dtype=np.int64) for k, v in encoded.items()})
-    return batches
+def _texts(example: Example) -> list[str]:
+    return [example.text_a] if example.text_b is None else [example.text_a, example.text_b]
+
+
+def _views(model: InferenceModel, batch: dict[str, torch.Tensor]) -> list[list[tuple[np.ndarray, np.ndarray | None]]]:
+    """``model``'s prediction views on ``batch``: ``[view][example] -> (scores, mask)``, per-position
+    ones cut to the example's length (see :func:`tinybert.tasks.base.per_example`)."""
+    outputs = {k: torch.from_numpy(v) for k, v in model.outputs(batch).items()}
+    views = model.task_type.views(outputs, batch)
+    scores = per_example(views, batch["attention_mask"])
+    out = []
+    for (_, mask), arrays in zip(views, scores, strict=True):
+        masks = [None] * len(arrays) if mask is None else per_example([(mask, mask)], batch["attention_mask"])[0]
+        out.append(list(zip(arrays, masks, strict=True)))
+    return out
+
+
+def _agreement(ref: np.ndarray, out: np.ndarray, mask: np.ndarray | None) -> tuple[int, int] | None:
+    """(equal predictions, compared) of one example's view; None for a single output (regression).
+
+    Per example (C,): the top class. Per position (L, C) with an (L,) mask: the top class at each
+    kept position. Over positions (L,) with an (L,) mask (a span start or end): the top kept position.
+    """
+    if mask is None:
+        return None if ref.shape[-1] == 1 else (int(ref.argmax() == out.argmax()), 1)
+    mask = mask.astype(bool)
+    if ref.ndim == 2 and mask.shape == ref.shape[:-1]:
+        if ref.shape[-1] == 1:
+            return None
+        same = (ref.argmax(-1) == out.argmax(-1))[mask]
+        return int(same.sum()), int(same.size)
+    if mask.shape == ref.shape and mask.any():
+        return int(np.where(mask, ref, -np.inf).argmax() == np.where(mask, out, -np.inf).argmax()), 1
+    return None
 
 
 def parity_check(
@@ -144,18 +169,31 @@ def parity_check(
     max_diff: float | None,
     min_agreement: float | None,
 ) -> Parity:
-    """Compare the logits of ``exported`` with those of ``reference`` on the same padded batches."""
-    ref = np.concatenate([reference.logits(b) for b in batches])  # (N, C)
-    out = np.concatenate([exported.logits(b) for b in batches])  # (N, C)
-    diff = np.abs(ref - out)
-    agreement = None if ref.shape[1] == 1 else float((ref.argmax(-1) == out.argmax(-1)).mean())
+    """Compare the prediction views of ``exported`` with those of ``reference`` on the same padded
+    batches: |difference| over every output's real entries, and agreement of the argmax over the
+    classes (sequence: per example; per-position views: at the positions their mask keeps)."""
+    diffs: list[np.ndarray] = []
+    per_output: dict[str, float] = {}
+    same = compared = 0
+    for batch in batches:
+        ref_views, out_views = _views(reference, batch), _views(exported, batch)
+        for name, ref_view, out_view in zip(reference.task_type.output_names, ref_views, out_views, strict=True):
+            for (ref, mask), (out, _) in zip(ref_view, out_view, strict=True):  # one example
+                diff = np.abs(ref - out).reshape(-1)
+                diffs.append(diff)
+                per_output[name] = max(per_output.get(name, 0.0), float(diff.max(initial=0.0)))
+                counted = _agreement(ref, out, mask)
+                if counted is not None:
+                    same, compared = same + counted[0], compared + counted[1]
+    diff = np.concatenate(diffs)
+    agreement = None if compared == 0 else same / compared
     failures = []
     if max_diff is not None and float(diff.max()) > max_diff:
         failures.append(f"max |logit difference| {float(diff.max()):.4g} > {max_diff:g}")
     if min_agreement is not None and agreement is not None and agreement < min_agreement:
         failures.append(f"argmax agreement {agreement:.1%} < {min_agreement:.1%}")
     return Parity(
-        samples=int(ref.shape[0]),
+        samples=sum(len(b["input_ids"]) for b in batches),
         source=source,
         max_abs_diff=float(diff.max()),
         mean_abs_diff=float(diff.mean()),
@@ -163,6 +201,7 @@ def parity_check(
         max_diff_allowed=max_diff,
         min_agreement_allowed=min_agreement,
         failures=failures,
+        outputs_max_abs_diff=per_output,
     )
 
 
@@ -178,12 +217,13 @@ def _thresholds(config: ExportConfig, num_labels: int) -> tuple[float | None, fl
     return max_diff, min_agreement
 
 
-class _LogitsOnly(torch.nn.Module):
-    """The classifier as a function of token-id tensors, returning only the logits."""
+class _Outputs(torch.nn.Module):
+    """The model as a function of token-id tensors, returning only the named outputs."""
 
-    def __init__(self, model: torch.nn.Module) -> None:
+    def __init__(self, model: torch.nn.Module, output_names: tuple[str, ...]) -> None:
         super().__init__()
         self.model = model
+        self.output_names = output_names
 
     def forward(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None = None
@@ -191,14 +231,23 @@ class _LogitsOnly(torch.nn.Module):
         inputs = {"input_ids": input_ids, "attention_mask": attention_mask}
         if token_type_ids is not None:  # DistilBERT-style models take no token_type_ids at all
             inputs["token_type_ids"] = token_type_ids
-        return self.model(**inputs).logits
+        out = self.model(**inputs)
+        values = tuple(out[name] for name in self.output_names)
+        return values[0] if len(values) == 1 else values
 
 
-def export_onnx(model: torch.nn.Module, input_names: tuple[str, ...], path: Path, opset: int) -> None:
+def export_onnx(
+    model: torch.nn.Module,
+    input_names: tuple[str, ...],
+    path: Path,
+    opset: int,
+    output_names: tuple[str, ...] = ("logits",),
+) -> None:
     """Write ``model`` as ONNX with dynamic batch and sequence axes on every input.
 
     Inputs ``input_ids``, ``attention_mask`` (and ``token_type_ids``): int64 ``(batch, sequence)``;
-    output ``logits``: float32 ``(batch, num_labels)``.
+    outputs ``output_names`` (the task type's; sequence classifiers: ``logits``, float32
+    ``(batch, num_labels)``).
     """
     example = torch.ones(2, 16, dtype=torch.long)  # (batch, sequence)
     example[1, 10:] = 0  # a padded row, so the mask path is traced as the general case
@@ -212,12 +261,12 @@ def export_onnx(model: torch.nn.Module, input_names: tuple[str, ...], path: Path
         warnings.simplefilter("ignore")
         onnx_log.setLevel(logging.ERROR)  # "torchvision is not installed. Skipping ..." and the like
         torch.onnx.export(
-            _LogitsOnly(model).eval(),
+            _Outputs(model, output_names).eval(),
             (),
             str(path),
             kwargs=kwargs,
             input_names=list(input_names),
-            output_names=["logits"],
+            output_names=list(output_names),
             opset_version=opset,
             dynamic_shapes=dynamic,
             dynamo=True,
@@ -247,7 +296,7 @@ def _write_export(config: ExportConfig, reference: InferenceModel, model: torch.
         torch.save(quantize_torch_int8(model).state_dict(), target)
         return target
     fp32 = folder / ONNX_FILES["onnx"]
-    export_onnx(model, reference.input_names, fp32, config.opset)
+    export_onnx(model, reference.input_names, fp32, config.opset, reference.task_type.output_names)
     if config.quantize is None:
         return fp32
     target = folder / ONNX_FILES["onnx-int8"]
@@ -263,16 +312,16 @@ def run_export(config: ExportConfig) -> dict:
         TinyBertError: bad options or model, or parity worse than the thresholds (the export is kept
             in the output folder with its ``parity.json`` for inspection).
     """
-    from transformers import AutoModelForSequenceClassification
-
     reference = load_inference_model(config.model)
     if reference.kind != "pytorch":
         raise TinyBertError(f"--model {config.model}: is already an export ({reference.kind}); give the PyTorch model")
-    examples, source = _parity_examples(config)
-    batches = encode_batches(reference.tokenizer, examples, config.max_seq_length, PARITY_BATCH_SIZE)
+    texts, source = _parity_texts(config)
+    batched = text_batches(reference.task_type, reference.tokenizer, texts, config.max_seq_length, PARITY_BATCH_SIZE)
+    batches = [batch for batch, _, _ in batched]
     max_diff, min_agreement = _thresholds(config, reference.config.num_labels)
     # Exported with eager attention: on this CPU its ONNX graph ran faster than the SDPA one.
-    model = AutoModelForSequenceClassification.from_pretrained(config.model, attn_implementation="eager").eval()
+    head_class = reference.task_type.head_class
+    model = head_class.from_pretrained(config.model, attn_implementation="eager").eval()
 
     with output_folder(config.output, config.overwrite, {"--model": config.model}) as output:
         tmp = output.with_name(output.name + ".tmp")
@@ -294,6 +343,8 @@ def run_export(config: ExportConfig) -> dict:
             "file": model_file.name,
             "opset": config.opset if config.format == "onnx" else None,
             "inputs": list(reference.input_names),
+            "outputs": list(reference.task_type.output_names),
+            "task_type": reference.task_type.name,
             "dynamic_axes": {"batch": 0, "sequence": 1} if config.format == "onnx" else None,
             "parameters": reference.parameters,
             "size_bytes": model_file.stat().st_size,

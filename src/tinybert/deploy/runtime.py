@@ -1,4 +1,4 @@
-"""Every deployable form of a sequence classifier behind one call: token ids in, logits out.
+"""Every deployable form of a model behind one call: token ids in, the task type's outputs out.
 
 A model is one of four kinds, told apart by what its folder holds:
 
@@ -8,8 +8,10 @@ A model is one of four kinds, told apart by what its folder holds:
 * ``onnx`` / ``onnx-int8``: ``model.onnx`` / ``model_int8.onnx`` (``tinybert export --format onnx``),
   or a path to any ``.onnx`` file whose folder holds the config and tokenizer.
 
-:func:`load_inference_model` gives an :class:`InferenceModel` whose :meth:`~InferenceModel.logits`
-is what ``predict``, ``benchmark``, ``evaluate`` and the export parity check call.
+:func:`load_inference_model` gives an :class:`InferenceModel` whose :meth:`~InferenceModel.outputs`
+is what ``predict``, ``benchmark``, ``evaluate`` and the export parity check call: the outputs named
+by the model's task type (chosen from its config's ``architectures``; sequence classifiers:
+``logits`` (B, C)).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from transformers import PretrainedConfig, PreTrainedTokenizerBase
 
 from tinybert.errors import TinyBertError
 from tinybert.models.loading import count_parameters, load_config, load_tokenizer
+from tinybert.tasks.base import TaskType, task_type_for_config
 
 __all__ = [
     "EXPORT_INFO",
@@ -56,8 +59,10 @@ class InferenceModel:
         parameters: parameter count of the model (of the PyTorch model it was exported from,
             for ONNX files that carry an ``export.json``).
         device: ``cpu`` or ``cuda``.
-        forward: token-id arrays ``{name: (B, L) int64}`` -> logits ``(B, C)`` float32.
+        forward: token-id arrays ``{name: (B, L) int64}`` -> ``{output name: float32 array}``
+            (sequence classifiers: ``{"logits": (B, C)}``).
         input_names: the inputs ``forward`` takes (``token_type_ids`` only when the model has them).
+        task_type: the model's task type (its head, output names, post-processing).
     """
 
     name: str
@@ -67,15 +72,21 @@ class InferenceModel:
     weights: list[Path]
     parameters: int
     device: str
-    forward: Callable[[dict[str, np.ndarray]], np.ndarray]
+    forward: Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
     input_names: tuple[str, ...]
+    task_type: TaskType
 
     @property
     def size_bytes(self) -> int:
         return sum(p.stat().st_size for p in self.weights)
 
     def logits(self, batch: Mapping[str, np.ndarray | torch.Tensor]) -> np.ndarray:
-        """Logits ``(B, C)`` for a padded batch ``{input_ids, attention_mask[, token_type_ids]}`` of ``(B, L)``.
+        """The first output (sequence classifiers: logits ``(B, C)``) of :meth:`outputs`."""
+        return self.outputs(batch)[self.task_type.output_names[0]]
+
+    def outputs(self, batch: Mapping[str, np.ndarray | torch.Tensor]) -> dict[str, np.ndarray]:
+        """The task type's outputs by name for a padded batch ``{input_ids, attention_mask[,
+        token_type_ids]}`` of ``(B, L)`` (sequence classifiers: ``{"logits": (B, C)}``).
 
         Missing ``token_type_ids`` are zeros (a single-sentence batch); extra keys are ignored.
         """
@@ -130,21 +141,17 @@ def quantize_torch_int8(model: torch.nn.Module) -> torch.nn.Module:
         return quantize_dynamic(model.eval(), {torch.nn.Linear}, dtype=torch.qint8)
 
 
-def _load_pytorch(name: str, device: str, int8: bool) -> tuple[torch.nn.Module, PretrainedConfig, list[Path], int]:
-    from transformers import AutoModelForSequenceClassification
-
+def _load_pytorch(
+    name: str, device: str, int8: bool
+) -> tuple[torch.nn.Module, PretrainedConfig, list[Path], int, TaskType]:
     config = load_config(name, "--model")
-    architectures = config.architectures or []
-    if architectures and not any(a.endswith("ForSequenceClassification") for a in architectures):
-        raise TinyBertError(
-            f"--model {name}: has no classification head ({', '.join(architectures)}); "
-            "expected a fine-tuned sequence classifier"
-        )
+    task_type = task_type_for_config(config, f"--model {name}")
+    head_class = task_type.head_class
     folder = Path(name)
     if int8:
         if device != "cpu":
             raise TinyBertError(f"--model {name}: a PyTorch int8 model runs on the CPU only, not on {device}")
-        model = AutoModelForSequenceClassification.from_config(config, attn_implementation="eager")
+        model = head_class.from_config(config, attn_implementation="eager")
         parameters = count_parameters(model)
         model = quantize_torch_int8(model)
         weights = [folder / TORCH_INT8_FILE]
@@ -158,23 +165,38 @@ def _load_pytorch(name: str, device: str, int8: bool) -> tuple[torch.nn.Module, 
             raise TinyBertError(f"--model {weights[0]}: not a PyTorch int8 export of this config ({first})") from None
     else:
         try:
-            model = AutoModelForSequenceClassification.from_pretrained(name, attn_implementation="sdpa")
+            model = head_class.from_pretrained(name, attn_implementation="sdpa")
         except (OSError, ValueError, KeyError) as err:
             first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise TinyBertError(f"--model {name}: cannot load the model ({first})") from None
         parameters = count_parameters(model)
         weights = (sorted(folder.glob("*.safetensors")) or sorted(folder.glob("*.bin"))) if folder.is_dir() else []
-    return model.to(device).eval(), config, weights, parameters
+    return model.to(device).eval(), config, weights, parameters, task_type
 
 
-def _torch_forward(model: torch.nn.Module, device: str, input_names: tuple[str, ...]) -> Callable:
+def _torch_forward(
+    model: torch.nn.Module, device: str, input_names: tuple[str, ...], output_names: tuple[str, ...]
+) -> Callable:
     @torch.inference_mode()
-    def forward(arrays: dict[str, np.ndarray]) -> np.ndarray:
+    def forward(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         inputs = {k: torch.from_numpy(arrays[k]).to(device) for k in input_names}
-        logits = model(**inputs).logits
+        out = model(**inputs)
         if device == "cuda":
             torch.cuda.synchronize()
-        return logits.float().cpu().numpy()
+        return {name: out[name].float().cpu().numpy() for name in output_names}
+
+    return forward
+
+
+def _onnx_forward(session, path: Path, output_names: tuple[str, ...]) -> Callable:  # session: InferenceSession
+    found = [o.name for o in session.get_outputs()]
+    missing = [n for n in output_names if n not in found]
+    if missing:
+        raise TinyBertError(f"{path}: ONNX outputs {found}, expected {list(output_names)} for this model's task type")
+
+    def forward(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        values = session.run(list(output_names), arrays)
+        return {n: np.asarray(v, dtype=np.float32) for n, v in zip(output_names, values, strict=True)}
 
     return forward
 
@@ -216,7 +238,7 @@ def load_inference_model(name: str | Path, device: str = "cpu", threads: int | N
 
     Raises:
         TinyBertError: a missing path, a folder without config/tokenizer, an unreadable model file,
-            a model without a classification head, or a device the kind cannot run on.
+            a model whose head no task type knows, or a device the kind cannot run on.
     """
     if device not in ("cpu", "cuda"):
         raise TinyBertError(f"--device {device}: expected cpu or cuda")
@@ -239,6 +261,7 @@ def load_inference_model(name: str | Path, device: str = "cpu", threads: int | N
 
     if onnx_path is not None:
         config = load_config(str(folder), "--model")
+        task_type = task_type_for_config(config, f"--model {name}")
         tokenizer = load_tokenizer(str(folder), "--model")
         session = _onnx_session(onnx_path, device, threads)
         input_names = tuple(i.name for i in session.get_inputs())
@@ -258,12 +281,13 @@ def load_inference_model(name: str | Path, device: str = "cpu", threads: int | N
             weights=[onnx_path],
             parameters=int(parameters) if parameters is not None else _onnx_parameters(onnx_path),
             device=device,
-            forward=lambda arrays: np.asarray(session.run(["logits"], arrays)[0], dtype=np.float32),
+            forward=_onnx_forward(session, onnx_path, task_type.output_names),
             input_names=input_names,
+            task_type=task_type,
         )
 
     int8 = path.is_dir() and (path / TORCH_INT8_FILE).is_file()
-    model, config, weights, parameters = _load_pytorch(name, device, int8)
+    model, config, weights, parameters, task_type = _load_pytorch(name, device, int8)
     tokenizer = load_tokenizer(name, "--model")
     input_names = INPUT_NAMES if _uses_token_types(config) else INPUT_NAMES[:2]
     return InferenceModel(
@@ -274,6 +298,7 @@ def load_inference_model(name: str | Path, device: str = "cpu", threads: int | N
         weights=weights,
         parameters=parameters,
         device=device,
-        forward=_torch_forward(model, device, input_names),
+        forward=_torch_forward(model, device, input_names, task_type.output_names),
         input_names=input_names,
+        task_type=task_type,
     )

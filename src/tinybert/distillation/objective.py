@@ -5,20 +5,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from transformers import PretrainedConfig, PreTrainedModel
 
 from tinybert.config import LossWeights
+from tinybert.data.features import model_inputs
 from tinybert.distillation.layer_map import LayerMap
-from tinybert.distillation.losses import attention_mse, hidden_mse, regression_mse, soft_cross_entropy
+from tinybert.distillation.losses import attention_mse, hidden_mse
 from tinybert.errors import TinyBertError
+from tinybert.tasks.base import DEFAULT_TASK_TYPE, TaskType, get_task_type
 
 TEACHER_LOGITS = "teacher_logits"
-"""Optional batch key: the teacher's logits (B, C), computed once before the prediction stage.
+"""Optional batch key: the teacher's first prediction view (sequence tasks: its logits (B, C)),
+computed once before the prediction stage; further views are under :func:`teacher_key` ``(v)``.
 
-When a batch has it, the prediction stage uses it instead of running the teacher (whose logits
+When a batch has it, the prediction stage uses it instead of running the teacher (whose outputs
 for an example never change: it is frozen and in eval mode)."""
+
+
+def teacher_key(view: int) -> str:
+    """Batch key of the teacher's cached view number ``view`` (0: :data:`TEACHER_LOGITS`)."""
+    return TEACHER_LOGITS if view == 0 else f"{TEACHER_LOGITS}_{view}"
 
 
 @dataclass
@@ -51,8 +58,12 @@ class DistillationModule(nn.Module):
     """Student + frozen teacher + projections; ``forward(batch)`` is one distillation step's loss.
 
     ``stage="intermediate"``: embedding, attention and hidden losses (needs hidden states and
-    pre-softmax scores from both models). ``stage="prediction"``: soft cross-entropy to the
-    teacher's logits (MSE for regression), plus an optional hard-label term.
+    pre-softmax scores from both models). ``stage="prediction"``: the task type's soft loss
+    between the student's and the teacher's prediction views (sequence tasks: soft cross-entropy
+    to the teacher's logits, MSE for regression), plus an optional hard-label term.
+
+    ``task_type`` (default: sequence) gives the prediction views, the soft and the hard loss; a
+    batch may carry the teacher's views precomputed (:data:`TEACHER_LOGITS`, :func:`teacher_key`).
 
     One module owns all trainable parameters so that Accelerate can wrap it for DDP/FSDP.
     The projections are separate per mapped layer (index 0: embeddings) and are not part of
@@ -68,6 +79,7 @@ class DistillationModule(nn.Module):
         stage: str,
         temperature: float = 1.0,
         is_regression: bool = False,
+        task_type: TaskType | None = None,
     ) -> None:
         super().__init__()
         if stage not in ("intermediate", "prediction"):
@@ -81,6 +93,7 @@ class DistillationModule(nn.Module):
         self.stage = stage
         self.temperature = temperature
         self.is_regression = is_regression
+        self.task_type = task_type if task_type is not None else get_task_type(DEFAULT_TASK_TYPE)
         self.projections = nn.ModuleList(
             make_projection(s_cfg.hidden_size, t_cfg.hidden_size) for _ in range(layer_map.num_student_layers + 1)
         )
@@ -94,20 +107,20 @@ class DistillationModule(nn.Module):
         return self
 
     def forward(self, batch: dict[str, torch.Tensor]) -> StepOutput:
-        inputs = {k: v for k, v in batch.items() if k not in ("labels", TEACHER_LOGITS)}
+        inputs = model_inputs(batch)
         intermediate = self.stage == "intermediate"
         # The teacher's outputs are inference tensors: usable below as constants, since no loss
         # saves a teacher tensor for backward (they enter only through subtraction and softmax).
-        t_hidden = t_attn = t_logits = None
+        t_hidden = t_attn = t_views = None
         if not intermediate and TEACHER_LOGITS in batch:
-            t_logits = batch[TEACHER_LOGITS]  # (B, C)
+            t_views = [batch[teacher_key(v)] for v in range(len(self.task_type.output_names))]
         elif intermediate or self.weights.prediction > 0:
             with torch.inference_mode():
                 t_out = self.teacher(**inputs, output_hidden_states=intermediate, output_attentions=intermediate)
-            # Only the prediction stage reads logits: the intermediate stage also works with bare
+            # Only the prediction stage reads the head: the intermediate stage also works with bare
             # encoders (general distillation, whose pre-trained teacher has no task head).
             t_hidden, t_attn = t_out.hidden_states, t_out.attentions
-            t_logits = None if intermediate else t_out.logits
+            t_views = None if intermediate else [scores for scores, _ in self.task_type.views(t_out, batch)]
         s_out = self.student(**inputs, output_hidden_states=intermediate, output_attentions=intermediate)
         mask = inputs["attention_mask"]
         parts: dict[str, torch.Tensor] = {}
@@ -126,19 +139,11 @@ class DistillationModule(nn.Module):
                     attention_mse(s_out.attentions[s], t_attn[t], mask) for s, t in self.layer_map.attention_pairs()
                 )
         else:
+            s_views = self.task_type.views(s_out, batch)
             if w.prediction > 0:
-                parts["prediction"] = (
-                    regression_mse(s_out.logits, t_logits)
-                    if self.is_regression
-                    else soft_cross_entropy(s_out.logits, t_logits, self.temperature)
-                )
+                parts["prediction"] = self.task_type.soft_loss(s_views, t_views, self.temperature, self.is_regression)
             if w.hard_label > 0:
-                labels = batch["labels"]
-                parts["hard_label"] = (
-                    F.mse_loss(s_out.logits.reshape(-1), labels.to(s_out.logits.dtype))
-                    if self.is_regression
-                    else F.cross_entropy(s_out.logits, labels)
-                )
+                parts["hard_label"] = self.task_type.hard_loss(s_views, batch["labels"], self.is_regression)
         if not parts:
             raise TinyBertError(f"all loss weights of the {self.stage} stage are 0: nothing to train")
         loss = sum(getattr(w, name) * value for name, value in parts.items())
@@ -153,5 +158,5 @@ class SupervisedModule(nn.Module):
         self.student = model
 
     def forward(self, batch: dict[str, torch.Tensor]) -> StepOutput:
-        out = self.student(**batch)
+        out = self.student(**model_inputs(batch), labels=batch["labels"])
         return StepOutput(loss=out.loss, parts={"task": float(out.loss.detach())})

@@ -1,4 +1,4 @@
-"""The teacher's outputs computed once, before the prediction stage."""
+"""The teacher's prediction views computed once, before the prediction stage."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ import logging
 from accelerate import Accelerator
 from transformers import PreTrainedModel
 
-from tinybert.data import make_loader
+from tinybert.data.features import make_loader
 from tinybert.data.loading import Features
-from tinybert.distillation.objective import TEACHER_LOGITS
-from tinybert.training.loop import predict
+from tinybert.distillation.objective import teacher_key
+from tinybert.evaluation import predict
+from tinybert.tasks.base import DEFAULT_TASK_TYPE, get_task_type
 
 log = logging.getLogger(__name__)
 
@@ -18,16 +19,23 @@ log = logging.getLogger(__name__)
 def with_teacher_logits(
     teacher: PreTrainedModel, features: Features, accelerator: Accelerator, batch_size: int = 64
 ) -> list[dict]:
-    """The training features, each with the teacher's logits under :data:`TEACHER_LOGITS`.
+    """The training features, each with the teacher's prediction views under :func:`teacher_key`
+    ``(v)`` (sequence tasks: its logits (C,) under ``TEACHER_LOGITS``; per-position views are kept
+    per example at its own length (L_i, ...), and the loader zero-pads them per batch).
 
-    The teacher is frozen and in eval mode, so its logits for an example are the same in every
+    The teacher is frozen and in eval mode, so its outputs for an example are the same in every
     epoch: one pass here replaces a teacher forward in every step of the prediction stage
     (BENCHMARKS.md, "Training speed": the demo's prediction stage 1.23x faster on CPU).
     """
+    task_type = getattr(features, "task_type", None) or get_task_type(DEFAULT_TASK_TYPE)
     # Shortest first, so that each batch pads little (the training loop groups by length too).
     order = sorted(range(len(features.train)), key=lambda i: len(features.train[i]["input_ids"]))
     by_length = [features.train[i] for i in order]
-    loader = accelerator.prepare(make_loader(by_length, features.tokenizer, batch_size, shuffle=False))
-    logits, _ = predict(teacher, loader, accelerator)  # (N, C), in the order of by_length
-    row_of = dict(zip(order, logits, strict=True))
-    return [{**f, TEACHER_LOGITS: row_of[i].tolist()} for i, f in enumerate(features.train)]
+    collator = getattr(features, "collator", None)
+    loader = accelerator.prepare(make_loader(by_length, features.tokenizer, batch_size, False, collator=collator))
+    views, _ = predict(teacher, loader, accelerator, task_type)  # views[v][j]: example order[j]
+    row_of = {i: [view[j] for view in views] for j, i in enumerate(order)}
+    return [
+        {**f, **{teacher_key(v): scores.tolist() for v, scores in enumerate(row_of[i])}}
+        for i, f in enumerate(features.train)
+    ]

@@ -10,7 +10,6 @@ import torch
 from transformers import (
     AutoConfig,
     AutoModel,
-    AutoModelForSequenceClassification,
     AutoTokenizer,
     PretrainedConfig,
     PreTrainedModel,
@@ -19,6 +18,7 @@ from transformers import (
 
 from tinybert.config import StudentShape
 from tinybert.errors import TinyBertError
+from tinybert.tasks.base import DEFAULT_TASK_TYPE, TaskType, get_task_type
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ _GENERIC_LABEL = re.compile(r"^LABEL_\d+$")
 _LAYER_KEY = re.compile(r"(^|\.)layer\.(\d+)\.")
 
 
-def _first_line(err: BaseException) -> str:
+def first_line(err: BaseException) -> str:
     text = str(err).strip().splitlines()
     return text[0] if text else type(err).__name__
 
@@ -41,14 +41,14 @@ def load_config(name_or_path: str, option: str) -> PretrainedConfig:
     try:
         return AutoConfig.from_pretrained(name_or_path)
     except (OSError, ValueError) as err:
-        raise TinyBertError(f"{option} {name_or_path}: cannot load a model config ({_first_line(err)})") from None
+        raise TinyBertError(f"{option} {name_or_path}: cannot load a model config ({first_line(err)})") from None
 
 
 def load_tokenizer(name_or_path: str, option: str) -> PreTrainedTokenizerBase:
     try:
         return AutoTokenizer.from_pretrained(name_or_path)
     except (OSError, ValueError, TypeError) as err:
-        raise TinyBertError(f"{option} {name_or_path}: cannot load its tokenizer ({_first_line(err)})") from None
+        raise TinyBertError(f"{option} {name_or_path}: cannot load its tokenizer ({first_line(err)})") from None
 
 
 def has_named_labels(config: PretrainedConfig) -> bool:
@@ -91,14 +91,22 @@ def check_labels(config: PretrainedConfig, labels: tuple[str, ...] | None, optio
         )
 
 
-def load_classifier(name_or_path: str, labels: tuple[str, ...] | None, option: str, new_head: bool) -> PreTrainedModel:
-    """A sequence classifier for ``labels``.
+def load_classifier(
+    name_or_path: str,
+    labels: tuple[str, ...] | None,
+    option: str,
+    new_head: bool,
+    task_type: TaskType | None = None,
+) -> PreTrainedModel:
+    """A model with the head of ``task_type`` (default: a sequence classifier) for ``labels``.
 
     ``new_head=False`` (a teacher to distil from, a model to evaluate): the head must already
     predict these labels. ``new_head=True`` (fine-tuning): a model with no head, or with
     placeholder labels, gets a fresh head over ``labels``; one already fine-tuned on the same
     label names keeps its head and label order.
     """
+    task_type = task_type if task_type is not None else get_task_type(DEFAULT_TASK_TYPE)
+    head = task_type.architecture
     config = load_config(name_or_path, option)
     overrides: dict = {}
     if new_head:
@@ -112,7 +120,7 @@ def load_classifier(name_or_path: str, labels: tuple[str, ...] | None, option: s
             if (
                 has_named_labels(config)
                 and config.architectures
-                and any(a.endswith("ForSequenceClassification") for a in config.architectures)
+                and any(a.endswith(head) for a in config.architectures)
             ):
                 raise TinyBertError(
                     f"{option} {name_or_path}: already fine-tuned for labels "
@@ -121,18 +129,16 @@ def load_classifier(name_or_path: str, labels: tuple[str, ...] | None, option: s
             overrides = label_config(labels)
     else:
         architectures = config.architectures or []
-        if architectures and not any(a.endswith("ForSequenceClassification") for a in architectures):
+        if architectures and not any(a.endswith(head) for a in architectures):
             raise TinyBertError(
                 f"{option} {name_or_path}: has no classification head ({', '.join(architectures)}); "
                 "expected a model fine-tuned on the task: run `tinybert finetune` first"
             )
         check_labels(config, labels, option)
     try:
-        model = AutoModelForSequenceClassification.from_pretrained(
-            name_or_path, ignore_mismatched_sizes=bool(overrides), **overrides
-        )
+        model = task_type.head_class.from_pretrained(name_or_path, ignore_mismatched_sizes=bool(overrides), **overrides)
     except (OSError, ValueError, KeyError) as err:
-        raise TinyBertError(f"{option} {name_or_path}: cannot load the model ({_first_line(err)})") from None
+        raise TinyBertError(f"{option} {name_or_path}: cannot load the model ({first_line(err)})") from None
     return model
 
 
@@ -142,7 +148,7 @@ def load_encoder(name_or_path: str, option: str) -> PreTrainedModel:
     try:
         return AutoModel.from_pretrained(name_or_path)
     except (OSError, ValueError, KeyError) as err:
-        raise TinyBertError(f"{option} {name_or_path}: cannot load the model ({_first_line(err)})") from None
+        raise TinyBertError(f"{option} {name_or_path}: cannot load the model ({first_line(err)})") from None
 
 
 def describe_encoder(config: PretrainedConfig, option: str) -> StudentShape:

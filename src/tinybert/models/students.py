@@ -6,6 +6,7 @@ import copy
 import logging
 import re
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import torch
 from transformers import (
@@ -18,7 +19,8 @@ from transformers import (
 from tinybert.config import STUDENT_PRESETS, StudentShape, StudentSpec
 from tinybert.distillation.layer_map import LayerMap, parse_layer_map, uniform_map
 from tinybert.errors import TinyBertError
-from tinybert.models.loading import _first_line, describe_encoder, label_config, load_config
+from tinybert.models.loading import describe_encoder, first_line, label_config, load_config
+from tinybert.tasks.base import task_type_for_model
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +56,12 @@ def resolve_shape(
     )
 
 
-def build_student(teacher_config: PretrainedConfig, shape: StudentShape, head: bool = True) -> PreTrainedModel:
+def build_student(
+    teacher_config: PretrainedConfig, shape: StudentShape, head: bool = True, head_class: Any = None
+) -> PreTrainedModel:
     """A randomly initialised model of the teacher's family, vocabulary and labels, in ``shape``.
 
+    ``head_class``: the auto class of the head (default ``AutoModelForSequenceClassification``);
     ``head=False``: the bare encoder (``AutoModel``), as general distillation trains it.
     """
     config = copy.deepcopy(teacher_config)
@@ -65,7 +70,7 @@ def build_student(teacher_config: PretrainedConfig, shape: StudentShape, head: b
     config.num_attention_heads = shape.heads
     config.intermediate_size = shape.intermediate
     config.architectures = None
-    return (AutoModelForSequenceClassification if head else AutoModel).from_config(config)
+    return ((head_class or AutoModelForSequenceClassification) if head else AutoModel).from_config(config)
 
 
 @dataclass(frozen=True)
@@ -118,11 +123,13 @@ def make_student(
 ) -> tuple[PreTrainedModel, LayerMap, dict]:
     """Build the student ``spec`` describes for ``teacher``: its model, layer map, and a description.
 
-    A folder student is loaded (with a head over the teacher's labels); otherwise the student is
+    The student gets the teacher's kind of head (its task type's head class). A folder student
+    is loaded (with a head over the teacher's labels); otherwise the student is
     built in the resolved shape and, with ``init="teacher"``, initialised from the mapped layers.
     ``head=False`` gives the bare encoder instead (general distillation; ``labels`` unused).
     """
     t_cfg = teacher.config
+    head_class = task_type_for_model(teacher).head_class if head else None  # the teacher's kind of head
     if spec.is_folder:
         s_cfg = load_config(spec.student, "--student")
         if s_cfg.vocab_size != t_cfg.vocab_size:
@@ -132,18 +139,16 @@ def make_student(
             )
         try:
             student = (
-                AutoModelForSequenceClassification.from_pretrained(
-                    spec.student, ignore_mismatched_sizes=True, **label_config(labels)
-                )
+                head_class.from_pretrained(spec.student, ignore_mismatched_sizes=True, **label_config(labels))
                 if head
                 else AutoModel.from_pretrained(spec.student)
             )
         except (OSError, ValueError) as err:
-            raise TinyBertError(f"--student {spec.student}: cannot load ({_first_line(err)})") from None
+            raise TinyBertError(f"--student {spec.student}: cannot load ({first_line(err)})") from None
         info: dict = {"init": f"folder {spec.student}"}
     else:
         shape = resolve_shape(t_cfg, spec.student, spec.layers, spec.hidden, spec.heads, spec.intermediate)
-        student = build_student(t_cfg, shape, head=head)
+        student = build_student(t_cfg, shape, head=head, head_class=head_class)
         info = {"init": spec.init, "shape": asdict(shape)}
     s_layers, t_layers = student.config.num_hidden_layers, t_cfg.num_hidden_layers
     layer_map = (

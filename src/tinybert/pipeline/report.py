@@ -19,6 +19,7 @@ from tinybert.errors import TinyBertError
 from tinybert.io.environment import PACKAGES
 from tinybert.io.environment import environment as current_environment
 from tinybert.io.outputs import write_json
+from tinybert.tasks.base import task_type_for_architectures
 
 NOT_LOSS_KEYS = ("kind", "step", "lr")
 
@@ -422,6 +423,14 @@ def _relative(path: Path, root: Path) -> str:
 # Model card
 
 
+def _pipeline_task(folder: Path) -> str:
+    """The ``pipeline()`` task of the model in ``folder``: its task type's, from ``config.json``'s
+    architectures (a folder without a config is taken as a sequence classifier)."""
+    config = read_json(folder / "config.json") or {}
+    task_type = task_type_for_architectures(config.get("architectures") or [], f"model card: {folder}")
+    return task_type.pipeline_task
+
+
 def write_model_card(spec: ReportSpec, dataset: str, base_model: str) -> Path:
     """Write the distilled student's ``README.md`` (Hugging Face model card: YAML front matter with
     the metrics on the report's split, then how the model was made)."""
@@ -431,17 +440,18 @@ def write_model_card(spec: ReportSpec, dataset: str, base_model: str) -> Path:
     if student is None or student.folder is None:
         raise TinyBertError("model card: the report has no student folder")
     teacher = next(m for m in spec.models if m.role == "teacher")
+    pipeline_task = _pipeline_task(student.folder)
     front = {
         "library_name": "transformers",
-        "pipeline_tag": "text-classification",
-        "tags": ["tinybert", "knowledge-distillation", "text-classification"],
+        "pipeline_tag": pipeline_task,
+        "tags": ["tinybert", "knowledge-distillation", pipeline_task],
         "base_model": base_model,
         "model-index": [
             {
                 "name": student.folder.name,
                 "results": [
                     {
-                        "task": {"type": "text-classification", "name": "Text Classification"},
+                        "task": {"type": pipeline_task, "name": pipeline_task.replace("-", " ").title()},
                         "dataset": {"name": dataset, "type": dataset, "split": spec.split},
                         "metrics": [
                             {"type": name, "value": round(float(value), 4), "name": f"{spec.split} {name}"}
@@ -472,7 +482,7 @@ def write_model_card(spec: ReportSpec, dataset: str, base_model: str) -> Path:
         lines.append(f"- the same student trained on the labels only: {score:.4f} {spec.main_metric}")
     lines += ["", "## How it was made", "", *(f"- {line}" for line in student_shape(spec)), ""]
     lines += ["```bash", spec.command, "```", "", "## Use", "", "```python", "from transformers import pipeline", ""]
-    lines += [f"classifier = pipeline('text-classification', model='{student.folder.name}')", "```", ""]
+    lines += [f"classifier = pipeline('{pipeline_task}', model='{student.folder.name}')", "```", ""]
     path = student.folder / "README.md"
     path.write_text("\n".join(lines))
     return path

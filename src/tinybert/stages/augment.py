@@ -23,12 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from tinybert.config import AugmentConfig
+from tinybert.data.readers import glue_source
 from tinybert.data.rows import (
     Row,
     RowSource,
     atomic_output,
     check_output,
-    glue_source,
     output_suffix_ok,
     table_source,
 )

@@ -14,7 +14,6 @@ from transformers import set_seed
 from tinybert.config import (
     DistillConfig,
 )
-from tinybert.data import make_loader
 from tinybert.data.loading import Features, load_data, model_labels
 from tinybert.distillation.objective import DistillationModule, check_heads
 from tinybert.distillation.teacher_cache import with_teacher_logits
@@ -32,6 +31,7 @@ from tinybert.models.loading import (
 from tinybert.models.saving import install_model, save_model
 from tinybert.models.students import make_student
 from tinybert.options import build, signature
+from tinybert.tasks.base import get_task_type
 from tinybert.tasks.metrics import main_metric_value
 from tinybert.training.loop import MetricLog, mean_loss, stage_summary, train
 
@@ -55,7 +55,8 @@ def run_distill(config: DistillConfig) -> dict:
 def _distill_into(config: DistillConfig, output: Path) -> dict:
     set_seed(config.seed)
     task = load_data(config.data, need_train=True)
-    teacher = load_classifier(config.teacher, task.spec.label_names, "--teacher", new_head=False)
+    task_type = get_task_type(task.task_type)
+    teacher = load_classifier(config.teacher, task.spec.label_names, "--teacher", new_head=False, task_type=task_type)
     describe_encoder(teacher.config, "--teacher")
     tokenizer = load_tokenizer(config.teacher, "--teacher")
     labels = model_labels(teacher, task)
@@ -89,6 +90,7 @@ def _distill_into(config: DistillConfig, output: Path) -> dict:
             stage,
             temperature=config.temperature,
             is_regression=task.spec.is_regression,
+            task_type=task_type,
         )
         best_dir = checkpoints / f"{stage}-best"
 
@@ -113,7 +115,7 @@ def _distill_into(config: DistillConfig, output: Path) -> dict:
         metric_log = MetricLog(output / "logs" / stage, output / "train_log.jsonl", accelerator.is_main_process)
         result = train(
             module,
-            make_loader(train_features, tokenizer, optim.batch_size, shuffle=True, seed=optim.seed),
+            features.loader(train_features, optim.batch_size, shuffle=True, seed=optim.seed),
             optim,
             accelerator=accelerator,
             evaluate=evaluate,
@@ -124,13 +126,13 @@ def _distill_into(config: DistillConfig, output: Path) -> dict:
         metric_log.close()
         stage_results[stage] = stage_summary(result, optim)
         # The next stage (and the output) starts from this stage's best checkpoint.
-        student = load_classifier(str(best_dir), labels, "--student", new_head=False)
+        student = load_classifier(str(best_dir), labels, "--student", new_head=False, task_type=task_type)
         use_score_attention(student)
 
     final_dir = checkpoints / f"{stages[-1]}-best"
     install_model(final_dir, output)
     shutil.rmtree(checkpoints)
-    student = load_classifier(str(output), labels, "--student", new_head=False)
+    student = load_classifier(str(output), labels, "--student", new_head=False, task_type=task_type)
     use_score_attention(student)
     student.to(accelerator.device)
     student_metrics = evaluate_model(student, features, accelerator, loaders=eval_loaders)

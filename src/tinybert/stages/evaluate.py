@@ -7,8 +7,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import torch
 from accelerate import Accelerator
 
 from tinybert.config import (
@@ -19,7 +17,7 @@ from tinybert.data import TaskData
 from tinybert.data.loading import Features, load_data, model_labels
 from tinybert.deploy.runtime import is_export, load_inference_model
 from tinybert.errors import TinyBertError
-from tinybert.evaluation import evaluate_model
+from tinybert.evaluation import evaluate_model, predict, runtime_forward
 from tinybert.io.outputs import write_json
 from tinybert.models.loading import (
     check_labels,
@@ -27,7 +25,7 @@ from tinybert.models.loading import (
     load_tokenizer,
 )
 from tinybert.options import build, signature
-from tinybert.tasks.metrics import compute_metrics
+from tinybert.tasks.base import get_task_type
 
 log = logging.getLogger(__name__)
 
@@ -37,14 +35,17 @@ def _evaluate_export(model: str, task: TaskData, max_seq_length: int | None, bat
     runtime = load_inference_model(model)
     check_labels(runtime.config, task.spec.label_names, "--model")
     features = Features(task, runtime.tokenizer, model_labels(runtime, task), max_seq_length)
+    task_type = features.task_type
+    if runtime.task_type.name != task_type.name:
+        raise TinyBertError(
+            f"--model {model}: is a {runtime.task_type.name} model, the data is read as a {task_type.name} task"
+        )
     results = {}
     for split, loader in features.eval_loaders(batch_size).items():
-        batches = list(loader)
-        if any("labels" not in batch for batch in batches):
+        views, labels = predict(runtime_forward(runtime), loader, None, task_type)
+        if labels is None or len(labels) != len(features.evals[split]):
             raise TinyBertError(f"split {split} has no labels to evaluate against")
-        logits = np.concatenate([runtime.logits(batch) for batch in batches])  # (N, C)
-        labels = torch.cat([batch["labels"] for batch in batches]).numpy()  # (N,)
-        results[split] = compute_metrics(task.spec, logits, labels, positive_label=features.positive_label)
+        results[split] = task_type.metrics(task.spec, views, labels, features.positive_label)
     return results
 
 
@@ -63,7 +64,9 @@ def run_evaluate(
     if is_export(model):
         metrics = _evaluate_export(model, task, data.max_seq_length, batch_size)
     else:
-        net = load_classifier(model, task.spec.label_names, "--model", new_head=False)
+        net = load_classifier(
+            model, task.spec.label_names, "--model", new_head=False, task_type=get_task_type(task.task_type)
+        )
         tokenizer = load_tokenizer(model, "--model")
         features = Features(task, tokenizer, model_labels(net, task), data.max_seq_length)
         accelerator = Accelerator()

@@ -32,6 +32,7 @@ from tinybert.models.loading import (
 from tinybert.models.saving import install_model, save_model
 from tinybert.models.students import make_student, resolve_shape
 from tinybert.options import build, signature
+from tinybert.tasks.base import get_task_type
 from tinybert.tasks.metrics import main_metric_value
 from tinybert.training.loop import MetricLog, stage_summary, train
 
@@ -51,6 +52,7 @@ def run_finetune(config: FinetuneConfig) -> dict:
 
 def _finetune_into(config: FinetuneConfig, output: Path) -> dict:
     task = load_data(config.data, need_train=True)
+    task_type = get_task_type(task.task_type)
     model_cfg = load_config(config.model, "--model")
     shape = describe_encoder(model_cfg, "--model")
     if config.student.is_given and config.student.is_folder:
@@ -68,7 +70,7 @@ def _finetune_into(config: FinetuneConfig, output: Path) -> dict:
         run_dir = output / f"lr-{lr:g}" if len(rates) > 1 else output
         optim = replace(config.optim, learning_rate=lr)
         set_seed(optim.seed)
-        model = load_classifier(config.model, task.spec.label_names, "--model", new_head=True)
+        model = load_classifier(config.model, task.spec.label_names, "--model", new_head=True, task_type=task_type)
         if config.student.is_given:
             # The baseline without distillation: the same student, trained on the labels only.
             model, layer_map, student_info = make_student(config.student, model, model_labels(model, task))
@@ -112,7 +114,7 @@ def _finetune_into(config: FinetuneConfig, output: Path) -> dict:
     if len(rates) > 1:  # the search's other runs keep their logs, not their checkpoints
         for run in output.glob("lr-*/checkpoint-best"):
             shutil.rmtree(run)
-    final = load_classifier(str(output), task.spec.label_names, "--model", new_head=False)
+    final = load_classifier(str(output), task.spec.label_names, "--model", new_head=False, task_type=task_type)
     use_score_attention(final)
     final.to(accelerator.device)
     features = Features(task, tokenizer, model_labels(final, task), config.data.max_seq_length)

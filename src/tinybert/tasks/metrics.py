@@ -1,4 +1,4 @@
-"""GLUE evaluation metrics.
+"""GLUE evaluation metrics: the sequence task type's (:mod:`tinybert.tasks.sequence`).
 
 All values are plain Python floats. Accuracy and F1 are fractions in ``[0, 1]`` (not percent);
 Matthews correlation and Pearson / Spearman correlations lie in ``[-1, 1]``. Degenerate inputs

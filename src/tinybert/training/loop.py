@@ -162,21 +162,6 @@ def train(
 
 
 @torch.inference_mode()
-def predict(model: nn.Module, loader: DataLoader, accelerator: Accelerator) -> tuple[np.ndarray, np.ndarray | None]:
-    """Logits (N, C) of ``model`` over ``loader`` in order, and the labels (N,) when the batches have them."""
-    model.eval()
-    logits, labels = [], []
-    for batch in loader:
-        inputs = {k: v for k, v in batch.items() if k != "labels"}
-        out = model(**inputs).logits
-        logits.append(accelerator.gather_for_metrics(out).float().cpu())
-        if "labels" in batch:
-            labels.append(accelerator.gather_for_metrics(batch["labels"]).cpu())
-    all_logits = torch.cat(logits).numpy()
-    return all_logits, (torch.cat(labels).numpy() if labels else None)
-
-
-@torch.inference_mode()
 def mean_loss(module: nn.Module, loader: DataLoader, accelerator: Accelerator) -> dict[str, float]:
     """Mean loss and parts of ``module`` over ``loader`` (e.g. the dev distillation loss)."""
     module.eval()

@@ -1,0 +1,294 @@
+"""The task-type protocol and its registry.
+
+A *task type* (sequence classification, token tagging, extractive QA, ...) is one module holding
+one object that satisfies :class:`TaskType`: how a task's data is read, featurized and collated,
+which Hugging Face head is loaded, which *prediction views* the distillation loss compares, the
+hard-label loss, the metrics, the post-processing of outputs into per-row predictions, the
+export's output names and the ``transformers.pipeline`` task name. Everything else (the training
+loop, the objective, evaluation, the teacher-output cache, export, predict, the report) asks the
+task type instead of assuming ``.logits`` of shape (B, C).
+
+A task type is chosen
+
+* for data: by :func:`task_type_for_data` (a data task name registered with
+  :func:`register_task_type`'s ``tasks``, else the default ``sequence``: GLUE tasks and generic
+  CSV/TSV/JSONL files);
+* for a saved model (export, predict, evaluate of an export, the runtime, the model card): by
+  :func:`task_type_for_config`, from the config's ``architectures`` (``BertForSequenceClassification``
+  ends with the sequence type's ``architecture`` suffix ``ForSequenceClassification``).
+
+A view is a pair ``(scores, mask)``:
+
+* sequence classification / regression: one view, scores (B, C), mask None;
+* token tagging: one view, scores (B, L, C), mask (B, L) over the positions that count;
+* span extraction: two views (start, end), scores (B, L) each, mask (B, L).
+
+A view with a mask is *per position*: its second dimension is the sequence, and it is cut to each
+example's real length (its attention mask's sum) when kept per example (teacher cache, metrics).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+import torch
+
+from tinybert.errors import TinyBertError
+
+if TYPE_CHECKING:
+    from transformers import PretrainedConfig
+
+    from tinybert.config import DataConfig
+    from tinybert.data.readers import TaskData
+    from tinybert.tasks.glue import TaskSpec
+
+__all__ = [
+    "DEFAULT_TASK_TYPE",
+    "TaskType",
+    "View",
+    "get_task_type",
+    "per_example",
+    "register_task_type",
+    "task_type_for_architectures",
+    "task_type_for_config",
+    "task_type_for_data",
+    "task_type_for_model",
+    "task_types",
+    "text_batches",
+    "unregister_task_type",
+]
+
+View = tuple[torch.Tensor, torch.Tensor | None]
+"""``(scores, mask)``: scores (B, C) with mask None, or (B, L, ...) with a (B, L) mask."""
+
+Collator = Callable[[list[dict]], dict[str, torch.Tensor]]
+
+DEFAULT_TASK_TYPE = "sequence"
+
+
+class TaskType(Protocol):
+    """What the toolkit needs to know about one kind of task (see the module docstring).
+
+    ``examples`` are the task type's own objects (:class:`~tinybert.data.readers.Example` for
+    sequences); only the task type's functions look inside them. ``spec`` carries the data set's
+    labels, metric, lengths and whether the target is a regression value.
+    """
+
+    name: str
+    """Registry key, e.g. ``"sequence"``."""
+    architecture: str
+    """Suffix of the head's architecture name in a saved config, e.g. ``"ForSequenceClassification"``."""
+    head_class: Any
+    """The ``transformers`` auto class of the head, e.g. ``AutoModelForSequenceClassification``."""
+    pipeline_task: str
+    """The ``transformers.pipeline`` task the saved model serves, e.g. ``"text-classification"``."""
+    output_names: tuple[str, ...]
+    """Names of the head's outputs, in view order: ONNX output names and runtime output keys."""
+    prediction_columns: tuple[str, ...]
+    """The columns :meth:`postprocess` adds to every predicted row, e.g. ``("predicted_label", "score")``."""
+
+    def read(self, data: DataConfig, need_train: bool) -> TaskData:
+        """The task's examples per split (train only when ``need_train``), with its spec."""
+        ...
+
+    def examples_from_texts(self, texts: Sequence[Sequence[str]]) -> list[Any]:
+        """Unlabelled examples from text fields (one list of 1-2 texts per row: predict, export parity)."""
+        ...
+
+    def featurize(
+        self,
+        examples: Sequence[Any],
+        tokenizer: Any,
+        max_seq_length: int,
+        label2id: Mapping[str, int] | None,
+        regression: bool = False,
+    ) -> list[dict]:
+        """The one tokenisation of the task (training, the export parity check and predict all
+        call it): unpadded features with the model inputs (lists of ints), ``labels`` when the
+        examples have labels (``label2id`` maps label names to ids; None for regression targets
+        or unlabelled examples), and any extra list fields :meth:`views` reads (the loader pads
+        them with zeros)."""
+        ...
+
+    def collator(self, tokenizer: Any) -> Collator:
+        """Pads a list of features holding model inputs and ``labels`` into a batch of tensors."""
+        ...
+
+    def views(self, outputs: Mapping[str, torch.Tensor], batch: Mapping[str, torch.Tensor]) -> list[View]:
+        """The prediction views of a model's outputs (by output name) on ``batch``."""
+        ...
+
+    def soft_loss(
+        self, student: list[View], teacher: list[torch.Tensor], temperature: float, regression: bool
+    ) -> torch.Tensor:
+        """Scalar distillation loss of the student's views against the teacher's scores (same
+        shapes; the student's masks apply to both)."""
+        ...
+
+    def hard_loss(self, student: list[View], labels: torch.Tensor, regression: bool) -> torch.Tensor:
+        """Scalar loss of the student's views against the gold ``labels`` of the batch."""
+        ...
+
+    def metrics(
+        self,
+        spec: TaskSpec,
+        predictions: list[list[np.ndarray]],
+        labels: list[np.ndarray],
+        positive_label: int | None,
+    ) -> dict[str, float]:
+        """Metrics from per-example predictions (``predictions[v][i]``: view v of example i, cut to
+        its length) and per-example labels; must contain ``spec.main_metric``."""
+        ...
+
+    def postprocess(
+        self,
+        predictions: list[list[np.ndarray]],
+        examples: Sequence[Any],
+        features: Sequence[dict],
+        config: PretrainedConfig,
+    ) -> list[dict[str, Any]]:
+        """Per-row predictions (output columns -> value) as the task's ``pipeline()`` gives them."""
+        ...
+
+
+_TYPES: dict[str, TaskType] = {}
+_DATA_TASKS: dict[str, str] = {}  # data task name (normalised) -> task type name
+
+
+def register_task_type(task_type: TaskType, tasks: Sequence[str] = ()) -> TaskType:
+    """Register ``task_type`` (replacing one of the same name); ``tasks``: data task names
+    (``--task NAME``) whose data it reads. Returns ``task_type``."""
+    from tinybert.tasks.glue import GLUE_TASKS, normalize_task_name
+
+    taken = [name for name in tasks if normalize_task_name(name) in GLUE_TASKS]
+    if taken:
+        raise TinyBertError(f"task type {task_type.name}: '{taken[0]}' is a GLUE task, read by the sequence type")
+    _TYPES[task_type.name] = task_type
+    for name in tasks:
+        _DATA_TASKS[normalize_task_name(name)] = task_type.name
+    return task_type
+
+
+def unregister_task_type(name: str) -> None:
+    """Remove a task type and its data task names (tests)."""
+    _TYPES.pop(name, None)
+    for key in [k for k, v in _DATA_TASKS.items() if v == name]:
+        del _DATA_TASKS[key]
+
+
+def task_types() -> dict[str, TaskType]:
+    """The registered task types by name."""
+    _load_builtin()
+    return dict(_TYPES)
+
+
+def registered_tasks() -> list[str]:
+    """The data task names that registered task types read (``--task NAME``), besides GLUE's."""
+    _load_builtin()
+    return sorted(_DATA_TASKS)
+
+
+def get_task_type(name: str) -> TaskType:
+    """The task type called ``name``.
+
+    Raises:
+        TinyBertError: an unknown name, listing the known ones.
+    """
+    _load_builtin()
+    if name not in _TYPES:
+        raise TinyBertError(f"unknown task type '{name}': expected one of {', '.join(sorted(_TYPES))}")
+    return _TYPES[name]
+
+
+def task_type_for_data(data: DataConfig, task_type: str | None = None) -> TaskType:
+    """The task type reading ``data``: ``task_type`` when given, else the one registered for
+    ``data.task``, else ``sequence`` (GLUE tasks and generic files)."""
+    from tinybert.tasks.glue import normalize_task_name
+
+    _load_builtin()
+    if task_type is not None:
+        return get_task_type(task_type)
+    if data.task is not None and normalize_task_name(data.task) in _DATA_TASKS:
+        return get_task_type(_DATA_TASKS[normalize_task_name(data.task)])
+    return get_task_type(DEFAULT_TASK_TYPE)
+
+
+def task_type_for_config(config: PretrainedConfig, where: str) -> TaskType:
+    """The task type of a saved model, from its config's ``architectures``; a config without
+    architectures is taken as ``sequence``.
+
+    Raises:
+        TinyBertError: no registered task type has a head of these architectures (``where`` names
+            the model, e.g. ``"--model out/student"``).
+    """
+    return task_type_for_architectures(list(getattr(config, "architectures", None) or []), where)
+
+
+def task_type_for_model(model: Any) -> TaskType:
+    """The task type of a loaded model, from its class name (``BertForTokenClassification``)."""
+    return task_type_for_architectures([type(model).__name__], f"model {type(model).__name__}")
+
+
+def task_type_for_architectures(architectures: Sequence[str], where: str) -> TaskType:
+    """The task type whose ``architecture`` suffix ends one of ``architectures``; none given: ``sequence``."""
+    _load_builtin()
+    if not architectures:
+        return get_task_type(DEFAULT_TASK_TYPE)
+    for task_type in _TYPES.values():
+        if any(a.endswith(task_type.architecture) for a in architectures):
+            return task_type
+    heads = ", ".join(f"*{t.architecture}" for t in _TYPES.values())
+    raise TinyBertError(
+        f"{where}: has no classification head ({', '.join(architectures)}); expected a fine-tuned model "
+        f"with one of the heads {heads}"
+    )
+
+
+def per_example(views: list[View], attention_mask: torch.Tensor) -> list[list[np.ndarray]]:
+    """Views of a batch -> ``[view][example]`` arrays (float32 for floating scores); per-position views (mask not None)
+    are cut to each example's real length ``attention_mask[i].sum()`` (right padding)."""
+    if any(mask is not None for _, mask in views) and bool((attention_mask[:, 1:] > attention_mask[:, :-1]).any()):
+        raise TinyBertError(
+            "a batch is padded on the left; per-position views need right padding (padding_side='right')"
+        )
+    lengths = attention_mask.sum(dim=1).tolist()  # (B,)
+    out: list[list[np.ndarray]] = []
+    for scores, mask in views:
+        values = scores.detach().cpu()
+        arrays = (values.float() if values.is_floating_point() else values).numpy()
+        if mask is None:
+            out.append(list(arrays))  # B x (C,)
+        else:
+            out.append([arrays[i, : int(n)] for i, n in enumerate(lengths)])  # B x (L_i, ...)
+    return out
+
+
+def text_batches(
+    task_type: TaskType, tokenizer: Any, texts: Sequence[Sequence[str]], max_seq_length: int, batch_size: int
+) -> list[tuple[dict[str, torch.Tensor], list[Any], list[dict]]]:
+    """Unlabelled rows of text fields -> padded batches, through the task type's one tokenisation
+    path (:meth:`TaskType.featurize` and its collator, as in training).
+
+    Returns:
+        ``(batch, examples, features)`` per batch of up to ``batch_size`` rows, in row order;
+        ``batch`` holds (B, L) tensors.
+    """
+    from tinybert.data.features import make_loader
+
+    examples = task_type.examples_from_texts(texts)
+    features = task_type.featurize(examples, tokenizer, max_seq_length, None)
+    if not features:
+        return []
+    loader = make_loader(features, tokenizer, batch_size, shuffle=False, collator=task_type.collator(tokenizer))
+    out = []
+    for start, batch in zip(range(0, len(features), batch_size), loader, strict=True):
+        out.append((batch, examples[start : start + batch_size], features[start : start + batch_size]))
+    return out
+
+
+def _load_builtin() -> None:
+    """Import the built-in task types (they register themselves)."""
+    if DEFAULT_TASK_TYPE not in _TYPES:
+        import tinybert.tasks.sequence  # noqa: F401
