@@ -144,7 +144,7 @@ def test_cli_run_gives_an_init_that_task_distillation_accepts(
     recipe = tmp_path / "general.yaml"
     recipe.write_text(
         f"output: {run}\nteacher: {task_teacher}\ntask: sst2\ndata_dir: {data}\n"
-        f"finetune: {{enabled: false}}\nstudent: {{general: {gd}}}\n"
+        f"finetune: {{enabled: false}}\nstudent: {{student: {gd}}}\n"
         "distill: {intermediate_epochs: 1, prediction_epochs: 1, batch_size: 16}\n"
         "baseline: {enabled: true}\nexport: {enabled: false}\nbenchmark: {enabled: false}\n"
     )

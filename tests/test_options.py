@@ -185,5 +185,5 @@ def test_old_names_still_work_with_a_warning() -> None:
         config = build(FinetuneConfig, {"model": "m", "output": "o", "train_file": "t.csv", "dev": "d.csv",
                                         "text_columns": "text"})  # fmt: skip
     assert config.data.train == Path("t.csv") and config.data.text_columns == ("text",)
-    with pytest.raises(TinyBertError, match="given twice"):
+    with pytest.raises(TinyBertError, match="given twice"), pytest.warns(FutureWarning):
         build(FinetuneConfig, {"model": "m", "output": "o", "train_file": "a", "train": "b", "text_columns": "t"})
