@@ -18,12 +18,14 @@ __all__ = [
     "TinyBertError",
     "augment",
     "benchmark",
+    "demo",
     "distill",
     "evaluate",
     "export",
     "finetune",
     "general_distill",
     "predict",
+    "run",
 ]
 __version__ = "0.1.0"
 
@@ -39,6 +41,8 @@ _COMMANDS = {
     "export": "tinybert.deploy.export",
     "predict": "tinybert.deploy.predict",
     "benchmark": "tinybert.deploy.benchmark",
+    "run": "tinybert.pipeline.run",
+    "demo": "tinybert.pipeline.demo",
 }
 
 

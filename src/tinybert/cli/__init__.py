@@ -106,11 +106,10 @@ def run(
     Steps whose result is already in the recipe's output folder are skipped, so running it again
     continues an interrupted run and a finished one returns at once.
     """
-    from tinybert.pipeline.recipe import load_recipe, run_recipe
-
-    loaded, resolved = load_recipe(recipe, overrides or [])
-    summary = run_recipe(loaded, resolved=resolved, overwrite=overwrite, echo=render.console.print)
-    render.report(summary, Path(loaded.output))
+    summary = _run("tinybert.pipeline.run", "run")(
+        recipe, overrides or [], overwrite=overwrite, echo=render.console.print
+    )
+    render.report(summary, Path(summary["output"]))
 
 
 def main() -> None:
