@@ -292,10 +292,6 @@ class FinetuneConfig:
             _require(rate > 0, "learning_rate", f"expected > 0, got {rate:g}")
 
     @property
-    def learning_rates(self) -> tuple[float, ...]:
-        return self.learning_rate
-
-    @property
     def optim(self) -> OptimConfig:
         """The loop's settings; the learning rate is set per run of the search."""
         return OptimConfig(
@@ -375,10 +371,6 @@ class DistillConfig:
 
     def __post_init__(self) -> None:
         check_fields(self)
-
-    @property
-    def weights(self) -> LossWeights:
-        return self.loss_weights
 
     def stage_optim(self, stage: str) -> OptimConfig:
         """The loop's settings of ``stage`` (see :func:`resolve_stage`)."""
@@ -568,10 +560,6 @@ class GeneralConfig:
             "loss_weights",
             "embedding, attention and hidden are all 0, nothing to train",
         )
-
-    @property
-    def weights(self) -> LossWeights:
-        return self.loss_weights
 
 
 # ---------------------------------------------------------------------------------------------

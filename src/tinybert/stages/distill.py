@@ -65,7 +65,7 @@ def _distill_into(config: DistillConfig, output: Path) -> dict:
     student, layer_map, student_info = make_student(config.student, teacher, labels)
     s_layers, t_layers = student.config.num_hidden_layers, teacher.config.num_hidden_layers
     stages = ["intermediate", "prediction"] if config.stage == "all" else [config.stage]
-    check_heads(student.config, teacher.config, config.weights, stages)
+    check_heads(student.config, teacher.config, config.loss_weights, stages)
     use_score_attention(teacher, "--teacher")
     use_score_attention(student, "--student")
 
@@ -86,7 +86,7 @@ def _distill_into(config: DistillConfig, output: Path) -> dict:
             student,
             teacher,
             layer_map,
-            config.weights,
+            config.loss_weights,
             stage,
             temperature=config.temperature,
             is_regression=task.spec.is_regression,
@@ -110,7 +110,7 @@ def _distill_into(config: DistillConfig, output: Path) -> dict:
             save_model(m.student, tokenizer, best_dir)
 
         train_features = features.train
-        if stage == "prediction" and config.weights.prediction > 0:
+        if stage == "prediction" and config.loss_weights.prediction > 0:
             train_features = with_teacher_logits(teacher, features, accelerator)
         metric_log = MetricLog(output / "logs" / stage, output / "train_log.jsonl", accelerator.is_main_process)
         result = train(
@@ -165,7 +165,7 @@ def _distill_into(config: DistillConfig, output: Path) -> dict:
         "stages": stage_results,
         "max_seq_length": features.max_seq_length,
         "temperature": config.temperature,
-        "loss_weights": asdict(config.weights),
+        "loss_weights": asdict(config.loss_weights),
         "environment": environment(),
     }
     write_json(output / "metrics.json", summary)

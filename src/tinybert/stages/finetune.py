@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 def run_finetune(config: FinetuneConfig) -> dict:
     """Fine-tune ``config.model`` on the task's labels; the best dev checkpoint lands in ``config.output``.
 
-    With several ``learning_rates`` each is trained in turn and the best on dev is kept (the
+    With several ``learning_rate`` values each is trained in turn and the best on dev is kept (the
     paper's small search). Returns the metrics also written to ``output/metrics.json``.
     """
     inputs = {"--model": config.model, **config.data.paths()}
@@ -60,7 +60,7 @@ def _finetune_into(config: FinetuneConfig, output: Path) -> dict:
     elif config.student.is_given:
         s = config.student
         shape = resolve_shape(model_cfg, s.student, s.layers, s.hidden, s.heads, s.intermediate)
-    rates = list(config.learning_rates) or [default_finetune_lr(shape.hidden)]
+    rates = list(config.learning_rate) or [default_finetune_lr(shape.hidden)]
     tokenizer = load_tokenizer(config.model, "--model")
     student_info: dict | None = None
     accelerator = Accelerator()

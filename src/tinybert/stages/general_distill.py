@@ -242,7 +242,7 @@ def _distill_into(
         student.pooler.requires_grad_(False)
     use_score_attention(teacher, "--teacher")
     use_score_attention(student, "--student")
-    module = DistillationModule(student, teacher, layer_map, config.weights, stage="intermediate")
+    module = DistillationModule(student, teacher, layer_map, config.loss_weights, stage="intermediate")
 
     eval_ids, train_start = heldout_blocks(corpus, tokenizer, corpus_config(config))  # (N, L)
     stream = BlockStream(corpus, tokenizer, corpus_config(config), train_start, config.seed)
@@ -397,7 +397,7 @@ def _distill_into(
         "eval": final_eval,
         "learning_rate": config.learning_rate,
         "warmup_ratio": config.warmup_ratio,
-        "loss_weights": {k: getattr(config.weights, k) for k in ("embedding", "attention", "hidden")},
+        "loss_weights": {k: getattr(config.loss_weights, k) for k in ("embedding", "attention", "hidden")},
         "seed": config.seed,
         "environment": environment(),
     }

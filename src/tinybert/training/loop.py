@@ -99,7 +99,7 @@ def train(
     save_best: Callable[[nn.Module], None],
     log: MetricLog,
     desc: str,
-    log_every: int = 10,
+    log_steps: int = 10,
 ) -> TrainResult:
     """Train ``module`` for ``optim.epochs`` epochs with AdamW and linear warm-up/decay.
 
@@ -145,7 +145,7 @@ def train(
             bar.update(1)
             for key, value in {"loss": float(out.loss.detach()), **out.parts}.items():
                 running.setdefault(key, []).append(value)
-            if step % log_every == 0 or step == total_steps:
+            if step % log_steps == 0 or step == total_steps:
                 means = {k: float(np.mean(v)) for k, v in running.items()}
                 log.write(step, {**means, "lr": scheduler.get_last_lr()[0]}, kind="train")
                 bar.set_postfix(loss=f"{means['loss']:.4f}")
