@@ -64,7 +64,7 @@ def test_every_option_is_a_flag_an_api_keyword_and_a_recipe_key(command: str) ->
             f.name
             for f in dataclasses.fields(getattr(recipe_module.Recipe(output="o", teacher="t", data=_data()), section))
         }
-        own = {s.name for s in specs(config) if not s.path}
+        own = {s.name for s in specs(config) if s.path[:1] not in (("data",), ("student",))}
         assert own - set_by_recipe <= keys, command
         assert keys - {"enabled"} <= own, command  # nothing in a section that its command lacks
     # group options: the recipe's top level (data) and its student section
@@ -72,6 +72,14 @@ def test_every_option_is_a_flag_an_api_keyword_and_a_recipe_key(command: str) ->
     groups = {s.path[0] for s in specs(config) if s.path}
     if "data" in groups:
         assert {s.name for s in specs(GROUPS["data"])} <= recipe_top
+    if "training" in groups and command in RECIPE:
+        keys = {
+            f.name
+            for f in dataclasses.fields(
+                getattr(recipe_module.Recipe(output="o", teacher="t", data=_data()), RECIPE[command][0])
+            )
+        }
+        assert {s.name for s in specs(GROUPS["training"])} - {"seed"} <= keys
     if "student" in groups:
         student_keys = {
             f.name for f in dataclasses.fields(recipe_module.Recipe(output="o", teacher="t", data=_data()).student)

@@ -26,7 +26,7 @@ from transformers import (
 )
 
 from builders import FILLER, NEGATIVE, POSITIVE, VOCAB, write_tokenizer
-from tinybert.config import DataConfig, DistillConfig, StudentSpec
+from tinybert.config import DataConfig, DistillConfig, StudentSpec, TrainingOptions
 from tinybert.data.readers import TaskData
 from tinybert.data.rows import iter_json_lines
 from tinybert.deploy.export import ExportConfig, run_export
@@ -270,7 +270,7 @@ def test_toy_token_task_runs_through_distill_evaluate_export_and_predict(
             intermediate_lr=1e-3,
             prediction_epochs=6,
             prediction_lr=3e-3,
-            batch_size=8,
+            training=TrainingOptions(batch_size=8),
         )
     )
     saved = json.loads((student_dir / "config.json").read_text())
@@ -436,7 +436,7 @@ def toy_teacher(toy: dict[str, Path]) -> dict:
             data=DataConfig(task="toytags", data_dir=toy["data"]),
             epochs=6,
             learning_rate=(3e-3,),
-            batch_size=8,
+            training=TrainingOptions(batch_size=8),
         )
     )
     return {"path": output, "summary": summary}

@@ -11,6 +11,7 @@ is quick.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -236,6 +237,27 @@ class StudentSpec:
 
 
 @dataclass(frozen=True)
+class TrainingOptions:
+    """How the training loop runs (fine-tuning, and each distillation stage)."""
+
+    batch_size: int = option(32, check=at_least(1))
+    """Examples per optimizer step."""
+    warmup_ratio: float = option(0.1, check=fraction)
+    """Share of the steps (of each stage) warming the learning rate up from 0; then linear decay."""
+    weight_decay: float = option(0.01, check=non_negative)
+    """AdamW weight decay (not on biases and LayerNorm weights)."""
+    max_grad_norm: float = option(1.0, check=non_negative)
+    """Clip the global gradient norm to this; 0 disables."""
+    eval_steps: int | None = option(None, check=at_least(1))
+    """Evaluate every N optimizer steps (default: at the end of every epoch)."""
+    seed: int = 42
+    """Random seed (data order, dropout, new weights)."""
+
+    def __post_init__(self) -> None:
+        check_fields(self)
+
+
+@dataclass(frozen=True)
 class OptimConfig:
     """One training run of the shared loop (a fine-tuning run or one distillation stage); built by
     the command configs from their options, not an option group itself."""
@@ -271,18 +293,7 @@ class FinetuneConfig:
     learning_rate: tuple[float, ...] = option(())
     """Peak learning rate; several (comma-separated) run a search and keep the best on dev. Default: by
     model width (1e-4 up to 512 wide, 5e-5 up to 768, else 2e-5)."""
-    batch_size: int = option(32, check=at_least(1))
-    """Examples per optimizer step."""
-    warmup_ratio: float = option(0.1, check=fraction)
-    """Share of the steps warming the learning rate up from 0; then linear decay."""
-    weight_decay: float = option(0.01, check=non_negative)
-    """AdamW weight decay (not on biases and LayerNorm weights)."""
-    max_grad_norm: float = option(1.0, check=non_negative)
-    """Clip the global gradient norm to this; 0 disables."""
-    eval_steps: int | None = option(None, check=at_least(1))
-    """Evaluate every N optimizer steps (default: at the end of every epoch)."""
-    seed: int = 42
-    """Random seed (data order, dropout, new weights)."""
+    training: TrainingOptions = group(TrainingOptions)
     overwrite: bool = False
     """Replace an existing output folder."""
 
@@ -297,12 +308,7 @@ class FinetuneConfig:
         return OptimConfig(
             epochs=self.epochs,
             learning_rate=self.learning_rate[0] if self.learning_rate else 1e-4,
-            batch_size=self.batch_size,
-            warmup_ratio=self.warmup_ratio,
-            weight_decay=self.weight_decay,
-            max_grad_norm=self.max_grad_norm,
-            eval_steps=self.eval_steps,
-            seed=self.seed,
+            **dataclasses.asdict(self.training),
         )
 
 
@@ -349,23 +355,12 @@ class DistillConfig:
     """Learning rate of the intermediate stage (default: --learning-rate, else 5e-5)."""
     prediction_lr: float | None = option(None, check=positive)
     """Learning rate of the prediction stage (default: --learning-rate, else 3e-5)."""
-    batch_size: int = option(32, check=at_least(1))
-    """Examples per optimizer step."""
+    training: TrainingOptions = group(TrainingOptions)
     temperature: float = option(1.0, check=positive)
     """Softmax temperature of the prediction loss."""
     loss_weights: LossWeights = option(factory=LossWeights)
     """Weight of each loss part, e.g. attention=1,hidden=1,embedding=1,prediction=1,hard_label=0.5;
     hard_label adds cross-entropy (MSE for regression) to the gold labels in the prediction stage."""
-    warmup_ratio: float = option(0.1, check=fraction)
-    """Share of each stage's steps warming the learning rate up from 0; then linear decay."""
-    weight_decay: float = option(0.01, check=non_negative)
-    """AdamW weight decay (not on biases and LayerNorm weights)."""
-    max_grad_norm: float = option(1.0, check=non_negative)
-    """Clip the global gradient norm to this; 0 disables."""
-    eval_steps: int | None = option(None, check=at_least(1))
-    """Evaluate every N optimizer steps (default: at the end of every epoch)."""
-    seed: int = 42
-    """Random seed (data order, dropout, new weights)."""
     overwrite: bool = False
     """Replace an existing output folder."""
 
@@ -378,12 +373,7 @@ class DistillConfig:
         return OptimConfig(
             epochs=epochs,
             learning_rate=learning_rate,
-            batch_size=self.batch_size,
-            warmup_ratio=self.warmup_ratio,
-            weight_decay=self.weight_decay,
-            max_grad_norm=self.max_grad_norm,
-            eval_steps=self.eval_steps,
-            seed=self.seed,
+            **dataclasses.asdict(self.training),
         )
 
     @property
@@ -808,6 +798,7 @@ __all__ = [
     "PredictConfig",
     "StudentShape",
     "StudentSpec",
+    "TrainingOptions",
     "default_finetune_lr",
     "resolve_stage",
 ]

@@ -73,8 +73,9 @@ def section(
     defaults: Mapping[str, Any] | None = None,
     optional: bool = False,
 ) -> type:
-    """A recipe section: the options of the command config ``cls`` minus its option groups and
-    ``set_by_recipe``, with their types, defaults (``defaults`` replaces some), help and checks.
+    """A recipe section: the options of the command config ``cls`` minus the data and student groups
+    (the recipe's top level and ``student:`` hold them) and ``set_by_recipe``, with their types,
+    defaults (``defaults`` replaces some), help and checks.
 
     ``enabled``: the section gets an ``enabled`` key with this default. ``optional``: every key
     defaults to None, meaning "derived by the recipe" (the baseline's budget comes from distill's).
@@ -83,7 +84,7 @@ def section(
     if enabled is not None:
         fields.append(("enabled", bool, field(default=enabled, metadata={"help": "Run this step."})))
     for spec in specs(cls):
-        if spec.path or spec.name in set_by_recipe:
+        if spec.path[:1] in (("data",), ("student",)) or spec.name in set_by_recipe:
             continue
         tp, default = spec.type, (defaults or {}).get(spec.name, spec.default)
         if optional:

@@ -53,7 +53,7 @@ def run_distill(config: DistillConfig) -> dict:
 
 
 def _distill_into(config: DistillConfig, output: Path) -> dict:
-    set_seed(config.seed)
+    set_seed(config.training.seed)
     task = load_data(config.data, need_train=True)
     task_type = get_task_type(task.task_type)
     teacher = load_classifier(config.teacher, task.spec.label_names, "--teacher", new_head=False, task_type=task_type)
