@@ -14,6 +14,7 @@ from transformers import AutoModel, AutoModelForSequenceClassification
 import tinybert.stages.general_distill as general
 from builders import make_model, run_cli, sentiment_rows, write_sst2
 from tinybert.errors import TinyBertError
+from tinybert.training import checkpoint
 
 TINY = {"layers": 2, "hidden": 16, "intermediate": 32}
 RUN = {**TINY, "max_seq_length": 32, "batch_size": 4, "eval_blocks": 8, "shuffle_buffer": 16, "log_steps": 1}
@@ -55,13 +56,13 @@ def test_interrupted_and_resumed_run_equals_an_uninterrupted_one(
 
     # Kill the second run right after its step-4 checkpoint is written, then resume it.
     resumed = tmp_path / "resumed"
-    save = general.save_checkpoint
+    save = checkpoint.save
 
     def save_then_die(*a: object, **k: object) -> Path:
         save(*a, **k)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(general, "save_checkpoint", save_then_die)
+    monkeypatch.setattr(checkpoint, "save", save_then_die)
     with pytest.raises(KeyboardInterrupt):
         general.general_distill(str(setup["teacher"]), setup["corpus"], resumed, **args)
     monkeypatch.undo()

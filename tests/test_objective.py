@@ -36,7 +36,7 @@ def test_intermediate_stage_trains_student_and_projections_not_teacher(tiny_teac
     assert module.student.training and not module.teacher.training  # no dropout in the teacher
     out = module(_batch())
     assert set(out.parts) == {"embedding", "hidden", "attention"}
-    expected = sum(out.parts.values())  # all weights 1
+    expected = sum(v.item() for v in out.parts.values())  # all weights 1
     assert out.loss.item() == pytest.approx(expected, rel=1e-5)
     out.loss.backward()
     assert all(p.grad is None for p in module.teacher.parameters())
@@ -57,7 +57,7 @@ def test_prediction_stage_parts_and_hard_label(tiny_teacher: Path) -> None:
     module = _module(tiny_teacher, "prediction", weights=LossWeights(hard_label=0.5))
     out = module(_batch())
     assert set(out.parts) == {"prediction", "hard_label"}
-    assert out.loss.item() == pytest.approx(out.parts["prediction"] + 0.5 * out.parts["hard_label"], rel=1e-5)
+    assert out.loss.item() == pytest.approx((out.parts["prediction"] + 0.5 * out.parts["hard_label"]).item(), rel=1e-5)
 
 
 def test_equal_widths_need_no_projection(tiny_teacher: Path) -> None:
@@ -84,7 +84,9 @@ def test_cached_teacher_logits_give_the_same_loss_without_running_the_teacher(ti
     module.teacher.forward = refuse
     cached = module({**batch, TEACHER_LOGITS: logits.clone()})
     assert cached.loss.item() == pytest.approx(live.loss.item(), rel=1e-6)
-    assert cached.parts == pytest.approx(live.parts, rel=1e-6)
+    assert {k: v.item() for k, v in cached.parts.items()} == pytest.approx(
+        {k: v.item() for k, v in live.parts.items()}, rel=1e-6
+    )
     # the intermediate stage ignores the key and needs the teacher's hidden states
     with pytest.raises(AssertionError, match="the teacher ran"):
         _module_like(module, "intermediate")({**batch, TEACHER_LOGITS: logits})

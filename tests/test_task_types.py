@@ -344,7 +344,7 @@ def test_toy_teacher_cache_keeps_per_token_views(toy: dict[str, Path], toy_teach
     batch = next(iter(features.loader(cached[:6], 6, shuffle=False)))
     live = module({k: v for k, v in batch.items() if k != TEACHER_LOGITS})
     from_cache = module(batch)
-    assert from_cache.parts["prediction"] == pytest.approx(live.parts["prediction"], rel=1e-5)
+    assert from_cache.parts["prediction"].item() == pytest.approx(live.parts["prediction"].item(), rel=1e-5)
 
 
 # ------------------------------------------------------------------------------------------------

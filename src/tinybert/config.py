@@ -241,15 +241,26 @@ class TrainingOptions:
     """How the training loop runs (fine-tuning, and each distillation stage)."""
 
     batch_size: int = option(32, check=at_least(1))
-    """Examples per optimizer step."""
+    """Examples per forward pass, per process."""
     warmup_ratio: float = option(0.1, check=fraction)
     """Share of the steps (of each stage) warming the learning rate up from 0; then linear decay."""
     weight_decay: float = option(0.01, check=non_negative)
     """AdamW weight decay (not on biases and LayerNorm weights)."""
     max_grad_norm: float = option(1.0, check=non_negative)
     """Clip the global gradient norm to this; 0 disables."""
+    gradient_accumulation_steps: int = option(1, check=at_least(1))
+    """Micro-batches per optimizer step: each step sees batch_size x this many examples (per process)."""
+    max_steps: int | None = option(None, check=at_least(1))
+    """Stop after N optimizer steps (per distillation stage); default: the epochs decide."""
     eval_steps: int | None = option(None, check=at_least(1))
     """Evaluate every N optimizer steps (default: at the end of every epoch)."""
+    save_steps: int | None = option(None, check=at_least(1))
+    """Checkpoint the whole training state every N steps into OUTPUT/checkpoints/ (default: at every
+    evaluation), for --resume."""
+    keep_checkpoints: int = option(1, check=at_least(1))
+    """Newest checkpoints kept."""
+    log_steps: int = option(10, check=at_least(1))
+    """Log mean training losses every N steps."""
     seed: int = 42
     """Random seed (data order, dropout, new weights)."""
 
@@ -268,7 +279,12 @@ class OptimConfig:
     warmup_ratio: float = 0.1
     weight_decay: float = 0.01
     max_grad_norm: float = 1.0
+    gradient_accumulation_steps: int = 1
+    max_steps: int | None = None
     eval_steps: int | None = None
+    save_steps: int | None = None
+    keep_checkpoints: int = 1
+    log_steps: int = 10
     seed: int = 42
 
 
@@ -294,11 +310,19 @@ class FinetuneConfig:
     """Peak learning rate; several (comma-separated) run a search and keep the best on dev. Default: by
     model width (1e-4 up to 512 wide, 5e-5 up to 768, else 2e-5)."""
     training: TrainingOptions = group(TrainingOptions)
+    resume: bool = False
+    """Continue the interrupted run in --output from its newest checkpoint (model, optimizer, scheduler,
+    RNG states, position in the data, best score so far); it ends exactly as an uninterrupted run."""
     overwrite: bool = False
     """Replace an existing output folder."""
 
     def __post_init__(self) -> None:
         check_fields(self)
+        _require(
+            not (self.resume and self.overwrite),
+            "resume",
+            "continues the run in {output}, {overwrite} starts it again: give one",
+        )
         for rate in self.learning_rate:
             _require(rate > 0, "learning_rate", f"expected > 0, got {rate:g}")
 
@@ -361,11 +385,19 @@ class DistillConfig:
     loss_weights: LossWeights = option(factory=LossWeights)
     """Weight of each loss part, e.g. attention=1,hidden=1,embedding=1,prediction=1,hard_label=0.5;
     hard_label adds cross-entropy (MSE for regression) to the gold labels in the prediction stage."""
+    resume: bool = False
+    """Continue the interrupted run in --output from its newest checkpoint (model, optimizer, scheduler,
+    RNG states, position in the data, best score so far); it ends exactly as an uninterrupted run."""
     overwrite: bool = False
     """Replace an existing output folder."""
 
     def __post_init__(self) -> None:
         check_fields(self)
+        _require(
+            not (self.resume and self.overwrite),
+            "resume",
+            "continues the run in {output}, {overwrite} starts it again: give one",
+        )
 
     def stage_optim(self, stage: str) -> OptimConfig:
         """The loop's settings of ``stage`` (see :func:`resolve_stage`)."""
@@ -500,36 +532,15 @@ class GeneralConfig:
     max_seq_length: int = option(128, check=at_least(8))
     """Tokens per packed block: documents, each followed by [SEP], cut back to back into [CLS] ... [SEP]
     blocks; no padding."""
-    max_steps: int = option(10_000, check=at_least(1))
-    """Optimizer steps (each batch_size x gradient_accumulation_steps blocks per process)."""
-    batch_size: int = option(32, check=at_least(1))
-    """Blocks per forward pass, per process."""
-    gradient_accumulation_steps: int = option(1, check=at_least(1))
-    """Forward passes per optimizer step."""
+    training: TrainingOptions = group(lambda: TrainingOptions(max_steps=10_000, eval_steps=500, save_steps=500))
     learning_rate: float = option(1e-4, check=positive)
     """Peak AdamW learning rate, reached after the warm-up and decayed linearly to 0 at --max-steps."""
-    warmup_ratio: float = option(0.1, check=fraction)
-    """Share of the steps warming up; then linear decay."""
-    weight_decay: float = option(0.01, check=non_negative)
-    """AdamW weight decay (not on biases and LayerNorm weights)."""
-    max_grad_norm: float = option(1.0, check=non_negative)
-    """Clip the global gradient norm to this; 0 disables."""
     loss_weights: LossWeights = option(factory=LossWeights)
     """Weights of the intermediate losses, e.g. attention=1,hidden=1,embedding=1."""
-    save_steps: int = option(500, check=at_least(1))
-    """Checkpoint (atomically) every N steps and at the end."""
-    eval_steps: int = option(500, check=at_least(1))
-    """Held-out losses every N steps (and at the end)."""
     eval_blocks: int = option(128, check=non_negative)
     """Blocks held out from the start of the corpus (training starts at the first document they do not touch)."""
     shuffle_buffer: int = option(2048, check=non_negative)
     """Training blocks are drawn at random from a buffer of this many; 0: corpus order."""
-    keep_checkpoints: int = option(1, check=at_least(1))
-    """Newest checkpoints kept in OUTPUT/checkpoints/."""
-    log_steps: int = option(10, check=at_least(1))
-    """Log mean training losses every N steps."""
-    seed: int = 42
-    """Random seed."""
     resume: bool = False
     """Continue from the newest checkpoint in --output: student, projections, optimizer, scheduler, RNG
     states and the corpus position. Refused if a setting that shapes the run differs."""
@@ -539,6 +550,7 @@ class GeneralConfig:
     def __post_init__(self) -> None:
         check_fields(self)
         _require(bool(self.corpus), "corpus", "give at least one text file, folder or glob pattern")
+        _require(self.training.max_steps is not None, "max_steps", "general distillation needs a number of steps")
         _require(
             not (self.resume and self.overwrite),
             "resume",

@@ -224,7 +224,11 @@ def specs(cls: type) -> tuple[Spec, ...]:
     for f in dataclasses.fields(cls):
         meta = _meta(f)
         if meta.group:
-            out += [dataclasses.replace(s, path=(f.name, *s.path)) for s in specs(hints[f.name])]
+            # a group's defaults may differ per command: its field's factory makes them
+            defaults = _default(f)
+            for s in specs(hints[f.name]):
+                default = s.default if defaults is MISSING or s.path else getattr(defaults, s.name)
+                out.append(dataclasses.replace(s, path=(f.name, *s.path), default=default))
         else:
             text = helps.get(f.name) or f.metadata.get("help", "")
             out.append(Spec(f.name, (), hints[f.name], _default(f), text, meta))
@@ -356,7 +360,10 @@ def _build(cls: type, values: dict[str, Any]) -> Any:
     for f in dataclasses.fields(cls):
         if _meta(f).group:
             own = {s.name for s in specs(hints[f.name])}
-            kwargs[f.name] = _build(hints[f.name], {k: v for k, v in values.items() if k in own})
+            given = {k: v for k, v in values.items() if k in own}
+            defaults = _default(f)
+            base = {} if defaults is MISSING else as_options(defaults)  # this command's defaults
+            kwargs[f.name] = _build(hints[f.name], {**base, **given})
         elif f.name in values:
             kwargs[f.name] = coerce(values[f.name], hints[f.name], f.name)
         elif _default(f) is MISSING:

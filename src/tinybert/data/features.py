@@ -138,7 +138,7 @@ def pad_stack(values: Sequence[Any]) -> torch.Tensor:
     return out
 
 
-class _Collate:
+class Collate:
     """The task's collator on model inputs and labels; every extra field zero-padded and stacked."""
 
     def __init__(self, collator: Callable[[list[dict]], dict]) -> None:
@@ -195,6 +195,6 @@ def make_loader(
         features,
         batch_size=batch_size,
         sampler=_sampler(features, batch_size, shuffle, seed, group_by_length),
-        collate_fn=_Collate(collator),
+        collate_fn=Collate(collator),
         num_workers=0,
     )

@@ -33,8 +33,8 @@ class StepOutput:
     """What one forward of a trainable module returns to the training loop."""
 
     loss: torch.Tensor
-    parts: dict[str, float]
-    """Unweighted loss parts, for logging."""
+    parts: dict[str, torch.Tensor]
+    """Unweighted loss parts (detached scalars, on the device), for logging."""
 
 
 def make_projection(student_width: int, teacher_width: int) -> nn.Module:
@@ -147,7 +147,7 @@ class DistillationModule(nn.Module):
         if not parts:
             raise TinyBertError(f"all loss weights of the {self.stage} stage are 0: nothing to train")
         loss = sum(getattr(w, name) * value for name, value in parts.items())
-        return StepOutput(loss=loss, parts={k: float(v.detach()) for k, v in parts.items()})
+        return StepOutput(loss=loss, parts={k: v.detach() for k, v in parts.items()})
 
 
 class SupervisedModule(nn.Module):
@@ -159,4 +159,4 @@ class SupervisedModule(nn.Module):
 
     def forward(self, batch: dict[str, torch.Tensor]) -> StepOutput:
         out = self.student(**model_inputs(batch), labels=batch["labels"])
-        return StepOutput(loss=out.loss, parts={"task": float(out.loss.detach())})
+        return StepOutput(loss=out.loss, parts={"task": out.loss.detach()})

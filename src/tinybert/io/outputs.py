@@ -12,14 +12,8 @@ from pathlib import Path
 from tinybert.errors import TinyBertError
 
 
-def prepare_output(output: Path, overwrite: bool, inputs: dict[str, str | Path | None]) -> Path:
-    """Check that ``output`` may be written and create it.
-
-    Refuses a non-empty existing folder unless ``overwrite``, and always refuses a folder that
-    is, contains or lies inside one of ``inputs`` (option name -> path), so a run can never
-    overwrite the teacher or the data it reads.
-    """
-    output = Path(output)
+def check_overlap(output: Path, inputs: dict[str, str | Path | None]) -> None:
+    """``output`` must be a folder (or not exist) and neither be, contain nor lie inside an input."""
     if output.exists() and not output.is_dir():
         raise TinyBertError(f"--output {output}: exists and is a file, expected a folder")
     resolved = output.resolve()
@@ -29,6 +23,17 @@ def prepare_output(output: Path, overwrite: bool, inputs: dict[str, str | Path |
         source = Path(path).resolve()
         if resolved == source or source in resolved.parents or resolved in source.parents:
             raise TinyBertError(f"--output {output}: overlaps {option} {path}; choose a separate folder")
+
+
+def prepare_output(output: Path, overwrite: bool, inputs: dict[str, str | Path | None]) -> Path:
+    """Check that ``output`` may be written and create it.
+
+    Refuses a non-empty existing folder unless ``overwrite``, and always refuses a folder that
+    is, contains or lies inside one of ``inputs`` (option name -> path), so a run can never
+    overwrite the teacher or the data it reads.
+    """
+    output = Path(output)
+    check_overlap(output, inputs)
     if output.exists() and any(output.iterdir()) and not overwrite:
         raise TinyBertError(f"--output {output}: folder exists and is not empty; pass --overwrite to replace it")
     output.mkdir(parents=True, exist_ok=True)
@@ -71,3 +76,39 @@ def output_folder(output: Path, overwrite: bool, inputs: dict[str, str | Path | 
         if not existed:
             shutil.rmtree(path, ignore_errors=True)
         raise
+
+
+def _interrupted(output: Path) -> Path | None:
+    """A checkpoint folder left by a run that did not finish (``checkpoints/`` anywhere inside)."""
+    return next((p for p in sorted(output.rglob("checkpoints")) if p.is_dir() and any(p.iterdir())), None)
+
+
+@contextmanager
+def run_folder(output: Path, overwrite: bool, resume: bool, inputs: dict[str, str | Path | None]) -> Iterator[Path]:
+    """The output folder of a training command: :func:`output_folder`, plus resuming.
+
+    ``resume``: the folder must hold the checkpoints of an interrupted run, and is kept as it is.
+    Otherwise a folder left by an interrupted run is refused with a message naming ``--resume``,
+    and ``overwrite`` empties the folder first, so no stale log or checkpoint survives.
+    """
+    output = Path(output)
+    check_overlap(output, inputs)
+    if resume:
+        if output.is_dir() and _interrupted(output) is not None:
+            with output_folder(output, True, inputs) as path:
+                yield path
+            return
+        raise TinyBertError(f"--resume: {output} holds no checkpoints of an interrupted run to continue")
+    if output.is_dir() and any(output.iterdir()):
+        left = _interrupted(output)
+        if not overwrite:
+            if left is not None:
+                raise TinyBertError(
+                    f"--output {output}: holds an interrupted run ({left.relative_to(output)}/); pass --resume to "
+                    "continue it, or --overwrite to start again"
+                )
+            raise TinyBertError(f"--output {output}: folder exists and is not empty; pass --overwrite to replace it")
+        for item in output.iterdir():
+            shutil.rmtree(item) if item.is_dir() else item.unlink()
+    with output_folder(output, overwrite, inputs) as path:
+        yield path

@@ -21,7 +21,7 @@ from tinybert.io.environment import environment as current_environment
 from tinybert.io.outputs import write_json
 from tinybert.tasks.base import task_type_for_architectures
 
-NOT_LOSS_KEYS = ("kind", "step", "lr")
+NOT_LOSS_KEYS = ("kind", "step", "lr", "stage")
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 from dataclasses import asdict
@@ -14,12 +15,13 @@ from transformers import set_seed
 from tinybert.config import (
     DistillConfig,
 )
+from tinybert.data.features import Collate
 from tinybert.data.loading import Features, load_data, model_labels
 from tinybert.distillation.objective import DistillationModule, check_heads
 from tinybert.distillation.teacher_cache import with_teacher_logits
 from tinybert.evaluation import evaluate_model
 from tinybert.io.environment import environment
-from tinybert.io.outputs import output_folder, write_json
+from tinybert.io.outputs import run_folder, write_json
 from tinybert.models.attention import use_score_attention
 from tinybert.models.loading import (
     count_parameters,
@@ -33,7 +35,8 @@ from tinybert.models.students import make_student
 from tinybert.options import build, signature
 from tinybert.tasks.base import get_task_type
 from tinybert.tasks.metrics import main_metric_value
-from tinybert.training.loop import MetricLog, mean_loss, stage_summary, train
+from tinybert.training.batches import EpochBatches
+from tinybert.training.loop import MetricLog, loop_settings, mean_loss, resume_step, stage_summary, train
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +51,7 @@ def run_distill(config: DistillConfig) -> dict:
     """
     student_folder = config.student.student if config.student.is_folder else None
     inputs = {"--teacher": config.teacher, "--student": student_folder, **config.data.paths()}
-    with output_folder(config.output, config.overwrite, inputs) as output:
+    with run_folder(config.output, config.overwrite, config.resume, inputs) as output:
         return _distill_into(config, output)
 
 
@@ -109,22 +112,46 @@ def _distill_into(config: DistillConfig, output: Path) -> dict:
         def save(m: DistillationModule, best_dir: Path = best_dir) -> None:
             save_model(m.student, tokenizer, best_dir)
 
-        train_features = features.train
-        if stage == "prediction" and config.loss_weights.prediction > 0:
-            train_features = with_teacher_logits(teacher, features, accelerator)
-        metric_log = MetricLog(output / "logs" / stage, output / "train_log.jsonl", accelerator.is_main_process)
-        result = train(
-            module,
-            features.loader(train_features, optim.batch_size, shuffle=True, seed=optim.seed),
-            optim,
-            accelerator=accelerator,
-            evaluate=evaluate,
-            save_best=save,
-            log=metric_log,
-            desc=f"distill {stage}",
-        )
-        metric_log.close()
-        stage_results[stage] = stage_summary(result, optim)
+        done = checkpoints / f"{stage}-done.json"  # a finished stage, when resuming
+        if done.is_file():
+            stage_results[stage] = json.loads(done.read_text())
+        else:
+            train_features = features.train
+            if stage == "prediction" and config.loss_weights.prediction > 0:
+                train_features = with_teacher_logits(teacher, features, accelerator)
+            stage_checkpoints = checkpoints / stage
+            metric_log = MetricLog(
+                output / "logs" / stage,
+                output / "train_log.jsonl",
+                accelerator.is_main_process,
+                resume_step(stage_checkpoints),
+                stage=stage,
+            )
+            batches = EpochBatches(
+                train_features,
+                Collate(features.collator),
+                optim.batch_size,
+                accumulation=optim.gradient_accumulation_steps,
+                num_processes=accelerator.num_processes,
+                process_index=accelerator.process_index,
+                seed=optim.seed,
+            )
+            result = train(
+                module,
+                batches,
+                loop_settings(optim),
+                accelerator=accelerator,
+                evaluate=evaluate,
+                on_best=save,
+                log=metric_log,
+                desc=f"distill {stage}",
+                checkpoints=stage_checkpoints,
+                resume=config.resume,
+            )
+            metric_log.close()
+            stage_results[stage] = stage_summary(result, optim, accelerator.num_processes)
+            if accelerator.is_main_process:
+                write_json(done, stage_results[stage])
         # The next stage (and the output) starts from this stage's best checkpoint.
         student = load_classifier(str(best_dir), labels, "--student", new_head=False, task_type=task_type)
         use_score_attention(student)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 from dataclasses import replace
@@ -15,11 +16,12 @@ from tinybert.config import (
     FinetuneConfig,
     default_finetune_lr,
 )
+from tinybert.data.features import Collate
 from tinybert.data.loading import Features, load_data, model_labels
 from tinybert.distillation.objective import SupervisedModule
 from tinybert.evaluation import evaluate_model
 from tinybert.io.environment import environment
-from tinybert.io.outputs import output_folder, write_json
+from tinybert.io.outputs import run_folder, write_json
 from tinybert.models.attention import use_score_attention
 from tinybert.models.loading import (
     count_parameters,
@@ -34,7 +36,8 @@ from tinybert.models.students import make_student, resolve_shape
 from tinybert.options import build, signature
 from tinybert.tasks.base import get_task_type
 from tinybert.tasks.metrics import main_metric_value
-from tinybert.training.loop import MetricLog, stage_summary, train
+from tinybert.training.batches import EpochBatches
+from tinybert.training.loop import MetricLog, loop_settings, resume_step, stage_summary, train
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +49,7 @@ def run_finetune(config: FinetuneConfig) -> dict:
     paper's small search). Returns the metrics also written to ``output/metrics.json``.
     """
     inputs = {"--model": config.model, **config.data.paths()}
-    with output_folder(config.output, config.overwrite, inputs) as output:
+    with run_folder(config.output, config.overwrite, config.resume, inputs) as output:
         return _finetune_into(config, output)
 
 
@@ -93,27 +96,52 @@ def _finetune_into(config: FinetuneConfig, output: Path) -> dict:
         def save(module: SupervisedModule, run_dir: Path = run_dir) -> None:
             save_model(module.student, tokenizer, run_dir / "checkpoint-best")
 
-        metric_log = MetricLog(run_dir / "logs", run_dir / "train_log.jsonl", accelerator.is_main_process)
-        result = train(
-            SupervisedModule(model),
-            features.train_loader(optim.batch_size, optim.seed),
-            optim,
-            accelerator=accelerator,
-            evaluate=evaluate,
-            save_best=save,
-            log=metric_log,
-            desc=f"finetune lr={lr:g}",
-        )
-        metric_log.close()
-        runs.append({"learning_rate": lr, **stage_summary(result, optim)})
-        if best is None or result.best_score > best[0]:
-            best = (result.best_score, run_dir, lr)
+        done = run_dir / "checkpoints" / "done.json"  # a finished run of the search, when resuming
+        if done.is_file():
+            run = json.loads(done.read_text())
+        else:
+            checkpoints = run_dir / "checkpoints"
+            metric_log = MetricLog(
+                run_dir / "logs", run_dir / "train_log.jsonl", accelerator.is_main_process, resume_step(checkpoints)
+            )
+            batches = EpochBatches(
+                features.train,
+                Collate(features.collator),
+                optim.batch_size,
+                accumulation=optim.gradient_accumulation_steps,
+                num_processes=accelerator.num_processes,
+                process_index=accelerator.process_index,
+                seed=optim.seed,
+            )
+            result = train(
+                SupervisedModule(model),
+                batches,
+                loop_settings(optim),
+                accelerator=accelerator,
+                evaluate=evaluate,
+                on_best=save,
+                log=metric_log,
+                desc=f"finetune lr={lr:g}",
+                checkpoints=checkpoints,
+                resume=config.resume,
+            )
+            metric_log.close()
+            run = {"learning_rate": lr, **stage_summary(result, optim, accelerator.num_processes)}
+            run["best_score"] = result.best_score
+            if accelerator.is_main_process:
+                write_json(done, run)
+        runs.append({k: v for k, v in run.items() if k != "best_score"})
+        if best is None or run["best_score"] > best[0]:
+            best = (run["best_score"], run_dir, lr)
 
     assert best is not None
     install_model(best[1] / "checkpoint-best", output)
     if len(rates) > 1:  # the search's other runs keep their logs, not their checkpoints
-        for run in output.glob("lr-*/checkpoint-best"):
-            shutil.rmtree(run)
+        for run_best in output.glob("lr-*/checkpoint-best"):
+            shutil.rmtree(run_best)
+    for done_run in [output / "checkpoints", *output.glob("lr-*/checkpoints")]:  # the run is complete
+        if done_run.is_dir():
+            shutil.rmtree(done_run)
     final = load_classifier(str(output), task.spec.label_names, "--model", new_head=False, task_type=task_type)
     use_score_attention(final)
     final.to(accelerator.device)

@@ -27,30 +27,28 @@ import json
 import logging
 import re
 import shutil
-import time
-from contextlib import nullcontext
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import torch
 from accelerate import Accelerator
-from safetensors import safe_open
-from tqdm.auto import tqdm
-from transformers import get_linear_schedule_with_warmup, set_seed
+from transformers import set_seed
 
 from tinybert.config import GeneralConfig
 from tinybert.data.corpus import BlockStream, Corpus, CorpusConfig, heldout_blocks
 from tinybert.distillation.objective import DistillationModule
 from tinybert.errors import TinyBertError
 from tinybert.io.environment import environment
-from tinybert.io.outputs import output_folder, replace_dir, write_json
+from tinybert.io.outputs import output_folder, write_json
 from tinybert.models.attention import use_score_attention
 from tinybert.models.loading import count_parameters, load_config, load_encoder, load_tokenizer
 from tinybert.models.saving import install_model, save_model
 from tinybert.models.students import make_student
 from tinybert.options import build, signature
-from tinybert.training.loop import MetricLog, adamw, mean_loss, param_groups
+from tinybert.training import checkpoint
+from tinybert.training.batches import StreamBatches
+from tinybert.training.loop import LoopSettings, MetricLog, mean_loss, train
 
 log = logging.getLogger(__name__)
 
@@ -63,68 +61,11 @@ _OUR_FILES = ("checkpoints", "logs", "train_log.jsonl", "metrics.json")
 # Checkpoints
 
 
-def latest_checkpoint(output: Path) -> Path | None:
-    """The newest complete checkpoint folder ``output/checkpoints/step-N`` (None when there is none)."""
-    return (_checkpoints(output) or [None])[-1]
-
-
-def _checkpoints(output: Path) -> list[Path]:
-    root = output / "checkpoints"
-    if not root.is_dir():
-        return []
-    found = [p for p in root.iterdir() if _CHECKPOINT.match(p.name) and (p / "state.json").is_file()]
-    return sorted(found, key=lambda p: int(_CHECKPOINT.match(p.name).group(1)))
-
-
-def save_checkpoint(accelerator: Accelerator, output: Path, step: int, state: dict, keep: int) -> Path:
-    """Write the full training state for ``step`` atomically and prune to the newest ``keep``."""
-    root = output / "checkpoints"
-    final = root / f"step-{step:08d}"
-    tmp = root / f"step-{step:08d}.tmp"
-    if accelerator.is_main_process and tmp.exists():
-        shutil.rmtree(tmp)
-    accelerator.wait_for_everyone()
-    accelerator.save_state(str(tmp))
-    if accelerator.is_main_process:
-        write_json(tmp / "state.json", state)
-        replace_dir(tmp, final)
-        for old in _checkpoints(output)[:-keep]:
-            shutil.rmtree(old)
-    accelerator.wait_for_everyone()
-    return final
-
-
-def _is_teacher_key(key: str) -> bool:
-    parts = key.split(".")
-    return parts[0] == "teacher" or parts[:2] == ["module", "teacher"]  # "module." under DDP
-
-
-def _without_teacher(models: list, weights: list[dict], output_dir: str) -> None:
-    """Accelerate save hook: the frozen teacher is reloaded from --teacher, not checkpointed."""
-    for state in weights:
-        for key in [k for k in state if _is_teacher_key(k)]:
-            del state[key]
-
-
-def _load_checkpoint(accelerator: Accelerator, module: torch.nn.Module, checkpoint: Path) -> dict:
-    """Restore the training state from ``checkpoint``; returns its ``state.json``."""
-    with safe_open(str(checkpoint / "model.safetensors"), framework="pt") as f:
-        saved = set(f.keys())
-    expected = {k for k in module.state_dict() if not _is_teacher_key(k)}
-    if saved != expected:
-        missing = sorted(expected - saved)[:3] or sorted(saved - expected)[:3]
-        raise TinyBertError(
-            f"--resume: checkpoint {checkpoint} does not match this student (e.g. {', '.join(missing)})"
-        )
-    accelerator.load_state(str(checkpoint), strict=False)  # not strict: the teacher's weights are not in it
-    return json.loads((checkpoint / "state.json").read_text())
-
-
 def _check_resume(config: GeneralConfig, settings: dict) -> Path:
-    checkpoint = latest_checkpoint(config.output)
-    if checkpoint is None:
+    found = checkpoint.latest(config.output / "checkpoints")
+    if found is None:
         raise TinyBertError(f"--resume: no checkpoint in {config.output / 'checkpoints'} to continue from")
-    saved = json.loads((checkpoint / "state.json").read_text())["settings"]
+    saved = json.loads((found / checkpoint.STATE_FILE).read_text()).get("run", {})
     changed = [k for k in settings if saved.get(k) != settings[k]]
     if changed:
         name = changed[0]
@@ -132,10 +73,10 @@ def _check_resume(config: GeneralConfig, settings: dict) -> Path:
         if name == "corpus":
             was, now = f"{len(was or [])} files", f"{len(now)} files (or changed sizes/formats)"
         raise TinyBertError(
-            f"--resume: {name.replace('_', '-')} was {was} in {checkpoint.name}, now {now}; "
+            f"--resume: {name.replace('_', '-')} was {was} in {found.name}, now {now}; "
             "resume with the settings of the interrupted run"
         )
-    return checkpoint
+    return found
 
 
 def _check_output(config: GeneralConfig) -> None:
@@ -182,15 +123,15 @@ def run_settings(config: GeneralConfig, corpus: Corpus, num_processes: int) -> d
                 "max_seq_length": config.max_seq_length,
                 "eval_blocks": config.eval_blocks,
                 "shuffle_buffer": config.shuffle_buffer,
-                "max_steps": config.max_steps,
-                "batch_size": config.batch_size,
-                "gradient_accumulation_steps": config.gradient_accumulation_steps,
+                "max_steps": config.training.max_steps,
+                "batch_size": config.training.batch_size,
+                "gradient_accumulation_steps": config.training.gradient_accumulation_steps,
                 "learning_rate": config.learning_rate,
-                "warmup_ratio": config.warmup_ratio,
-                "weight_decay": config.weight_decay,
-                "max_grad_norm": config.max_grad_norm,
+                "warmup_ratio": config.training.warmup_ratio,
+                "weight_decay": config.training.weight_decay,
+                "max_grad_norm": config.training.max_grad_norm,
                 "loss_weights": asdict(config.loss_weights),
-                "seed": config.seed,
+                "seed": config.training.seed,
                 "num_processes": num_processes,
             }
         )
@@ -212,7 +153,7 @@ def run_general_distill(config: GeneralConfig) -> dict:
     _check_output(config)
     accelerator = Accelerator()
     settings = run_settings(config, corpus, accelerator.num_processes)
-    checkpoint = _check_resume(config, settings) if config.resume else None
+    checkpoint_dir = _check_resume(config, settings) if config.resume else None
     with output_folder(config.output, True, {"--teacher": config.teacher}) as output:
         if config.overwrite:
             for name in _OUR_FILES:
@@ -221,18 +162,18 @@ def run_general_distill(config: GeneralConfig) -> dict:
                     shutil.rmtree(path)
                 else:
                     path.unlink(missing_ok=True)
-        return _distill_into(config, corpus, settings, checkpoint, accelerator, output)
+        return _distill_into(config, corpus, settings, checkpoint_dir, accelerator, output)
 
 
 def _distill_into(
     config: GeneralConfig,
     corpus: Corpus,
     settings: dict,
-    checkpoint: Path | None,
+    checkpoint_dir: Path | None,
     accelerator: Accelerator,
     output: Path,
 ) -> dict:
-    set_seed(config.seed)
+    set_seed(config.training.seed)
     tokenizer = load_tokenizer(config.teacher, "--teacher")
     teacher = load_encoder(config.teacher, "--teacher")
     student, layer_map, student_info = make_student(config.student, teacher, None, head=False)
@@ -245,113 +186,71 @@ def _distill_into(
     module = DistillationModule(student, teacher, layer_map, config.loss_weights, stage="intermediate")
 
     eval_ids, train_start = heldout_blocks(corpus, tokenizer, corpus_config(config))  # (N, L)
-    stream = BlockStream(corpus, tokenizer, corpus_config(config), train_start, config.seed)
-
-    optimizer = adamw(param_groups(module, config.weight_decay), config.learning_rate, accelerator.device)
-    scheduler = get_linear_schedule_with_warmup(
-        optimizer, int(config.warmup_ratio * config.max_steps), config.max_steps
-    )
-    # The scheduler is not prepare()d: Accelerate's wrapper steps it once per process, and here
-    # one step() is one optimizer step. It is checkpointed as a registered object instead.
-    module, optimizer = accelerator.prepare(module, optimizer)
-    accelerator.register_for_checkpointing(scheduler, stream)
-    accelerator.register_save_state_pre_hook(_without_teacher)
-
-    progress = {"step": 0, "tokens": 0, "train_seconds": 0.0, "sessions": []}
-    if checkpoint is not None:
-        saved = _load_checkpoint(accelerator, module, checkpoint)
-        progress = {k: saved[k] for k in progress}
-        log.info("resumed from %s (step %d)", checkpoint, progress["step"])
-    start_step = progress["step"]
+    stream = BlockStream(corpus, tokenizer, corpus_config(config), train_start, config.training.seed)
 
     L = config.max_seq_length
-    accum = config.gradient_accumulation_steps
-    step_tokens = config.batch_size * accum * accelerator.num_processes * L
+    tr = config.training
+    step_tokens = tr.batch_size * tr.gradient_accumulation_steps * accelerator.num_processes * L
     eval_batches = [
         {"input_ids": ids.to(accelerator.device), "attention_mask": torch.ones_like(ids, device=accelerator.device)}
-        for ids in eval_ids.split(config.batch_size)
+        for ids in eval_ids.split(tr.batch_size)
     ]
 
-    def evaluate() -> dict[str, float]:
-        losses = mean_loss(module, eval_batches, accelerator) if eval_batches else {}
-        module.train()
-        return {f"eval_{k}": v for k, v in losses.items()}
+    def evaluate(trained: torch.nn.Module) -> tuple[float, dict[str, float]]:
+        losses = mean_loss(trained, eval_batches, accelerator) if eval_batches else {}
+        return -losses.get("loss", 0.0), {f"eval_{k}": v for k, v in losses.items()}
 
-    def next_batch() -> dict[str, torch.Tensor]:
-        """This process's share of the next global batch: (batch_size, L) each."""
-        rows = stream.next_batch(config.batch_size * accelerator.num_processes)
-        lo = accelerator.process_index * config.batch_size
-        return {k: v[lo : lo + config.batch_size].to(accelerator.device) for k, v in rows.items()}
-
-    metric_log = MetricLog(
-        output / "logs",
-        output / "train_log.jsonl",
-        accelerator.is_main_process,
-        resume_step=start_step if checkpoint is not None else None,
+    resume_step = None
+    if checkpoint_dir is not None:
+        resume_step = int(json.loads((checkpoint_dir / checkpoint.STATE_FILE).read_text())["step"])
+    metric_log = MetricLog(output / "logs", output / "train_log.jsonl", accelerator.is_main_process, resume_step)
+    batches = StreamBatches(
+        stream,
+        tr.batch_size,
+        accumulation=tr.gradient_accumulation_steps,
+        num_processes=accelerator.num_processes,
+        process_index=accelerator.process_index,
     )
-    bar = tqdm(
-        total=config.max_steps,
-        initial=start_step,
+    result = train(
+        module,
+        batches,
+        LoopSettings(
+            learning_rate=config.learning_rate,
+            max_steps=tr.max_steps,
+            gradient_accumulation_steps=tr.gradient_accumulation_steps,
+            warmup_ratio=tr.warmup_ratio,
+            weight_decay=tr.weight_decay,
+            max_grad_norm=tr.max_grad_norm,
+            eval_steps=tr.eval_steps,
+            save_steps=tr.save_steps,
+            keep_checkpoints=tr.keep_checkpoints,
+            log_steps=tr.log_steps,
+            keep_best=False,
+        ),
+        accelerator=accelerator,
+        evaluate=evaluate,
+        on_best=None,
+        log=metric_log,
         desc="general distillation",
-        disable=not accelerator.is_local_main_process,
-        dynamic_ncols=True,
+        checkpoints=output / "checkpoints",
+        resume=checkpoint_dir is not None,
+        run_state=settings,
+        units=("tokens", step_tokens),
     )
-    running: dict[str, float] = {}
-    window_seconds = 0.0
-    session_seconds = 0.0
-    module.train()
-    step = start_step
-    while step < config.max_steps:
-        started = time.perf_counter()
-        step_parts: dict[str, float] = {}
-        for micro in range(accum):
-            batch = next_batch()
-            sync = micro == accum - 1
-            with nullcontext() if sync else accelerator.no_sync(module):
-                out = module(batch)
-                accelerator.backward(out.loss / accum)
-            for key, value in {"loss": float(out.loss.detach()), **out.parts}.items():
-                step_parts[key] = step_parts.get(key, 0.0) + value / accum
-        if config.max_grad_norm > 0:
-            accelerator.clip_grad_norm_(module.parameters(), config.max_grad_norm)
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad(set_to_none=True)
-        step += 1
-        seconds = time.perf_counter() - started
-        window_seconds += seconds
-        session_seconds += seconds
-        progress["step"], progress["tokens"] = step, progress["tokens"] + step_tokens
-        progress["train_seconds"] += seconds
-        bar.update(1)
-
-        for key, value in step_parts.items():
-            running[key] = running.get(key, 0.0) + value
-        if step % config.log_steps == 0 or step == config.max_steps:
-            n = config.log_steps if step % config.log_steps == 0 else step % config.log_steps
-            means = {k: v / n for k, v in running.items()}
-            tokens_per_second = n * step_tokens / window_seconds
-            metric_log.write(
-                step, {**means, "lr": scheduler.get_last_lr()[0], "tokens_per_second": tokens_per_second}, kind="train"
-            )
-            bar.set_postfix(loss=f"{means['loss']:.4f}", tok_s=f"{tokens_per_second:.0f}")
-            running, window_seconds = {}, 0.0
-        if step % config.eval_steps == 0 and step < config.max_steps:
-            metrics = evaluate()
-            metric_log.write(step, metrics, kind="eval")
-            bar.write(f"step {step}: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
-        if step % config.save_steps == 0 or step == config.max_steps:
-            sessions = [*progress["sessions"], _session(start_step, step, session_seconds, step_tokens)]
-            state = {**progress, "sessions": sessions, "settings": settings}
-            save_checkpoint(accelerator, output, step, state, config.keep_checkpoints)
-    bar.close()
-
-    if step > start_step:
-        progress["sessions"] = [*progress["sessions"], _session(start_step, step, session_seconds, step_tokens)]
-    final_eval = evaluate()
-    if step > start_step and final_eval:
-        metric_log.write(step, final_eval, kind="eval")
     metric_log.close()
+    step = result.steps
+    final_eval = evaluate(accelerator.unwrap_model(module))[1]
+    tokens = step * step_tokens
+    sessions = [
+        {
+            **s,
+            "tokens_per_second": round((s["to_step"] - s["from_step"]) * step_tokens / s["seconds"], 1)
+            if s.get("seconds")
+            else None,
+        }
+        for s in result.sessions
+    ]
+    progress = {"step": step, "tokens": tokens, "train_seconds": result.seconds, "sessions": sessions}
 
     trained = accelerator.unwrap_model(module)
     if accelerator.is_main_process:
@@ -386,8 +285,8 @@ def _distill_into(
             "shuffle_buffer": config.shuffle_buffer,
         },
         "steps": step,
-        "batch_size": config.batch_size,
-        "gradient_accumulation_steps": accum,
+        "batch_size": tr.batch_size,
+        "gradient_accumulation_steps": tr.gradient_accumulation_steps,
         "tokens_seen": progress["tokens"],
         "train_seconds": round(progress["train_seconds"], 1),
         "tokens_per_second": round(progress["tokens"] / progress["train_seconds"], 1)
@@ -396,25 +295,14 @@ def _distill_into(
         "sessions": progress["sessions"],
         "eval": final_eval,
         "learning_rate": config.learning_rate,
-        "warmup_ratio": config.warmup_ratio,
+        "warmup_ratio": tr.warmup_ratio,
         "loss_weights": {k: getattr(config.loss_weights, k) for k in ("embedding", "attention", "hidden")},
-        "seed": config.seed,
+        "seed": tr.seed,
         "environment": environment(),
     }
     if accelerator.is_main_process:
         write_json(output / "metrics.json", summary)
     return summary
-
-
-def _session(start: int, end: int, seconds: float, step_tokens: int) -> dict:
-    """One uninterrupted stretch of training (a run resumed twice has three)."""
-    return {
-        "from_step": start,
-        "to_step": end,
-        "train_seconds": round(seconds, 1),
-        "tokens_per_second": round((end - start) * step_tokens / seconds, 1) if seconds else None,
-        "threads": torch.get_num_threads(),
-    }
 
 
 # ---------------------------------------------------------------------------------------------

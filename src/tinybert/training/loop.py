@@ -7,14 +7,15 @@ better), and calls ``save_best`` whenever the score improves.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 from accelerate import Accelerator
 from torch import nn
@@ -24,6 +25,9 @@ from tqdm.auto import tqdm
 from transformers import get_linear_schedule_with_warmup
 
 from tinybert.config import OptimConfig
+from tinybert.errors import TinyBertError
+from tinybert.training import checkpoint
+from tinybert.training.batches import BatchSource
 
 Evaluate = Callable[[nn.Module], tuple[float, dict[str, float]]]
 """Called with the unwrapped module; returns (score, metrics). Higher score is better."""
@@ -36,6 +40,9 @@ class TrainResult:
     best_step: int = 0
     steps: int = 0
     seconds: float = 0.0
+    """Training time, over every session of a resumed run."""
+    sessions: list[dict] = field(default_factory=list)
+    """The uninterrupted stretches of the run (one, unless it was resumed)."""
 
 
 def param_groups(module: nn.Module, weight_decay: float) -> list[dict]:
@@ -64,17 +71,22 @@ class MetricLog:
 
     ``resume_step``: a run resumed from the checkpoint of this step; what an interrupted run
     logged after it is dropped from both logs (TensorBoard's ``purge_step``), so every step
-    appears once.
+    appears once. ``stage``: the rows carry it (a distillation's two stages share one file and
+    count their steps from 0 each); only the same stage's rows are dropped on resume.
     """
 
-    def __init__(self, log_dir: Path, jsonl: Path, enabled: bool, resume_step: int | None = None) -> None:
+    def __init__(
+        self, log_dir: Path, jsonl: Path, enabled: bool, resume_step: int | None = None, stage: str | None = None
+    ) -> None:
         self.enabled = enabled
         self.jsonl = jsonl
+        self.stage = stage
         purge = None if resume_step is None else resume_step + 1
         self.writer = SummaryWriter(str(log_dir), purge_step=purge) if enabled else None
         if enabled and resume_step is not None and jsonl.is_file():
-            kept = [line for line in jsonl.read_text().splitlines() if json.loads(line)["step"] <= resume_step]
-            jsonl.write_text("".join(line + "\n" for line in kept))
+            rows = [json.loads(line) for line in jsonl.read_text().splitlines()]
+            kept = [r for r in rows if r.get("stage") != stage or r["step"] <= resume_step]
+            jsonl.write_text("".join(json.dumps(r) + "\n" for r in kept))
 
     def write(self, step: int, values: dict[str, float], kind: str) -> None:
         if not self.enabled:
@@ -82,82 +94,205 @@ class MetricLog:
         for key, value in values.items():
             self.writer.add_scalar(f"{kind}/{key}", value, step)
         with self.jsonl.open("a") as f:
-            f.write(json.dumps({"kind": kind, "step": step, **values}) + "\n")
+            stage = {} if self.stage is None else {"stage": self.stage}
+            f.write(json.dumps({"kind": kind, "step": step, **stage, **values}) + "\n")
 
     def close(self) -> None:
         if self.writer is not None:
             self.writer.close()
 
 
+@dataclass(frozen=True)
+class LoopSettings:
+    """How one run of the loop trains (built by the commands from their options)."""
+
+    learning_rate: float
+    epochs: float | None = None
+    """Passes over the data; ignored when ``max_steps`` is set."""
+    max_steps: int | None = None
+    gradient_accumulation_steps: int = 1
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    max_grad_norm: float = 1.0
+    eval_steps: int | None = None
+    """Evaluate every N steps; None: at the end of every epoch (and always at the last step)."""
+    save_steps: int | None = None
+    """Checkpoint every N steps; None: at every evaluation (and always at the last step)."""
+    keep_checkpoints: int = 1
+    log_steps: int = 10
+    keep_best: bool = True
+    """Call ``on_best`` when the score improves (False: the last step's model is the result)."""
+
+    def total_steps(self, steps_per_epoch: int | None) -> int:
+        if self.max_steps is not None:
+            return self.max_steps
+        if self.epochs is None or steps_per_epoch is None:
+            raise TinyBertError("a training run needs max_steps or, over a finite data set, epochs")
+        return max(1, math.ceil(self.epochs * steps_per_epoch))
+
+
+def loop_settings(optim: OptimConfig) -> LoopSettings:
+    """The loop settings of one fine-tuning run or distillation stage."""
+    return LoopSettings(
+        learning_rate=optim.learning_rate,
+        epochs=optim.epochs,
+        max_steps=optim.max_steps,
+        gradient_accumulation_steps=optim.gradient_accumulation_steps,
+        warmup_ratio=optim.warmup_ratio,
+        weight_decay=optim.weight_decay,
+        max_grad_norm=optim.max_grad_norm,
+        eval_steps=optim.eval_steps,
+        save_steps=optim.save_steps,
+        keep_checkpoints=optim.keep_checkpoints,
+        log_steps=optim.log_steps,
+    )
+
+
+def resume_step(checkpoints: Path) -> int | None:
+    """The step of the newest checkpoint in ``checkpoints`` (None: nothing to resume)."""
+    found = checkpoint.latest(checkpoints)
+    return None if found is None else int(json.loads((found / checkpoint.STATE_FILE).read_text())["step"])
+
+
+def _teacher_key(key: str) -> bool:
+    parts = key.split(".")
+    return parts[0] == "teacher" or parts[:2] == ["module", "teacher"]  # "module." under DDP
+
+
 def train(
     module: nn.Module,
-    train_loader: DataLoader,
-    optim: OptimConfig,
+    batches: BatchSource,
+    settings: LoopSettings,
     *,
     accelerator: Accelerator,
-    evaluate: Evaluate,
-    save_best: Callable[[nn.Module], None],
+    evaluate: Evaluate | None,
+    on_best: Callable[[nn.Module], None] | None,
     log: MetricLog,
     desc: str,
-    log_steps: int = 10,
+    checkpoints: Path | None = None,
+    resume: bool = False,
+    run_state: dict | None = None,
+    units: tuple[str, int] | None = None,
 ) -> TrainResult:
-    """Train ``module`` for ``optim.epochs`` epochs with AdamW and linear warm-up/decay.
+    """Train ``module`` (its ``forward(batch)`` returns a :class:`StepOutput`) with AdamW and linear
+    warm-up/decay, step by step from ``batches``, and return what happened.
 
-    Evaluates every ``optim.eval_steps`` steps (or at the end of each epoch) and at the last
-    step; calls ``save_best(unwrapped_module)`` each time the score improves.
+    Each optimizer step runs the step's micro-batches (gradient accumulation: each micro-batch's
+    loss weighted by its share of the step's examples, gradients synchronised across processes on
+    the last one only), clips the global gradient norm and steps the optimizer and scheduler.
+    Loss parts stay on the device and are read every ``log_steps`` steps. ``evaluate`` (called
+    with the unwrapped module; higher score is better) runs every ``eval_steps`` steps or at the
+    end of every epoch and at the last step; ``on_best`` (main process) each time the score
+    improves. Every ``save_steps`` steps (default: at every evaluation) and at the last step, the
+    whole state goes to ``checkpoints/step-N`` (:mod:`tinybert.training.checkpoint`); with
+    ``resume`` the run continues from the newest one there and takes exactly the steps an
+    uninterrupted run would. ``run_state``: values a resumed run must match (settings of the
+    command), stored in the checkpoint and compared by the caller. ``units``: (name, amount per
+    step), e.g. ``("tokens", 4096)``, logs ``tokens_per_second`` with the losses.
     """
-    optimizer = adamw(param_groups(module, optim.weight_decay), optim.learning_rate, accelerator.device)
-    steps_per_epoch = len(train_loader)
-    total_steps = max(1, math.ceil(optim.epochs * steps_per_epoch))
-    scheduler = get_linear_schedule_with_warmup(optimizer, int(optim.warmup_ratio * total_steps), total_steps)
-    module, optimizer, train_loader, scheduler = accelerator.prepare(module, optimizer, train_loader, scheduler)
-    steps_per_epoch = len(train_loader)  # may shrink when sharded across processes
-    total_steps = max(1, math.ceil(optim.epochs * steps_per_epoch))
+    optimizer = adamw(param_groups(module, settings.weight_decay), settings.learning_rate, accelerator.device)
+    total_steps = settings.total_steps(batches.steps_per_epoch)
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(settings.warmup_ratio * total_steps), total_steps)
+    # The scheduler is not prepare()d: Accelerate's wrapper steps it once per process, and here
+    # one step() is one optimizer step. The batches are this loop's own (already sharded).
+    module, optimizer = accelerator.prepare(module, optimizer)
 
     result = TrainResult()
-    start = time.perf_counter()
-    running: dict[str, list[float]] = {}
-    bar = tqdm(total=total_steps, desc=desc, disable=not accelerator.is_local_main_process, dynamic_ncols=True)
+    step = 0
+    if resume and checkpoints is not None and (found := checkpoint.latest(checkpoints)) is not None:
+        tensors, state = checkpoint.load(found)
+        checkpoint.restore_module(accelerator.unwrap_model(module), tensors, _teacher_key, found)
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        batches.load_state_dict(state["batches"])
+        checkpoint.set_rng_state(state["rng"])
+        step = int(state["step"])
+        result = TrainResult(**{**state["result"], "best_score": float(state["result"]["best_score"])})
+    start_step, start = step, time.perf_counter()
+    bar = tqdm(
+        total=total_steps, initial=step, desc=desc, disable=not accelerator.is_local_main_process, dynamic_ncols=True
+    )
+    running: dict[str, torch.Tensor] = {}
+    running_steps, window_start = 0, time.perf_counter()
 
-    def run_eval(step: int) -> None:
+    def run_eval() -> None:
+        assert evaluate is not None
         score, metrics = evaluate(accelerator.unwrap_model(module))
         module.train()
         log.write(step, metrics, kind="eval")
-        if score > result.best_score:
+        if settings.keep_best and score > result.best_score:
             result.best_score, result.best_metrics, result.best_step = score, metrics, step
-            if accelerator.is_main_process:
-                save_best(accelerator.unwrap_model(module))
+            if accelerator.is_main_process and on_best is not None:
+                on_best(accelerator.unwrap_model(module))
         accelerator.wait_for_everyone()
         bar.write(f"{desc} step {step}: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
 
+    def session(to_step: int) -> dict:
+        return {"from_step": start_step, "to_step": to_step, "seconds": round(time.perf_counter() - start, 1)}
+
+    def save() -> None:
+        assert checkpoints is not None
+        if accelerator.is_main_process:
+            tensors = {k: v for k, v in accelerator.unwrap_model(module).state_dict().items() if not _teacher_key(k)}
+            state = {
+                "step": step,
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "batches": batches.state_dict(),
+                "rng": checkpoint.rng_state(),
+                "result": {
+                    **dataclasses.asdict(result),
+                    "seconds": prior_seconds + time.perf_counter() - start,
+                    # a resumed run continues after this checkpoint: its session so far ends here
+                    "sessions": [*result.sessions, session(step)],
+                },
+                "run": run_state or {},
+            }
+            checkpoint.save(checkpoints, step, model=tensors, state=state, keep=settings.keep_checkpoints)
+        accelerator.wait_for_everyone()
+
+    prior_seconds = result.seconds
     module.train()
-    step = 0
     while step < total_steps:
-        for batch in train_loader:
-            out = module(batch)
-            accelerator.backward(out.loss)
-            if optim.max_grad_norm > 0:
-                accelerator.clip_grad_norm_(module.parameters(), optim.max_grad_norm)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
-            step += 1
-            bar.update(1)
-            for key, value in {"loss": float(out.loss.detach()), **out.parts}.items():
-                running.setdefault(key, []).append(value)
-            if step % log_steps == 0 or step == total_steps:
-                means = {k: float(np.mean(v)) for k, v in running.items()}
-                log.write(step, {**means, "lr": scheduler.get_last_lr()[0]}, kind="train")
-                bar.set_postfix(loss=f"{means['loss']:.4f}")
-                running.clear()
-            end_of_epoch = optim.eval_steps is None and step % steps_per_epoch == 0
-            if step == total_steps or end_of_epoch or (optim.eval_steps and step % optim.eval_steps == 0):
-                run_eval(step)
-            if step == total_steps:
-                break
+        micro = batches.next_step()
+        sizes = [len(b["input_ids"]) for b in micro]
+        for i, batch in enumerate(micro):
+            batch = {k: v.to(accelerator.device) for k, v in batch.items()}
+            last = i == len(micro) - 1
+            with nullcontext() if last else accelerator.no_sync(module):
+                out = module(batch)
+                weight = sizes[i] / sum(sizes)
+                accelerator.backward(out.loss * weight)
+            for key, value in {"loss": out.loss.detach(), **out.parts}.items():
+                running[key] = running.get(key, 0.0) + value.detach() * weight
+        if settings.max_grad_norm > 0:
+            accelerator.clip_grad_norm_(module.parameters(), settings.max_grad_norm)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        step += 1
+        running_steps += 1
+        bar.update(1)
+        if step % settings.log_steps == 0 or step == total_steps:
+            # the one host sync for the loss parts (they stay on the device between log steps)
+            means = {k: float(v) / running_steps for k, v in running.items()}
+            values = {**means, "lr": scheduler.get_last_lr()[0]}
+            if units is not None:
+                values[f"{units[0]}_per_second"] = running_steps * units[1] / (time.perf_counter() - window_start)
+            log.write(step, values, kind="train")
+            bar.set_postfix(loss=f"{means['loss']:.4f}")
+            running, running_steps, window_start = {}, 0, time.perf_counter()
+        end_of_epoch = batches.steps_per_epoch is not None and step % batches.steps_per_epoch == 0
+        due_eval = step == total_steps or (step % settings.eval_steps == 0 if settings.eval_steps else end_of_epoch)
+        if evaluate is not None and due_eval:
+            run_eval()
+        due_save = step == total_steps or (step % settings.save_steps == 0 if settings.save_steps else due_eval)
+        if checkpoints is not None and due_save:
+            save()
     bar.close()
     result.steps = step
-    result.seconds = time.perf_counter() - start
+    result.seconds = prior_seconds + time.perf_counter() - start
+    result.sessions = [*result.sessions, session(step)]
     return result
 
 
@@ -169,19 +304,21 @@ def mean_loss(module: nn.Module, loader: DataLoader, accelerator: Accelerator) -
     batches = 0
     for batch in loader:
         out = module(batch)
-        for key, value in {"loss": float(out.loss), **out.parts}.items():
-            sums[key] = sums.get(key, 0.0) + value
+        for key, value in {"loss": out.loss, **out.parts}.items():
+            sums[key] = sums.get(key, 0.0) + float(value)
         batches += 1
     return {k: v / max(batches, 1) for k, v in sums.items()}
 
 
-def stage_summary(result: TrainResult, optim: OptimConfig) -> dict:
+def stage_summary(result: TrainResult, optim: OptimConfig, num_processes: int = 1) -> dict:
     return {
         "epochs": optim.epochs,
         "learning_rate": optim.learning_rate,
         "batch_size": optim.batch_size,
+        "global_batch_size": optim.batch_size * optim.gradient_accumulation_steps * num_processes,
         "steps": result.steps,
         "seconds": round(result.seconds, 1),
         "best_step": result.best_step,
         "best": result.best_metrics,
+        "sessions": result.sessions,
     }
