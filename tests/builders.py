@@ -46,6 +46,7 @@ def make_model(
     labels: tuple[str, ...] | None = ("negative", "positive"),
     seed: int = 0,
     head: bool = True,
+    dropout: float = 0.1,
 ) -> Path:
     """A tiny random BertForSequenceClassification with a tokenizer, saved as a plain HF folder.
 
@@ -64,6 +65,8 @@ def make_model(
         id2label={0: "LABEL_0"} if labels is None else dict(enumerate(labels)),
         label2id={"LABEL_0": 0} if labels is None else {n: i for i, n in enumerate(labels)},
         problem_type="regression" if labels is None else "single_label_classification",
+        hidden_dropout_prob=dropout,
+        attention_probs_dropout_prob=dropout,
     )
     model = BertForSequenceClassification(config) if head else BertModel(config, add_pooling_layer=True)
     model.save_pretrained(folder)
@@ -71,24 +74,25 @@ def make_model(
     return folder
 
 
-def sentiment_rows(n: int, seed: int) -> list[tuple[str, int]]:
-    """Self-made sentences whose label is carried by one sentiment word."""
+def sentiment_rows(n: int, seed: int, length: int | None = None) -> list[tuple[str, int]]:
+    """Self-made sentences whose label is carried by one sentiment word (``length``: every sentence
+    has that many filler words, so all have the same token count)."""
     rng = random.Random(seed)
     rows = []
     for _ in range(n):
         label = rng.randrange(2)
         word = rng.choice(POSITIVE if label else NEGATIVE)
-        words = [rng.choice(FILLER) for _ in range(rng.randint(2, 8))]
+        words = [rng.choice(FILLER) for _ in range(length or rng.randint(2, 8))]
         words.insert(rng.randrange(len(words) + 1), word)
         rows.append((" ".join(words) + " .", label))
     return rows
 
 
-def write_sst2(folder: Path, n_train: int = 64, n_dev: int = 32) -> Path:
+def write_sst2(folder: Path, n_train: int = 64, n_dev: int = 32, length: int | None = None) -> Path:
     """A folder in GLUE SST-2 layout (header ``sentence\\tlabel``) with self-made sentences."""
     folder.mkdir(parents=True, exist_ok=True)
     for name, n, seed in (("train.tsv", n_train, 1), ("dev.tsv", n_dev, 2)):
-        lines = ["sentence\tlabel"] + [f"{s}\t{y}" for s, y in sentiment_rows(n, seed)]
+        lines = ["sentence\tlabel"] + [f"{s}\t{y}" for s, y in sentiment_rows(n, seed, length)]
         (folder / name).write_text("\n".join(lines) + "\n")
     return folder
 

@@ -199,6 +199,7 @@ def train(
 
     result = TrainResult()
     step = 0
+    resumed_running = None
     if resume and checkpoints is not None and (found := checkpoint.latest(checkpoints)) is not None:
         tensors, state = checkpoint.load(found)
         checkpoint.restore_module(accelerator.unwrap_model(module), tensors, _teacher_key, found)
@@ -207,6 +208,7 @@ def train(
         batches.load_state_dict(state["batches"])
         checkpoint.set_rng_state(state["rng"])
         step = int(state["step"])
+        resumed_running = state["running"]
         result = TrainResult(**{**state["result"], "best_score": float(state["result"]["best_score"])})
     start_step, start = step, time.perf_counter()
     bar = tqdm(
@@ -214,6 +216,9 @@ def train(
     )
     running: dict[str, torch.Tensor] = {}
     running_steps, window_start = 0, time.perf_counter()
+    if resumed_running is not None:
+        running_steps = int(resumed_running["steps"])
+        running = {k: v.to(accelerator.device) for k, v in resumed_running["sums"].items()}
 
     def run_eval() -> None:
         assert evaluate is not None
@@ -240,6 +245,8 @@ def train(
                 "scheduler": scheduler.state_dict(),
                 "batches": batches.state_dict(),
                 "rng": checkpoint.rng_state(),
+                # the log window in progress, so the first row after a resume means the same steps
+                "running": {"steps": running_steps, "sums": running},
                 "result": {
                     **dataclasses.asdict(result),
                     "seconds": prior_seconds + time.perf_counter() - start,

@@ -1,0 +1,206 @@
+"""The one training loop: gradient accumulation, exact resume of every training command, no pickle."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+import tinybert
+from builders import make_model, run_cli, write_sst2
+from tinybert.errors import TinyBertError
+from tinybert.training import checkpoint
+from tinybert.training.batches import EpochBatches
+
+TINY = {"layers": 2, "hidden": 32, "heads": 4, "intermediate": 64}
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("loop")
+    return {
+        "root": root,
+        "teacher": make_model(root / "teacher", layers=4),
+        "data": write_sst2(root / "SST-2", n_train=48, n_dev=16),
+    }
+
+
+def _rows(output: Path) -> list[dict]:
+    return [json.loads(line) for line in (output / "train_log.jsonl").read_text().splitlines()]
+
+
+def _same_weights(a: Path, b: Path) -> None:
+    wa, wb = load_file(a / "model.safetensors"), load_file(b / "model.safetensors")
+    assert wa.keys() == wb.keys()
+    for key in wa:
+        torch.testing.assert_close(wa[key], wb[key], rtol=0, atol=0)  # exact on CPU
+
+
+def _die_after_save(monkeypatch: pytest.MonkeyPatch, nth: int) -> None:
+    """Kill the run (as SIGKILL would, but in-process) right after its ``nth`` checkpoint is written."""
+    save, count = checkpoint.save, {"n": 0}
+
+    def save_then_die(*args: object, **kwargs: object) -> Path:
+        path = save(*args, **kwargs)
+        count["n"] += 1
+        if count["n"] == nth:
+            raise KeyboardInterrupt
+        return path
+
+    monkeypatch.setattr(checkpoint, "save", save_then_die)
+
+
+def test_epoch_batches_resume_mid_epoch_and_split_the_global_batch() -> None:
+    features = [{"input_ids": [1] * (1 + i % 5), "i": i} for i in range(22)]
+
+    def collate(rows: list[dict]) -> dict:
+        return {"input_ids": torch.tensor([r["i"] for r in rows])}
+
+    def steps(source: EpochBatches, n: int) -> list[list[list[int]]]:
+        return [[b["input_ids"].tolist() for b in source.next_step()] for _ in range(n)]
+
+    whole = EpochBatches(features, collate, 8, seed=3)
+    assert whole.steps_per_epoch == 3  # 22 examples in global batches of 8: 8, 8, 6
+    reference = steps(whole, 7)  # into the third epoch
+    assert sorted(i for step in reference[:3] for batch in step for i in batch) == list(range(22))
+    assert reference[:3] != reference[3:6]  # each epoch its own order
+    # micro-batches of 4 x 2 and 2 x 4 cover exactly the examples of each global batch of 8
+    for micro, accumulation in ((4, 2), (2, 4)):
+        split = steps(EpochBatches(features, collate, micro, accumulation=accumulation, seed=3), 7)
+        assert [sorted(i for batch in step for i in batch) for step in split] == [sorted(step[0]) for step in reference]
+    # two processes share each global batch, half each, none repeated
+    shards = [steps(EpochBatches(features, collate, 4, num_processes=2, process_index=p, seed=3), 7) for p in (0, 1)]
+    for step in range(7):
+        assert sorted(shards[0][step][0] + shards[1][step][0]) == sorted(reference[step][0])
+    # resumed at step 5 (mid-epoch): the same batches as the uninterrupted source
+    first = EpochBatches(features, collate, 8, seed=3)
+    steps(first, 5)
+    resumed = EpochBatches(features, collate, 8, seed=3)
+    resumed.load_state_dict(json.loads(json.dumps(first.state_dict())))
+    assert steps(resumed, 2) == reference[5:7]
+
+
+@pytest.mark.parametrize(("batch_size", "accumulation"), [(4, 2), (2, 4)])
+def test_gradient_accumulation_gives_the_full_batch_losses_and_weights(
+    setup: dict[str, Path], tmp_path: Path, batch_size: int, accumulation: int
+) -> None:
+    """batch 8 x 1 against 4 x 2 and 2 x 4: the same examples per step, the same losses and weights.
+
+    The sentences all have the same length, so a micro-batch's masked mean is the full batch's, and
+    the models have no dropout (a forward pass of 8 and two of 4 draw different dropout masks).
+    """
+    teacher = make_model(tmp_path / "teacher", layers=4, dropout=0.0)
+    data = write_sst2(tmp_path / "even", n_train=32, n_dev=8, length=6)
+    common = {
+        "task": "sst2", "data_dir": data, **TINY, "init": "teacher", "intermediate_epochs": 1,
+        "prediction_epochs": 1, "learning_rate": 1e-3, "log_steps": 1, "max_seq_length": 16,
+    }  # fmt: skip
+    full = tinybert.distill(str(teacher), tmp_path / "full", batch_size=8, **common)
+    split = tinybert.distill(
+        str(teacher), tmp_path / "split", batch_size=batch_size, gradient_accumulation_steps=accumulation,
+        **common,
+    )  # fmt: skip
+    assert full["stages"]["intermediate"]["steps"] == split["stages"]["intermediate"]["steps"] == 4
+    a, b = _rows(tmp_path / "full"), _rows(tmp_path / "split")
+    assert [(r["stage"], r["kind"], r["step"]) for r in a] == [(r["stage"], r["kind"], r["step"]) for r in b]
+    for ra, rb in zip(a, b, strict=True):
+        for key in ("loss", "embedding", "hidden", "attention", "prediction"):
+            if key in ra:
+                assert rb[key] == pytest.approx(ra[key], rel=1e-5, abs=1e-6), (ra, rb)
+    wa, wb = load_file(tmp_path / "full" / "model.safetensors"), load_file(tmp_path / "split" / "model.safetensors")
+    for key in wa:
+        # float32 sums in another order; Adam divides each update by sqrt(v), so a weight whose
+        # gradients are near 0 can move by a few 1e-5 more or less over 8 steps at lr 1e-3
+        torch.testing.assert_close(wa[key], wb[key], rtol=1e-5, atol=1e-4)
+
+
+def test_distill_killed_mid_epoch_resumes_to_the_same_weights(
+    setup: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    args = {
+        "task": "sst2", "data_dir": setup["data"], **TINY, "init": "teacher", "intermediate_epochs": 2,
+        "prediction_epochs": 2, "learning_rate": 1e-3, "batch_size": 8, "save_steps": 4, "log_steps": 1,
+    }  # fmt: skip
+    straight = tmp_path / "straight"
+    tinybert.distill(str(setup["teacher"]), straight, **args)
+
+    resumed = tmp_path / "resumed"
+    _die_after_save(monkeypatch, 1)  # after step 4 of the intermediate stage's 12 (6 per epoch)
+    with pytest.raises(KeyboardInterrupt):
+        tinybert.distill(str(setup["teacher"]), resumed, **args)
+    monkeypatch.undo()
+    assert [p.name for p in (resumed / "checkpoints" / "intermediate").iterdir()] == ["step-00000004"]
+    with pytest.raises(TinyBertError, match=r"interrupted run .*pass --resume"):
+        tinybert.distill(str(setup["teacher"]), resumed, **args)
+    summary = tinybert.distill(str(setup["teacher"]), resumed, resume=True, **args)
+
+    _same_weights(straight, resumed)
+    assert _rows(resumed) == _rows(straight)  # every loss part at every step, each step once
+    sessions = summary["stages"]["intermediate"]["sessions"]
+    assert [(s["from_step"], s["to_step"]) for s in sessions] == [(0, 4), (4, 12)]
+    assert not (resumed / "checkpoints").exists()
+
+
+def test_finetune_search_killed_in_its_second_run_resumes_to_the_same_model(
+    setup: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    args = {"task": "sst2", "data_dir": setup["data"], "epochs": 2, "learning_rate": "1e-3,3e-3", "batch_size": 8}
+    straight = tmp_path / "straight"
+    expected = tinybert.finetune(str(setup["teacher"]), straight, save_steps=3, **args)
+    resumed = tmp_path / "resumed"
+    _die_after_save(monkeypatch, 6)  # the first run saves at 3, 6, 9, 12; the second dies after step 6
+    with pytest.raises(KeyboardInterrupt):
+        tinybert.finetune(str(setup["teacher"]), resumed, save_steps=3, **args)
+    monkeypatch.undo()
+    assert (resumed / "lr-0.001" / "checkpoints" / "done.json").is_file()
+    summary = tinybert.finetune(str(setup["teacher"]), resumed, save_steps=3, resume=True, **args)
+    _same_weights(straight, resumed)
+    assert summary["eval"] == expected["eval"] and summary["best_learning_rate"] == expected["best_learning_rate"]
+    for lr in ("lr-0.001", "lr-0.003"):
+        assert _rows(straight / lr) == _rows(resumed / lr)
+
+
+def test_resume_never_unpickles_a_file_planted_in_a_checkpoint(
+    setup: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self) -> tuple:
+            return (Path.touch, (marker,))
+
+    args = {"task": "sst2", "data_dir": setup["data"], **TINY, "epochs": 1, "batch_size": 8, "save_steps": 2}
+    out = tmp_path / "run"
+    _die_after_save(monkeypatch, 1)
+    with pytest.raises(KeyboardInterrupt):
+        tinybert.finetune(str(setup["teacher"]), out, **args)
+    monkeypatch.undo()
+    step = next((out / "checkpoints").iterdir())
+    for name in ("optimizer.bin", "scheduler.bin", "random_states_0.pkl", "custom_checkpoint_0.pkl", "state.pt"):
+        (step / name).write_bytes(pickle.dumps(Payload()))
+    pickle.loads((step / "state.pt").read_bytes())  # the payload works: unpickling it makes the marker
+    assert marker.exists()
+    marker.unlink()
+    tinybert.finetune(str(setup["teacher"]), out, resume=True, **args)
+    assert not marker.exists()
+
+
+def test_overwrite_starts_a_clean_folder_and_resume_needs_a_checkpoint(
+    setup: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    out = tmp_path / "run"
+    base = ["finetune", "--model", setup["teacher"], "--task", "sst2", "--data-dir", setup["data"], "--output", out]
+    code, err = run_cli([*base, "--epochs", "1", "--batch-size", "16"], monkeypatch, capsys)
+    assert code == 0, err
+    first = _rows(out)
+    code, err = run_cli([*base, "--epochs", "1", "--batch-size", "16", "--overwrite"], monkeypatch, capsys)
+    assert code == 0, err
+    assert _rows(out) == first  # the same run again, its rows once (not appended to the old ones)
+    code, err = run_cli([*base, "--epochs", "1", "--resume"], monkeypatch, capsys)
+    assert code == 2 and "--resume" in err and "no checkpoints of an interrupted run" in err
+    code, err = run_cli([*base, "--resume", "--overwrite"], monkeypatch, capsys)
+    assert code == 2 and "error: --resume: continues the run in --output, --overwrite starts it again" in err
