@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pickle
+from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
@@ -204,3 +205,17 @@ def test_overwrite_starts_a_clean_folder_and_resume_needs_a_checkpoint(
     assert code == 2 and "--resume" in err and "no checkpoints of an interrupted run" in err
     code, err = run_cli([*base, "--resume", "--overwrite"], monkeypatch, capsys)
     assert code == 2 and "error: --resume: continues the run in --output, --overwrite starts it again" in err
+
+
+def test_bf16_runs_on_the_cpu_and_is_recorded(setup: dict[str, Path], tmp_path: Path) -> None:
+    """--precision bf16 trains under autocast (the bf16 code path, exercised on the CPU); auto stays fp32 here."""
+    args = {"task": "sst2", "data_dir": setup["data"], **TINY, "epochs": 1, "batch_size": 16}
+    bf16 = tinybert.finetune(str(setup["teacher"]), tmp_path / "bf16", precision="bf16", **args)
+    assert bf16["runs"][0]["precision"] == "bf16"
+    assert all(torch.isfinite(torch.tensor(r["loss"])) for r in _rows(tmp_path / "bf16") if r["kind"] == "train")
+    auto = tinybert.finetune(str(setup["teacher"]), tmp_path / "auto", **args)
+    assert auto["runs"][0]["precision"] == ("bf16" if torch.cuda.is_available() else "no")
+    with (
+        pytest.raises(TinyBertError, match="fp16: needs a CUDA GPU") if not torch.cuda.is_available() else nullcontext()
+    ):
+        tinybert.finetune(str(setup["teacher"]), tmp_path / "fp16", precision="fp16", **args)

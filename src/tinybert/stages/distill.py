@@ -9,7 +9,6 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from accelerate import Accelerator
 from transformers import set_seed
 
 from tinybert.config import (
@@ -36,7 +35,15 @@ from tinybert.options import build, signature
 from tinybert.tasks.base import get_task_type
 from tinybert.tasks.metrics import main_metric_value
 from tinybert.training.batches import EpochBatches
-from tinybert.training.loop import MetricLog, loop_settings, mean_loss, resume_step, stage_summary, train
+from tinybert.training.loop import (
+    MetricLog,
+    loop_settings,
+    make_accelerator,
+    mean_loss,
+    resume_step,
+    stage_summary,
+    train,
+)
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +79,7 @@ def _distill_into(config: DistillConfig, output: Path) -> dict:
     use_score_attention(teacher, "--teacher")
     use_score_attention(student, "--student")
 
-    accelerator = Accelerator()
+    accelerator = make_accelerator(config.training.precision)
     teacher.to(accelerator.device)
     eval_loaders = {k: accelerator.prepare(v) for k, v in features.eval_loaders(64).items()}
     first_split = next(iter(eval_loaders))
@@ -149,7 +156,9 @@ def _distill_into(config: DistillConfig, output: Path) -> dict:
                 resume=config.resume,
             )
             metric_log.close()
-            stage_results[stage] = stage_summary(result, optim, accelerator.num_processes)
+            stage_results[stage] = stage_summary(
+                result, optim, accelerator.num_processes, str(accelerator.mixed_precision)
+            )
             if accelerator.is_main_process:
                 write_json(done, stage_results[stage])
         # The next stage (and the output) starts from this stage's best checkpoint.

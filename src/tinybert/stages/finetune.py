@@ -9,7 +9,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from accelerate import Accelerator
 from transformers import set_seed
 
 from tinybert.config import (
@@ -37,7 +36,7 @@ from tinybert.options import build, signature
 from tinybert.tasks.base import get_task_type
 from tinybert.tasks.metrics import main_metric_value
 from tinybert.training.batches import EpochBatches
-from tinybert.training.loop import MetricLog, loop_settings, resume_step, stage_summary, train
+from tinybert.training.loop import MetricLog, loop_settings, make_accelerator, resume_step, stage_summary, train
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +65,7 @@ def _finetune_into(config: FinetuneConfig, output: Path) -> dict:
     rates = list(config.learning_rate) or [default_finetune_lr(shape.hidden)]
     tokenizer = load_tokenizer(config.model, "--model")
     student_info: dict | None = None
-    accelerator = Accelerator()
+    accelerator = make_accelerator(config.training.precision)
     runs = []
     best: tuple[float, Path, float] | None = None  # (dev score, run folder, learning rate)
     for lr in rates:
@@ -126,7 +125,10 @@ def _finetune_into(config: FinetuneConfig, output: Path) -> dict:
                 resume=config.resume,
             )
             metric_log.close()
-            run = {"learning_rate": lr, **stage_summary(result, optim, accelerator.num_processes)}
+            run = {
+                "learning_rate": lr,
+                **stage_summary(result, optim, accelerator.num_processes, str(accelerator.mixed_precision)),
+            }
             run["best_score"] = result.best_score
             if accelerator.is_main_process:
                 write_json(done, run)

@@ -48,7 +48,7 @@ from tinybert.models.students import make_student
 from tinybert.options import build, signature
 from tinybert.training import checkpoint
 from tinybert.training.batches import StreamBatches
-from tinybert.training.loop import LoopSettings, MetricLog, mean_loss, train
+from tinybert.training.loop import LoopSettings, MetricLog, make_accelerator, mean_loss, train
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +151,7 @@ def run_general_distill(config: GeneralConfig) -> dict:
             f"--max-seq-length {config.max_seq_length}: the teacher takes at most {max_positions} positions"
         )
     _check_output(config)
-    accelerator = Accelerator()
+    accelerator = make_accelerator(config.training.precision)
     settings = run_settings(config, corpus, accelerator.num_processes)
     checkpoint_dir = _check_resume(config, settings) if config.resume else None
     with output_folder(config.output, True, {"--teacher": config.teacher}) as output:

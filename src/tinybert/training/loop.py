@@ -131,6 +131,28 @@ class LoopSettings:
         return max(1, math.ceil(self.epochs * steps_per_epoch))
 
 
+def make_accelerator(precision: str) -> Accelerator:
+    """The Accelerator of a training command: mixed precision by ``--precision`` (see
+    :class:`~tinybert.config.TrainingOptions`); TF32 matmuls on CUDA."""
+    cuda = torch.cuda.is_available()
+    if precision == "fp16" and not cuda:
+        raise TinyBertError("--precision fp16: needs a CUDA GPU; on a CPU use fp32 (or bf16)")
+    if precision == "auto":
+        precision = "bf16" if cuda and torch.cuda.is_bf16_supported() else "fp32"
+    if cuda:
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    mixed = "no" if precision == "fp32" else precision
+    from accelerate.state import AcceleratorState
+
+    state = AcceleratorState._shared_state
+    if state and str(state.get("_mixed_precision", mixed)) != mixed:
+        # Accelerate keeps one precision per process; a library caller may run commands of several
+        # precisions in one process. The distributed set-up (PartialState) is kept.
+        AcceleratorState._reset_state()
+    return Accelerator(mixed_precision=mixed)
+
+
 def loop_settings(optim: OptimConfig) -> LoopSettings:
     """The loop settings of one fine-tuning run or distillation stage."""
     return LoopSettings(
@@ -317,8 +339,9 @@ def mean_loss(module: nn.Module, loader: DataLoader, accelerator: Accelerator) -
     return {k: v / max(batches, 1) for k, v in sums.items()}
 
 
-def stage_summary(result: TrainResult, optim: OptimConfig, num_processes: int = 1) -> dict:
+def stage_summary(result: TrainResult, optim: OptimConfig, num_processes: int = 1, precision: str = "fp32") -> dict:
     return {
+        "precision": precision,
         "epochs": optim.epochs,
         "learning_rate": optim.learning_rate,
         "batch_size": optim.batch_size,
