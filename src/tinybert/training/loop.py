@@ -326,17 +326,22 @@ def train(
 
 
 @torch.inference_mode()
-def mean_loss(module: nn.Module, loader: DataLoader, accelerator: Accelerator) -> dict[str, float]:
-    """Mean loss and parts of ``module`` over ``loader`` (e.g. the dev distillation loss)."""
+def mean_loss(module: nn.Module, loader: DataLoader | list, accelerator: Accelerator) -> dict[str, float]:
+    """Mean loss and parts of ``module`` over ``loader`` (e.g. the dev distillation loss), over the
+    whole data set when the loader is sharded across processes: each batch's mean counts once per
+    real example (``gather_for_metrics`` drops the examples a prepared loader repeats to even out
+    the shards)."""
     module.eval()
-    sums: dict[str, float] = {}
-    batches = 0
+    sums: dict[str, torch.Tensor] = {}
+    count = 0
     for batch in loader:
         out = module(batch)
+        n = len(batch["input_ids"])
         for key, value in {"loss": out.loss, **out.parts}.items():
-            sums[key] = sums.get(key, 0.0) + float(value)
-        batches += 1
-    return {k: v / max(batches, 1) for k, v in sums.items()}
+            per_example = accelerator.gather_for_metrics(value.detach().float().reshape(1).expand(n))  # (N,)
+            sums[key] = sums.get(key, 0.0) + per_example.sum()
+        count += len(per_example)
+    return {k: float(v) / max(count, 1) for k, v in sums.items()}
 
 
 def stage_summary(result: TrainResult, optim: OptimConfig, num_processes: int = 1, precision: str = "fp32") -> dict:
