@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import pickle
+import shutil
+import subprocess
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -219,3 +222,59 @@ def test_bf16_runs_on_the_cpu_and_is_recorded(setup: dict[str, Path], tmp_path: 
         pytest.raises(TinyBertError, match="fp16: needs a CUDA GPU") if not torch.cuda.is_available() else nullcontext()
     ):
         tinybert.finetune(str(setup["teacher"]), tmp_path / "fp16", precision="fp16", **args)
+
+
+TORCHRUN = shutil.which("torchrun")
+SHAPE = [part for key, value in TINY.items() for part in (f"--{key}", str(value))]
+
+
+def _launch(args: list, processes: int, cwd: Path) -> subprocess.CompletedProcess:
+    """``tinybert ARGS`` on ``processes`` CPU processes (gloo), as README "More devices" says."""
+    env = {**os.environ, "ACCELERATE_USE_CPU": "1", "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+    command = [TORCHRUN, "--nproc_per_node", str(processes), "-m", "tinybert.cli", *map(str, args)]
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.skipif(TORCHRUN is None, reason="torchrun not installed")
+def test_two_processes_give_the_one_process_results_and_one_metrics_file(tmp_path: Path) -> None:
+    """distill and general-distill on 2 CPU processes with batch 4 each = 1 process with batch 8:
+    the same per-step losses (rel. 1e-5), weights (abs. 1e-4: float sums in another order) and dev
+    metric, one metrics.json recording the global batch."""
+    teacher = make_model(tmp_path / "teacher", layers=4, dropout=0.0)
+    data = write_sst2(tmp_path / "SST-2", n_train=32, n_dev=12, length=6)
+    distill = [
+        "distill", "--teacher", teacher, "--task", "sst2", "--data-dir", data, *SHAPE,
+        "--init", "teacher", "--intermediate-epochs", "1", "--prediction-epochs", "1", "--learning-rate", "1e-3",
+        "--log-steps", "1", "--max-seq-length", "16",
+    ]  # fmt: skip
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text(
+        "\n\n".join(" ".join(f"the film was good and {w} ." for w in ("fun", "sad", "nice")) for _ in range(60))
+    )
+    general = [
+        "general-distill", "--teacher", teacher, "--corpus", corpus, *SHAPE,
+        "--max-seq-length", "16", "--max-steps", "4", "--eval-blocks", "4", "--eval-steps", "2", "--save-steps", "2",
+        "--shuffle-buffer", "0", "--log-steps", "1", "--learning-rate", "1e-3",
+    ]  # fmt: skip
+    for name, args in (("distill", distill), ("general", general)):
+        one, two = tmp_path / f"{name}-1", tmp_path / f"{name}-2"
+        done = _launch([*args, "--batch-size", "8", "--output", one], 1, tmp_path)
+        assert done.returncode == 0, done.stderr[-2000:]
+        done = _launch([*args, "--batch-size", "4", "--output", two], 2, tmp_path)
+        assert done.returncode == 0, done.stderr[-2000:]
+        a, b = _rows(one), _rows(two)
+        assert [(r.get("stage"), r["kind"], r["step"]) for r in a] == [
+            (r.get("stage"), r["kind"], r["step"]) for r in b
+        ]
+        for ra, rb in zip(a, b, strict=True):
+            for key in ("loss", "embedding", "hidden", "attention", "prediction", "accuracy"):
+                if key in ra:
+                    assert rb[key] == pytest.approx(ra[key], rel=1e-5, abs=1e-6), (name, ra, rb)
+        wa, wb = load_file(one / "model.safetensors"), load_file(two / "model.safetensors")
+        for key in wa:
+            torch.testing.assert_close(wa[key], wb[key], rtol=1e-4, atol=1e-4)
+        metrics = json.loads((two / "metrics.json").read_text())
+        if name == "distill":
+            assert metrics["student"]["eval"] == json.loads((one / "metrics.json").read_text())["student"]["eval"]
+            assert metrics["stages"]["prediction"]["global_batch_size"] == 8
+        assert (not list(two.glob("*.tmp")) and not (two / "checkpoints").exists()) or name == "general"

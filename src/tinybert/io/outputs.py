@@ -8,6 +8,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from tinybert.errors import TinyBertError
 
@@ -112,3 +113,18 @@ def run_folder(output: Path, overwrite: bool, resume: bool, inputs: dict[str, st
             shutil.rmtree(item) if item.is_dir() else item.unlink()
     with output_folder(output, overwrite, inputs) as path:
         yield path
+
+
+@contextmanager
+def shared_run_folder(
+    output: Path, overwrite: bool, resume: bool, inputs: dict[str, str | Path | None], accelerator: Any
+) -> Iterator[Path]:
+    """:func:`run_folder` on the main process only; the other processes wait until it is ready
+    and never create, move or delete anything in it."""
+    if accelerator.is_main_process:
+        with run_folder(output, overwrite, resume, inputs) as path:
+            accelerator.wait_for_everyone()
+            yield path
+    else:
+        accelerator.wait_for_everyone()
+        yield Path(output)

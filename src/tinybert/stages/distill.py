@@ -9,6 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from accelerate import Accelerator
 from transformers import set_seed
 
 from tinybert.config import (
@@ -20,7 +21,7 @@ from tinybert.distillation.objective import DistillationModule, check_heads
 from tinybert.distillation.teacher_cache import with_teacher_logits
 from tinybert.evaluation import evaluate_model
 from tinybert.io.environment import environment
-from tinybert.io.outputs import run_folder, write_json
+from tinybert.io.outputs import shared_run_folder, write_json
 from tinybert.models.attention import use_score_attention
 from tinybert.models.loading import (
     count_parameters,
@@ -58,11 +59,12 @@ def run_distill(config: DistillConfig) -> dict:
     """
     student_folder = config.student.student if config.student.is_folder else None
     inputs = {"--teacher": config.teacher, "--student": student_folder, **config.data.paths()}
-    with run_folder(config.output, config.overwrite, config.resume, inputs) as output:
-        return _distill_into(config, output)
+    accelerator = make_accelerator(config.training.precision)
+    with shared_run_folder(config.output, config.overwrite, config.resume, inputs, accelerator) as output:
+        return _distill_into(config, output, accelerator)
 
 
-def _distill_into(config: DistillConfig, output: Path) -> dict:
+def _distill_into(config: DistillConfig, output: Path, accelerator: Accelerator) -> dict:
     set_seed(config.training.seed)
     task = load_data(config.data, need_train=True)
     task_type = get_task_type(task.task_type)
@@ -79,7 +81,6 @@ def _distill_into(config: DistillConfig, output: Path) -> dict:
     use_score_attention(teacher, "--teacher")
     use_score_attention(student, "--student")
 
-    accelerator = make_accelerator(config.training.precision)
     teacher.to(accelerator.device)
     eval_loaders = {k: accelerator.prepare(v) for k, v in features.eval_loaders(64).items()}
     first_split = next(iter(eval_loaders))
@@ -166,8 +167,10 @@ def _distill_into(config: DistillConfig, output: Path) -> dict:
         use_score_attention(student)
 
     final_dir = checkpoints / f"{stages[-1]}-best"
-    install_model(final_dir, output)
-    shutil.rmtree(checkpoints)
+    if accelerator.is_main_process:
+        install_model(final_dir, output)
+        shutil.rmtree(checkpoints)
+    accelerator.wait_for_everyone()
     student = load_classifier(str(output), labels, "--student", new_head=False, task_type=task_type)
     use_score_attention(student)
     student.to(accelerator.device)
@@ -204,7 +207,8 @@ def _distill_into(config: DistillConfig, output: Path) -> dict:
         "loss_weights": asdict(config.loss_weights),
         "environment": environment(),
     }
-    write_json(output / "metrics.json", summary)
+    if accelerator.is_main_process:
+        write_json(output / "metrics.json", summary)
     return summary
 
 

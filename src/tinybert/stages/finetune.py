@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from accelerate import Accelerator
 from transformers import set_seed
 
 from tinybert.config import (
@@ -20,7 +21,7 @@ from tinybert.data.loading import Features, load_data, model_labels
 from tinybert.distillation.objective import SupervisedModule
 from tinybert.evaluation import evaluate_model
 from tinybert.io.environment import environment
-from tinybert.io.outputs import run_folder, write_json
+from tinybert.io.outputs import shared_run_folder, write_json
 from tinybert.models.attention import use_score_attention
 from tinybert.models.loading import (
     count_parameters,
@@ -48,11 +49,12 @@ def run_finetune(config: FinetuneConfig) -> dict:
     paper's small search). Returns the metrics also written to ``output/metrics.json``.
     """
     inputs = {"--model": config.model, **config.data.paths()}
-    with run_folder(config.output, config.overwrite, config.resume, inputs) as output:
-        return _finetune_into(config, output)
+    accelerator = make_accelerator(config.training.precision)
+    with shared_run_folder(config.output, config.overwrite, config.resume, inputs, accelerator) as output:
+        return _finetune_into(config, output, accelerator)
 
 
-def _finetune_into(config: FinetuneConfig, output: Path) -> dict:
+def _finetune_into(config: FinetuneConfig, output: Path, accelerator: Accelerator) -> dict:
     task = load_data(config.data, need_train=True)
     task_type = get_task_type(task.task_type)
     model_cfg = load_config(config.model, "--model")
@@ -65,7 +67,6 @@ def _finetune_into(config: FinetuneConfig, output: Path) -> dict:
     rates = list(config.learning_rate) or [default_finetune_lr(shape.hidden)]
     tokenizer = load_tokenizer(config.model, "--model")
     student_info: dict | None = None
-    accelerator = make_accelerator(config.training.precision)
     runs = []
     best: tuple[float, Path, float] | None = None  # (dev score, run folder, learning rate)
     for lr in rates:
@@ -137,13 +138,15 @@ def _finetune_into(config: FinetuneConfig, output: Path) -> dict:
             best = (run["best_score"], run_dir, lr)
 
     assert best is not None
-    install_model(best[1] / "checkpoint-best", output)
-    if len(rates) > 1:  # the search's other runs keep their logs, not their checkpoints
-        for run_best in output.glob("lr-*/checkpoint-best"):
-            shutil.rmtree(run_best)
-    for done_run in [output / "checkpoints", *output.glob("lr-*/checkpoints")]:  # the run is complete
-        if done_run.is_dir():
-            shutil.rmtree(done_run)
+    if accelerator.is_main_process:
+        install_model(best[1] / "checkpoint-best", output)
+        if len(rates) > 1:  # the search's other runs keep their logs, not their checkpoints
+            for run_best in output.glob("lr-*/checkpoint-best"):
+                shutil.rmtree(run_best)
+        for done_run in [output / "checkpoints", *output.glob("lr-*/checkpoints")]:  # the run is complete
+            if done_run.is_dir():
+                shutil.rmtree(done_run)
+    accelerator.wait_for_everyone()
     final = load_classifier(str(output), task.spec.label_names, "--model", new_head=False, task_type=task_type)
     use_score_attention(final)
     final.to(accelerator.device)
@@ -165,7 +168,8 @@ def _finetune_into(config: FinetuneConfig, output: Path) -> dict:
         "max_seq_length": features.max_seq_length,
         "environment": environment(),
     }
-    write_json(output / "metrics.json", summary)
+    if accelerator.is_main_process:
+        write_json(output / "metrics.json", summary)
     return summary
 
 

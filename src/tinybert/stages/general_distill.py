@@ -150,10 +150,14 @@ def run_general_distill(config: GeneralConfig) -> dict:
         raise TinyBertError(
             f"--max-seq-length {config.max_seq_length}: the teacher takes at most {max_positions} positions"
         )
-    _check_output(config)
     accelerator = make_accelerator(config.training.precision)
+    if accelerator.is_main_process:
+        _check_output(config)
     settings = run_settings(config, corpus, accelerator.num_processes)
     checkpoint_dir = _check_resume(config, settings) if config.resume else None
+    if not accelerator.is_main_process:  # the main process prepares the folder; nothing else touches it
+        accelerator.wait_for_everyone()
+        return _distill_into(config, corpus, settings, checkpoint_dir, accelerator, config.output)
     with output_folder(config.output, True, {"--teacher": config.teacher}) as output:
         if config.overwrite:
             for name in _OUR_FILES:
@@ -162,6 +166,7 @@ def run_general_distill(config: GeneralConfig) -> dict:
                     shutil.rmtree(path)
                 else:
                     path.unlink(missing_ok=True)
+        accelerator.wait_for_everyone()
         return _distill_into(config, corpus, settings, checkpoint_dir, accelerator, output)
 
 

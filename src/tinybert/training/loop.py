@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from accelerate import Accelerator
+from accelerate import Accelerator, DistributedDataParallelKwargs
 from torch import nn
 from torch.utils.data import DataLoader
 from torch.utils.tensorboard import SummaryWriter
@@ -150,7 +150,10 @@ def make_accelerator(precision: str) -> Accelerator:
         # Accelerate keeps one precision per process; a library caller may run commands of several
         # precisions in one process. The distributed set-up (PartialState) is kept.
         AcceleratorState._reset_state()
-    return Accelerator(mixed_precision=mixed)
+    # A stage trains only some of the module (the intermediate stage never reaches the task head,
+    # the prediction stage never uses the projections): DDP must not wait for their gradients.
+    unused = DistributedDataParallelKwargs(find_unused_parameters=True)
+    return Accelerator(mixed_precision=mixed, kwargs_handlers=[unused])
 
 
 def loop_settings(optim: OptimConfig) -> LoopSettings:
@@ -304,7 +307,8 @@ def train(
         bar.update(1)
         if step % settings.log_steps == 0 or step == total_steps:
             # the one host sync for the loss parts (they stay on the device between log steps)
-            means = {k: float(v) / running_steps for k, v in running.items()}
+            # (averaged over the processes: each ran its share of the global batch)
+            means = {k: float(accelerator.reduce(v, "mean")) / running_steps for k, v in running.items()}
             values = {**means, "lr": scheduler.get_last_lr()[0]}
             if units is not None:
                 values[f"{units[0]}_per_second"] = running_steps * units[1] / (time.perf_counter() - window_start)
