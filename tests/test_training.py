@@ -6,7 +6,10 @@ import json
 import os
 import pickle
 import shutil
+import signal
 import subprocess
+import sys
+import time
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -278,3 +281,34 @@ def test_two_processes_give_the_one_process_results_and_one_metrics_file(tmp_pat
             assert metrics["student"]["eval"] == json.loads((one / "metrics.json").read_text())["student"]["eval"]
             assert metrics["stages"]["prediction"]["global_batch_size"] == 8
         assert (not list(two.glob("*.tmp")) and not (two / "checkpoints").exists()) or name == "general"
+
+
+def test_distill_killed_with_sigkill_then_resumed_ends_with_the_same_weights(
+    setup: dict[str, Path], tmp_path: Path
+) -> None:
+    """The issue's "done when": a real SIGKILL in the middle of the intermediate stage, then --resume."""
+    args = [
+        "distill", "--teacher", setup["teacher"], "--task", "sst2", "--data-dir", setup["data"], *SHAPE,
+        "--init", "teacher", "--intermediate-epochs", "20", "--prediction-epochs", "1", "--learning-rate", "1e-3",
+        "--batch-size", "8", "--save-steps", "20", "--log-steps", "5",
+    ]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+    straight, killed = tmp_path / "straight", tmp_path / "killed"
+    cli = [sys.executable, "-m", "tinybert.cli"]
+    done = subprocess.run([*cli, *map(str, args), "--output", straight], env=env, capture_output=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    run = subprocess.Popen([*cli, *map(str, args), "--output", killed], env=env, stderr=subprocess.DEVNULL)
+    stage = killed / "checkpoints" / "intermediate"
+    deadline = time.monotonic() + 300
+    while not checkpoint.checkpoints(stage) and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    run.send_signal(signal.SIGKILL)
+    run.wait()
+    assert run.returncode == -signal.SIGKILL, "the run ended before it could be killed"
+    assert not (killed / "metrics.json").exists()
+    refused = subprocess.run([*cli, *map(str, args), "--output", killed], env=env, capture_output=True, text=True)
+    assert refused.returncode == 2 and "--resume" in refused.stderr
+    done = subprocess.run([*cli, *map(str, args), "--output", killed, "--resume"], env=env, capture_output=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    _same_weights(straight, killed)
+    assert _rows(killed) == _rows(straight)
