@@ -312,3 +312,54 @@ def test_distill_killed_with_sigkill_then_resumed_ends_with_the_same_weights(
     assert done.returncode == 0, done.stderr[-2000:]
     _same_weights(straight, killed)
     assert _rows(killed) == _rows(straight)
+
+
+def test_the_loop_on_a_tiny_module_steps_evaluates_and_keeps_the_best(tmp_path: Path) -> None:
+    """The loop alone (no task, no stage): a linear fit, 3 epochs of 4 steps, evaluated every 5 steps
+    and at the end, the best kept; warm-up then linear decay to 0."""
+    from accelerate import Accelerator
+
+    from tinybert.distillation.objective import StepOutput
+    from tinybert.training.loop import LoopSettings, MetricLog, train
+
+    torch.manual_seed(0)
+    x = torch.randn(32, 3)
+    y = x @ torch.tensor([1.0, -2.0, 0.5])
+    features = [{"input_ids": [0], "x": x[i].tolist(), "y": float(y[i])} for i in range(32)]
+
+    def collate(rows: list[dict]) -> dict:
+        return {"input_ids": torch.zeros(len(rows), 1), "x": torch.tensor([r["x"] for r in rows]),
+                "y": torch.tensor([r["y"] for r in rows])}  # fmt: skip
+
+    class Fit(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.w = torch.nn.Linear(3, 1)
+
+        def forward(self, batch: dict) -> StepOutput:
+            loss = torch.nn.functional.mse_loss(self.w(batch["x"]).squeeze(-1), batch["y"])
+            return StepOutput(loss=loss, parts={"mse": loss.detach()})
+
+    evaluated, best = [], []
+
+    def evaluate(module: torch.nn.Module) -> tuple[float, dict[str, float]]:
+        with torch.no_grad():
+            mse = float(torch.nn.functional.mse_loss(module.w(x).squeeze(-1), y))
+        evaluated.append(mse)
+        return -mse, {"dev_mse": mse}
+
+    log = MetricLog(tmp_path / "logs", tmp_path / "log.jsonl", True)
+    settings = LoopSettings(learning_rate=0.1, epochs=3, warmup_ratio=0.25, weight_decay=0.0, eval_steps=5, log_steps=1)
+    keep = lambda m: best.append(float(m.w.weight.detach().sum()))  # noqa: E731
+    batches = EpochBatches(features, collate, 8, seed=0)
+    result = train(
+        Fit(), batches, settings, accelerator=Accelerator(), evaluate=evaluate, on_best=keep, log=log, desc="fit"
+    )
+    log.close()
+    rows = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    train_rows = [r for r in rows if r["kind"] == "train"]
+    assert result.steps == 12 and [r["step"] for r in rows if r["kind"] == "eval"] == [5, 10, 12]
+    # int(0.25 * 12) = 3 warm-up steps to 0.1, then down to 0 at step 12
+    assert [r["lr"] for r in train_rows[:4]] == pytest.approx([0.1 / 3, 0.2 / 3, 0.1, 0.1 * 8 / 9])
+    assert train_rows[-1]["lr"] == 0.0 and train_rows[-1]["mse"] < train_rows[0]["mse"]
+    assert evaluated[-1] < evaluated[0] and len(best) >= 1 and result.best_score == -min(evaluated)
