@@ -35,15 +35,13 @@ from tinybert.models.students import make_student
 from tinybert.options import build, signature
 from tinybert.tasks.base import get_task_type
 from tinybert.tasks.metrics import main_metric_value
-from tinybert.training.batches import EpochBatches
 from tinybert.training.loop import (
     MetricLog,
-    loop_settings,
     make_accelerator,
     mean_loss,
     resume_step,
     stage_summary,
-    train,
+    train_epochs,
 )
 
 log = logging.getLogger(__name__)
@@ -135,19 +133,11 @@ def _distill_into(config: DistillConfig, output: Path, accelerator: Accelerator)
                 resume_step(stage_checkpoints),
                 stage=stage,
             )
-            batches = EpochBatches(
+            result = train_epochs(
+                module,
                 train_features,
                 Collate(features.collator),
-                optim.batch_size,
-                accumulation=optim.gradient_accumulation_steps,
-                num_processes=accelerator.num_processes,
-                process_index=accelerator.process_index,
-                seed=optim.seed,
-            )
-            result = train(
-                module,
-                batches,
-                loop_settings(optim),
+                optim,
                 accelerator=accelerator,
                 evaluate=evaluate,
                 on_best=save,

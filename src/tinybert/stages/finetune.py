@@ -36,8 +36,7 @@ from tinybert.models.students import make_student, resolve_shape
 from tinybert.options import build, signature
 from tinybert.tasks.base import get_task_type
 from tinybert.tasks.metrics import main_metric_value
-from tinybert.training.batches import EpochBatches
-from tinybert.training.loop import MetricLog, loop_settings, make_accelerator, resume_step, stage_summary, train
+from tinybert.training.loop import MetricLog, make_accelerator, resume_step, stage_summary, train_epochs
 
 log = logging.getLogger(__name__)
 
@@ -104,19 +103,11 @@ def _finetune_into(config: FinetuneConfig, output: Path, accelerator: Accelerato
             metric_log = MetricLog(
                 run_dir / "logs", run_dir / "train_log.jsonl", accelerator.is_main_process, resume_step(checkpoints)
             )
-            batches = EpochBatches(
+            result = train_epochs(
+                SupervisedModule(model),
                 features.train,
                 Collate(features.collator),
-                optim.batch_size,
-                accumulation=optim.gradient_accumulation_steps,
-                num_processes=accelerator.num_processes,
-                process_index=accelerator.process_index,
-                seed=optim.seed,
-            )
-            result = train(
-                SupervisedModule(model),
-                batches,
-                loop_settings(optim),
+                optim,
                 accelerator=accelerator,
                 evaluate=evaluate,
                 on_best=save,

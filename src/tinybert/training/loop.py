@@ -15,6 +15,7 @@ from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 from accelerate import Accelerator, DistributedDataParallelKwargs
@@ -27,7 +28,7 @@ from transformers import get_linear_schedule_with_warmup
 from tinybert.config import OptimConfig
 from tinybert.errors import TinyBertError
 from tinybert.training import checkpoint
-from tinybert.training.batches import BatchSource
+from tinybert.training.batches import BatchSource, EpochBatches
 
 Evaluate = Callable[[nn.Module], tuple[float, dict[str, float]]]
 """Called with the unwrapped module; returns (score, metrics). Higher score is better."""
@@ -171,6 +172,29 @@ def loop_settings(optim: OptimConfig) -> LoopSettings:
         keep_checkpoints=optim.keep_checkpoints,
         log_steps=optim.log_steps,
     )
+
+
+def train_epochs(
+    module: nn.Module,
+    features: list[dict],
+    collate: Callable[[list[dict]], dict],
+    optim: OptimConfig,
+    *,
+    accelerator: Accelerator,
+    **kwargs: Any,
+) -> TrainResult:
+    """:func:`train` over ``features`` for ``optim.epochs`` (or ``optim.max_steps``): shuffled,
+    length-grouped global batches split across processes and accumulation steps (:class:`EpochBatches`)."""
+    batches = EpochBatches(
+        features,
+        collate,
+        optim.batch_size,
+        accumulation=optim.gradient_accumulation_steps,
+        num_processes=accelerator.num_processes,
+        process_index=accelerator.process_index,
+        seed=optim.seed,
+    )
+    return train(module, batches, loop_settings(optim), accelerator=accelerator, **kwargs)
 
 
 def resume_step(checkpoints: Path) -> int | None:
