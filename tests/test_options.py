@@ -32,8 +32,8 @@ API = {
 }
 # Where each command's options live in a recipe, and the options the recipe sets itself.
 RECIPE = {
-    "finetune": ("finetune", {"model", "output", "overwrite", "seed"}),
-    "distill": ("distill", {"teacher", "output", "overwrite", "seed"}),
+    "finetune": ("finetune", {"model", "output", "overwrite", "resume", "seed"}),
+    "distill": ("distill", {"teacher", "output", "overwrite", "resume", "seed"}),
     "augment": (
         "augment",
         {"output", "overwrite", "task", "data_dir", "train", "text_columns", "max_train_samples", "progress"},

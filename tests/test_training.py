@@ -210,7 +210,7 @@ def test_overwrite_starts_a_clean_folder_and_resume_needs_a_checkpoint(
     code, err = run_cli([*base, "--epochs", "1", "--resume"], monkeypatch, capsys)
     assert code == 2 and "--resume" in err and "no checkpoints of an interrupted run" in err
     code, err = run_cli([*base, "--resume", "--overwrite"], monkeypatch, capsys)
-    assert code == 2 and "error: --resume: continues the run in --output, --overwrite starts it again" in err
+    assert code == 2 and "error: --resume: continues the run in the output folder, --overwrite starts it again" in err
 
 
 def test_bf16_runs_on_the_cpu_and_is_recorded(setup: dict[str, Path], tmp_path: Path) -> None:

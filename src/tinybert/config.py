@@ -236,6 +236,25 @@ class StudentSpec:
         return self != StudentSpec()
 
 
+@dataclass(frozen=True)
+class RunOptions:
+    """Starting, continuing or replacing a training command's run folder."""
+
+    resume: bool = False
+    """Continue the interrupted run in --output from its newest checkpoint (model, projections,
+    optimizer, scheduler, RNG states, position in the data or corpus, best score so far); it ends
+    exactly as an uninterrupted run. Refused if a setting that shapes the run differs."""
+    overwrite: bool = False
+    """Start again in a non-empty --output: its contents (checkpoints, logs, model) are removed first."""
+
+    def __post_init__(self) -> None:
+        _require(
+            not (self.resume and self.overwrite),
+            "resume",
+            "continues the run in the output folder, {overwrite} starts it again: give one",
+        )
+
+
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 
@@ -317,19 +336,10 @@ class FinetuneConfig:
     """Peak learning rate; several (comma-separated) run a search and keep the best on dev. Default: by
     model width (1e-4 up to 512 wide, 5e-5 up to 768, else 2e-5)."""
     training: TrainingOptions = group(TrainingOptions)
-    resume: bool = False
-    """Continue the interrupted run in --output from its newest checkpoint (model, optimizer, scheduler,
-    RNG states, position in the data, best score so far); it ends exactly as an uninterrupted run."""
-    overwrite: bool = False
-    """Replace an existing output folder."""
+    run: RunOptions = group(RunOptions)
 
     def __post_init__(self) -> None:
         check_fields(self)
-        _require(
-            not (self.resume and self.overwrite),
-            "resume",
-            "continues the run in {output}, {overwrite} starts it again: give one",
-        )
         for rate in self.learning_rate:
             _require(rate > 0, "learning_rate", f"expected > 0, got {rate:g}")
 
@@ -392,19 +402,10 @@ class DistillConfig:
     loss_weights: LossWeights = option(factory=LossWeights)
     """Weight of each loss part, e.g. attention=1,hidden=1,embedding=1,prediction=1,hard_label=0.5;
     hard_label adds cross-entropy (MSE for regression) to the gold labels in the prediction stage."""
-    resume: bool = False
-    """Continue the interrupted run in --output from its newest checkpoint (model, optimizer, scheduler,
-    RNG states, position in the data, best score so far); it ends exactly as an uninterrupted run."""
-    overwrite: bool = False
-    """Replace an existing output folder."""
+    run: RunOptions = group(RunOptions)
 
     def __post_init__(self) -> None:
         check_fields(self)
-        _require(
-            not (self.resume and self.overwrite),
-            "resume",
-            "continues the run in {output}, {overwrite} starts it again: give one",
-        )
 
     def stage_optim(self, stage: str) -> OptimConfig:
         """The loop's settings of ``stage`` (see :func:`resolve_stage`)."""
@@ -548,21 +549,12 @@ class GeneralConfig:
     """Blocks held out from the start of the corpus (training starts at the first document they do not touch)."""
     shuffle_buffer: int = option(2048, check=non_negative)
     """Training blocks are drawn at random from a buffer of this many; 0: corpus order."""
-    resume: bool = False
-    """Continue from the newest checkpoint in --output: student, projections, optimizer, scheduler, RNG
-    states and the corpus position. Refused if a setting that shapes the run differs."""
-    overwrite: bool = False
-    """Start again in a non-empty --output (its checkpoints and logs are removed)."""
+    run: RunOptions = group(RunOptions)
 
     def __post_init__(self) -> None:
         check_fields(self)
         _require(bool(self.corpus), "corpus", "give at least one text file, folder or glob pattern")
         _require(self.training.max_steps is not None, "max_steps", "general distillation needs a number of steps")
-        _require(
-            not (self.resume and self.overwrite),
-            "resume",
-            "continues the run in {output}, {overwrite} starts it again: give one",
-        )
         w = self.loss_weights
         _require(
             not (w.embedding == 0 and w.attention == 0 and w.hidden == 0),
@@ -815,6 +807,7 @@ __all__ = [
     "LossWeights",
     "OptimConfig",
     "PredictConfig",
+    "RunOptions",
     "StudentShape",
     "StudentSpec",
     "TrainingOptions",

@@ -12,7 +12,7 @@ import re
 import sys
 from pathlib import Path
 
-from tinybert.config import COMMAND_CONFIGS, DataConfig, StudentSpec, TrainingOptions
+from tinybert.config import COMMAND_CONFIGS, DataConfig, RunOptions, StudentSpec, TrainingOptions
 from tinybert.options import Spec, specs
 
 BLOCK = re.compile(r"(<!-- options: (?P<command>[a-z-]+) -->\n)(?P<body>.*?)(<!-- /options -->)", re.S)
@@ -33,7 +33,7 @@ def _default(spec: Spec) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-GROUPS = {"data": DataConfig, "student": StudentSpec, "training": TrainingOptions}
+GROUPS = {"data": DataConfig, "student": StudentSpec, "training": TrainingOptions, "run": RunOptions}
 """Option groups shared by several commands: one table each, which the commands' tables refer to."""
 
 

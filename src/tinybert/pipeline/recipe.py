@@ -98,7 +98,7 @@ def section(
     )
 
 
-_RUN = ("output", "overwrite", "seed")
+_RUN = ("output", "overwrite", "resume", "seed")
 FinetuneStep = section(
     FinetuneConfig,
     "FinetuneStep",

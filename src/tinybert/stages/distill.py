@@ -58,7 +58,7 @@ def run_distill(config: DistillConfig) -> dict:
     student_folder = config.student.student if config.student.is_folder else None
     inputs = {"--teacher": config.teacher, "--student": student_folder, **config.data.paths()}
     accelerator = make_accelerator(config.training.precision)
-    with shared_run_folder(config.output, config.overwrite, config.resume, inputs, accelerator) as output:
+    with shared_run_folder(config.output, config.run.overwrite, config.run.resume, inputs, accelerator) as output:
         return _distill_into(config, output, accelerator)
 
 
@@ -144,7 +144,7 @@ def _distill_into(config: DistillConfig, output: Path, accelerator: Accelerator)
                 log=metric_log,
                 desc=f"distill {stage}",
                 checkpoints=stage_checkpoints,
-                resume=config.resume,
+                resume=config.run.resume,
             )
             metric_log.close()
             stage_results[stage] = stage_summary(

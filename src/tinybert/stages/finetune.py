@@ -49,7 +49,7 @@ def run_finetune(config: FinetuneConfig) -> dict:
     """
     inputs = {"--model": config.model, **config.data.paths()}
     accelerator = make_accelerator(config.training.precision)
-    with shared_run_folder(config.output, config.overwrite, config.resume, inputs, accelerator) as output:
+    with shared_run_folder(config.output, config.run.overwrite, config.run.resume, inputs, accelerator) as output:
         return _finetune_into(config, output, accelerator)
 
 
@@ -114,7 +114,7 @@ def _finetune_into(config: FinetuneConfig, output: Path, accelerator: Accelerato
                 log=metric_log,
                 desc=f"finetune lr={lr:g}",
                 checkpoints=checkpoints,
-                resume=config.resume,
+                resume=config.run.resume,
             )
             metric_log.close()
             run = {

@@ -86,9 +86,9 @@ def _check_output(config: GeneralConfig) -> None:
         p = Path(path).resolve()
         if Path(path).exists() and (p == out or p in out.parents or out in p.parents):
             raise TinyBertError(f"--output {config.output}: overlaps {option} {path}; choose a separate folder")
-    if config.resume:
+    if config.run.resume:
         return
-    if out.is_dir() and any(out.iterdir()) and not config.overwrite:
+    if out.is_dir() and any(out.iterdir()) and not config.run.overwrite:
         raise TinyBertError(
             f"--output {config.output}: folder exists and is not empty; pass --resume to continue its run "
             "or --overwrite to start again"
@@ -154,12 +154,12 @@ def run_general_distill(config: GeneralConfig) -> dict:
     if accelerator.is_main_process:
         _check_output(config)
     settings = run_settings(config, corpus, accelerator.num_processes)
-    checkpoint_dir = _check_resume(config, settings) if config.resume else None
+    checkpoint_dir = _check_resume(config, settings) if config.run.resume else None
     if not accelerator.is_main_process:  # the main process prepares the folder; nothing else touches it
         accelerator.wait_for_everyone()
         return _distill_into(config, corpus, settings, checkpoint_dir, accelerator, config.output)
     with output_folder(config.output, True, {"--teacher": config.teacher}) as output:
-        if config.overwrite:
+        if config.run.overwrite:
             for name in _OUR_FILES:
                 path = output / name
                 if path.is_dir():
