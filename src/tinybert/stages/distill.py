@@ -20,7 +20,7 @@ from tinybert.distillation.teacher_cache import with_teacher_logits
 from tinybert.evaluation import evaluate_model
 from tinybert.io.environment import environment
 from tinybert.io.outputs import output_folder, write_json
-from tinybert.models.attention import use_score_attention
+from tinybert.models.attention import use_training_attention
 from tinybert.models.loading import (
     count_parameters,
     describe_encoder,
@@ -66,8 +66,9 @@ def _distill_into(config: DistillConfig, output: Path) -> dict:
     s_layers, t_layers = student.config.num_hidden_layers, teacher.config.num_hidden_layers
     stages = ["intermediate", "prediction"] if config.stage == "all" else [config.stage]
     check_heads(student.config, teacher.config, config.loss_weights, stages)
-    use_score_attention(teacher, "--teacher")
-    use_score_attention(student, "--student")
+    scores = "intermediate" in stages and config.loss_weights.attention > 0
+    use_training_attention(teacher, "--teacher", scores=scores)
+    use_training_attention(student, "--student", scores=scores)
 
     accelerator = Accelerator()
     teacher.to(accelerator.device)
@@ -127,13 +128,13 @@ def _distill_into(config: DistillConfig, output: Path) -> dict:
         stage_results[stage] = stage_summary(result, optim)
         # The next stage (and the output) starts from this stage's best checkpoint.
         student = load_classifier(str(best_dir), labels, "--student", new_head=False, task_type=task_type)
-        use_score_attention(student)
+        use_training_attention(student)
 
     final_dir = checkpoints / f"{stages[-1]}-best"
     install_model(final_dir, output)
     shutil.rmtree(checkpoints)
     student = load_classifier(str(output), labels, "--student", new_head=False, task_type=task_type)
-    use_score_attention(student)
+    use_training_attention(student)
     student.to(accelerator.device)
     student_metrics = evaluate_model(student, features, accelerator, loaders=eval_loaders)
     teacher_size = folder_size(Path(config.teacher)) if Path(config.teacher).is_dir() else None

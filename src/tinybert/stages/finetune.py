@@ -20,7 +20,7 @@ from tinybert.distillation.objective import SupervisedModule
 from tinybert.evaluation import evaluate_model
 from tinybert.io.environment import environment
 from tinybert.io.outputs import output_folder, write_json
-from tinybert.models.attention import use_score_attention
+from tinybert.models.attention import use_training_attention
 from tinybert.models.loading import (
     count_parameters,
     describe_encoder,
@@ -75,7 +75,7 @@ def _finetune_into(config: FinetuneConfig, output: Path) -> dict:
             # The baseline without distillation: the same student, trained on the labels only.
             model, layer_map, student_info = make_student(config.student, model, model_labels(model, task))
             student_info["layer_map"] = list(layer_map.teacher_layers)
-        use_score_attention(model, "--model")
+        use_training_attention(model, "--model")
         features = Features(task, tokenizer, model_labels(model, task), config.data.max_seq_length)
         loaders = {k: accelerator.prepare(v) for k, v in features.eval_loaders(64).items()}
         first_split = next(iter(loaders))
@@ -115,7 +115,7 @@ def _finetune_into(config: FinetuneConfig, output: Path) -> dict:
         for run in output.glob("lr-*/checkpoint-best"):
             shutil.rmtree(run)
     final = load_classifier(str(output), task.spec.label_names, "--model", new_head=False, task_type=task_type)
-    use_score_attention(final)
+    use_training_attention(final)
     final.to(accelerator.device)
     features = Features(task, tokenizer, model_labels(final, task), config.data.max_seq_length)
     metrics = evaluate_model(final, features, accelerator)
