@@ -10,8 +10,11 @@ import torch
 from transformers import AutoModelForSequenceClassification
 
 from architectures import ARCHITECTURES, OWN_ATTENTION, make_arch_model
+from tinybert.config import StudentSpec
 from tinybert.errors import TinyBertError
 from tinybert.models.attention import use_score_attention
+from tinybert.models.structure import encoder_layers
+from tinybert.models.students import make_student
 
 
 @pytest.fixture(scope="module")
@@ -48,3 +51,29 @@ def test_attention_loss_reads_scores_or_is_refused(arch: str, arch_folders: dict
         mine = torch.softmax(scores.masked_fill(~keys, torch.finfo(scores.dtype).min), dim=-1)
         torch.testing.assert_close(mine, p, rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(out.logits, reference(**batch).logits, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("arch", ARCHITECTURES)
+def test_teacher_init_copies_the_mapped_teacher_layers(arch: str, arch_folders: dict[str, Path]) -> None:
+    teacher = AutoModelForSequenceClassification.from_pretrained(arch_folders[arch])
+    spec = StudentSpec(layers=2, init="teacher")
+    student, layer_map, info = make_student(spec, teacher, ("negative", "positive"))
+    assert type(student) is type(teacher)
+    assert layer_map.teacher_layers == (2, 4)
+    student.config.validate()  # per-layer fields (ModernBERT's layer_types) follow the depth
+    s_layers, t_layers = encoder_layers(student), encoder_layers(teacher)
+    if s_layers is None:  # ALBERT: one shared layer group, copied as is
+        assert arch == "albert" and t_layers is None
+        for (name, s_p), (_, t_p) in zip(
+            student.albert.encoder.named_parameters(), teacher.albert.encoder.named_parameters(), strict=True
+        ):
+            assert torch.equal(s_p, t_p), name
+        return
+    assert len(s_layers[1]) == 2
+    for m, t in enumerate(layer_map.teacher_layers):
+        s_state, t_state = s_layers[1][m].state_dict(), t_layers[1][t - 1].state_dict()
+        # ModernBERT's first layer has no attention norm (its embeddings are normed): a subset.
+        assert s_state.keys() <= t_state.keys() and len(s_state) >= len(t_state) - 1
+        for name in s_state:
+            assert torch.equal(s_state[name], t_state[name]), (m, name)
+    assert info["random_tensors"] == 0

@@ -14,7 +14,7 @@ from tinybert.distillation.layer_map import uniform_map
 from tinybert.errors import TinyBertError
 from tinybert.models.attention import use_default_attention, use_score_attention
 from tinybert.models.loading import load_classifier
-from tinybert.models.students import build_student, init_from_teacher, resolve_shape, teacher_key
+from tinybert.models.students import build_student, init_from_teacher, resolve_shape, teacher_keys
 
 
 def _inputs() -> dict[str, torch.Tensor]:
@@ -78,14 +78,16 @@ def test_resolve_shape_defaults() -> None:
     assert resolve_shape(teacher, "tinybert-6l-768", None, None, None, None) == StudentShape(6, 768, 12, 3072)
 
 
-def test_teacher_key_maps_layer_modules() -> None:
-    lm = uniform_map(2, 4)  # student layer 1 <- teacher layer 2, 2 <- 4
-    assert teacher_key("bert.encoder.layer.0.attention.self.query.weight", lm) == (
-        "bert.encoder.layer.1.attention.self.query.weight"
+def test_teacher_keys_map_layer_modules_by_structure(tiny_teacher: Path) -> None:
+    teacher = AutoModelForSequenceClassification.from_pretrained(tiny_teacher)
+    student = build_student(teacher.config, StudentShape(layers=2, hidden=32, heads=4, intermediate=64))
+    keys = teacher_keys(student, teacher, uniform_map(2, 4))  # student layer 1 <- teacher layer 2, 2 <- 4
+    assert (
+        keys["bert.encoder.layer.0.attention.self.query.weight"] == "bert.encoder.layer.1.attention.self.query.weight"
     )
-    assert teacher_key("bert.encoder.layer.1.output.dense.bias", lm) == "bert.encoder.layer.3.output.dense.bias"
-    assert teacher_key("bert.embeddings.word_embeddings.weight", lm) == "bert.embeddings.word_embeddings.weight"
-    assert teacher_key("classifier.weight", lm) == "classifier.weight"
+    assert keys["bert.encoder.layer.1.output.dense.bias"] == "bert.encoder.layer.3.output.dense.bias"
+    assert keys["bert.embeddings.word_embeddings.weight"] == "bert.embeddings.word_embeddings.weight"
+    assert keys["classifier.weight"] == "classifier.weight"
 
 
 def test_init_from_teacher_copies_exactly_the_mapped_tensors(tiny_teacher: Path) -> None:

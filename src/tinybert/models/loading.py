@@ -18,6 +18,7 @@ from transformers import (
 
 from tinybert.config import StudentShape
 from tinybert.errors import TinyBertError
+from tinybert.models.structure import encoder_shape
 from tinybert.tasks.base import DEFAULT_TASK_TYPE, TaskType, get_task_type
 
 log = logging.getLogger(__name__)
@@ -153,18 +154,7 @@ def load_encoder(name_or_path: str, option: str) -> PreTrainedModel:
 
 def describe_encoder(config: PretrainedConfig, option: str) -> StudentShape:
     """The encoder shape of ``config``, or an error when the model is not a BERT-like encoder."""
-    try:
-        return StudentShape(
-            layers=config.num_hidden_layers,
-            hidden=config.hidden_size,
-            heads=config.num_attention_heads,
-            intermediate=config.intermediate_size,
-        )
-    except AttributeError as err:
-        raise TinyBertError(
-            f"{option}: {config.model_type} config has no {err.name}; expected a BERT-family encoder "
-            "(num_hidden_layers, hidden_size, num_attention_heads, intermediate_size)"
-        ) from None
+    return encoder_shape(config, option)
 
 
 def count_parameters(model: torch.nn.Module) -> int:

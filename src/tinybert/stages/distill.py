@@ -158,7 +158,7 @@ def _distill_into(config: DistillConfig, output: Path) -> dict:
             "layers": s_layers,
             "hidden": student.config.hidden_size,
             "heads": student.config.num_attention_heads,
-            "intermediate": student.config.intermediate_size,
+            "intermediate": describe_encoder(student.config, "--student").intermediate,
             "layer_map": list(layer_map.teacher_layers),
             **student_info,
         },
