@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -135,3 +136,33 @@ def test_teacher_label_order_is_kept(tmp_path: Path) -> None:
     folder = make_model(tmp_path / "t", labels=("positive", "negative"))
     model = load_classifier(str(folder), ("negative", "positive"), "--teacher", new_head=False)
     assert model.config.id2label == {0: "positive", 1: "negative"}
+
+
+def test_folder_student_classifier_is_permuted_into_the_teachers_label_order(tmp_path: Path) -> None:
+    from tinybert.config import StudentSpec
+    from tinybert.models.students import make_student
+
+    teacher = AutoModelForSequenceClassification.from_pretrained(make_model(tmp_path / "t"))
+    folder = make_model(tmp_path / "s", layers=2, labels=("positive", "negative"), seed=3)
+    original = AutoModelForSequenceClassification.from_pretrained(folder).eval()
+    student, _, info = make_student(StudentSpec(student=str(folder)), teacher, ("negative", "positive"))
+    assert info["head"] == "kept, permuted into the teacher's label order"
+    assert student.config.id2label == {0: "negative", 1: "positive"}
+    ids = torch.tensor([[2, 5, 6, 7, 3]])
+    with torch.no_grad():
+        before, after = original(input_ids=ids).logits, student.eval()(input_ids=ids).logits
+    torch.testing.assert_close(after, before[:, [1, 0]])  # each label keeps its own score
+
+
+def test_folder_student_with_other_labels_is_refused_and_a_new_head_is_said(tmp_path: Path) -> None:
+    from tinybert.config import StudentSpec
+    from tinybert.models.students import make_student
+
+    teacher = AutoModelForSequenceClassification.from_pretrained(make_model(tmp_path / "t"))
+    three = make_model(tmp_path / "s3", layers=2, labels=("a", "b", "c"))
+    with pytest.raises(TinyBertError, match=r"--student .*s3: the model predicts labels \['a', 'b', 'c'\]"):
+        make_student(StudentSpec(student=str(three)), teacher, ("negative", "positive"))
+    encoder = make_model(tmp_path / "enc", layers=2, head=False)
+    assert "BertModel" in json.loads((encoder / "config.json").read_text())["architectures"]
+    _, _, info = make_student(StudentSpec(student=str(encoder)), teacher, ("negative", "positive"))
+    assert info["head"] == "new"

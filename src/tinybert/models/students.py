@@ -18,7 +18,8 @@ from transformers import (
 from tinybert.config import STUDENT_PRESETS, StudentShape, StudentSpec
 from tinybert.distillation.layer_map import LayerMap, parse_layer_map, uniform_map
 from tinybert.errors import TinyBertError
-from tinybert.models.loading import describe_encoder, first_line, label_config, load_config
+from tinybert.models.heads import permute_labels
+from tinybert.models.loading import check_labels, describe_encoder, first_line, label_config, load_config
 from tinybert.models.structure import encoder_layers, student_config
 from tinybert.tasks.base import task_type_for_model
 
@@ -135,6 +136,32 @@ def init_from_teacher(student: PreTrainedModel, teacher: PreTrainedModel, layer_
     return InitReport(copied=copied, skipped=skipped)
 
 
+def _load_folder(
+    folder: str, config: PretrainedConfig, head: bool, head_class: Any, task_type: Any, labels: tuple[str, ...] | None
+) -> tuple[PreTrainedModel, str | None]:
+    """A folder student; with ``head``, its head over ``labels`` in that order, and what became of it.
+
+    A folder that is already a classifier keeps its head: permuted into the order of ``labels``
+    when its label names are the same, refused otherwise (never a silent new head). A folder
+    without a head of the task type (an encoder, a general-distillation student) gets a new head.
+    """
+    option = f"--student {folder}"
+    try:
+        if not head:
+            return AutoModel.from_pretrained(folder), None
+        if not any(a.endswith(task_type.architecture) for a in config.architectures or []):
+            log.warning("%s has no %s head: a new head over the teacher's labels is trained", option, task_type.name)
+            return head_class.from_pretrained(folder, **label_config(labels)), "new"
+        check_labels(config, labels, option)
+        student = head_class.from_pretrained(folder)
+    except (OSError, ValueError) as err:
+        raise TinyBertError(f"{option}: cannot load ({first_line(err)})") from None
+    if labels is not None and permute_labels(student, labels, option):
+        log.info("%s: head rows permuted into the teacher's label order %s", option, list(labels))
+        return student, "kept, permuted into the teacher's label order"
+    return student, "kept"
+
+
 def _layer_map(spec: StudentSpec, s_layers: int, t_layers: int) -> LayerMap:
     return parse_layer_map(spec.layer_map, s_layers, t_layers) if spec.layer_map else uniform_map(s_layers, t_layers)
 
@@ -158,15 +185,10 @@ def make_student(
                 f"--student {spec.student}: vocabulary of {s_cfg.vocab_size} tokens, the "
                 f"teacher's has {t_cfg.vocab_size}; expected the same tokenizer"
             )
-        try:
-            student = (
-                head_class.from_pretrained(spec.student, ignore_mismatched_sizes=True, **label_config(labels))
-                if head
-                else AutoModel.from_pretrained(spec.student)
-            )
-        except (OSError, ValueError) as err:
-            raise TinyBertError(f"--student {spec.student}: cannot load ({first_line(err)})") from None
+        student, head_note = _load_folder(spec.student, s_cfg, head, head_class, task_type_for_model(teacher), labels)
         info: dict = {"init": f"folder {spec.student}"}
+        if head_note:
+            info["head"] = head_note
     else:
         shape = resolve_shape(t_cfg, spec.student, spec.layers, spec.hidden, spec.heads, spec.intermediate)
         layer_map = _layer_map(spec, shape.layers, t_cfg.num_hidden_layers)
