@@ -27,7 +27,7 @@ import torch
 from transformers import PretrainedConfig, PreTrainedTokenizerBase
 
 from tinybert.errors import TinyBertError
-from tinybert.models.loading import count_parameters, load_config, load_tokenizer
+from tinybert.models.loading import count_parameters, load_config, load_pretrained, load_tokenizer
 from tinybert.tasks.base import TaskType, task_type_for_config
 
 __all__ = [
@@ -164,11 +164,7 @@ def _load_pytorch(
             first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise TinyBertError(f"--model {weights[0]}: not a PyTorch int8 export of this config ({first})") from None
     else:
-        try:
-            model = head_class.from_pretrained(name, attn_implementation=_inference_attention(config))
-        except (OSError, ValueError, KeyError) as err:
-            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            raise TinyBertError(f"--model {name}: cannot load the model ({first})") from None
+        model = load_pretrained(head_class, name, "--model", attn_implementation=_inference_attention(config))
         parameters = count_parameters(model)
         weights = (sorted(folder.glob("*.safetensors")) or sorted(folder.glob("*.bin"))) if folder.is_dir() else []
     return model.to(device).eval(), config, weights, parameters, task_type

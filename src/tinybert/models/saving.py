@@ -24,6 +24,9 @@ def save_model(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, final
     try:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     finally:
         if scores:
             use_score_attention(model)

@@ -96,3 +96,38 @@ def encoder_layers(model: PreTrainedModel) -> tuple[str, nn.ModuleList] | None:
     if not found:
         return None
     return min(found, key=lambda item: item[0].count("."))
+
+
+def position_limit(model: PreTrainedModel) -> int | None:
+    """The most tokens ``model`` takes: its position embeddings, less the offset of RoBERTa-style
+    position ids (they start after the padding index); None when the config sets no limit."""
+    limit = getattr(model.config, "max_position_embeddings", None)
+    if not isinstance(limit, int) or isinstance(limit, bool):
+        return None
+    padding_idx = getattr(getattr(model.base_model, "embeddings", None), "padding_idx", None)
+    return limit - (padding_idx + 1) if isinstance(padding_idx, int) else limit
+
+
+def sequence_length(model: PreTrainedModel, requested: int | None, default: int, option: str, name: str) -> int:
+    """The sequence length to tokenise to: ``requested``, refused beyond the model's positions, or
+    ``default`` capped at them. ``option`` and ``name`` (e.g. ``--teacher DIR``) word the error."""
+    limit = position_limit(model)
+    if requested is not None:
+        if limit is not None and requested > limit:
+            raise TinyBertError(f"{option} {requested}: {name} takes at most {limit} tokens (its position embeddings)")
+        return requested
+    return default if limit is None else min(default, limit)
+
+
+def config_position_limit(config: PretrainedConfig) -> int | None:
+    """:func:`position_limit` of the model ``config`` describes (built on the meta device: no memory)."""
+    import torch
+    from transformers import AutoModel
+
+    try:
+        with torch.device("meta"):
+            model = AutoModel.from_config(config)
+    except (ValueError, KeyError, TypeError):
+        limit = getattr(config, "max_position_embeddings", None)
+        return limit if isinstance(limit, int) else None
+    return position_limit(model)

@@ -19,7 +19,7 @@ from tinybert.config import STUDENT_PRESETS, StudentShape, StudentSpec
 from tinybert.distillation.layer_map import LayerMap, parse_layer_map, uniform_map
 from tinybert.errors import TinyBertError
 from tinybert.models.heads import permute_labels
-from tinybert.models.loading import check_labels, describe_encoder, first_line, label_config, load_config
+from tinybert.models.loading import check_labels, describe_encoder, label_config, load_config, load_pretrained
 from tinybert.models.structure import encoder_layers, student_config
 from tinybert.tasks.base import task_type_for_model
 
@@ -146,16 +146,13 @@ def _load_folder(
     without a head of the task type (an encoder, a general-distillation student) gets a new head.
     """
     option = f"--student {folder}"
-    try:
-        if not head:
-            return AutoModel.from_pretrained(folder), None
-        if not any(a.endswith(task_type.architecture) for a in config.architectures or []):
-            log.warning("%s has no %s head: a new head over the teacher's labels is trained", option, task_type.name)
-            return head_class.from_pretrained(folder, **label_config(labels)), "new"
-        check_labels(config, labels, option)
-        student = head_class.from_pretrained(folder)
-    except (OSError, ValueError) as err:
-        raise TinyBertError(f"{option}: cannot load ({first_line(err)})") from None
+    if not head:
+        return load_pretrained(AutoModel, folder, "--student"), None
+    if not any(a.endswith(task_type.architecture) for a in config.architectures or []):
+        log.warning("%s has no %s head: a new head over the teacher's labels is trained", option, task_type.name)
+        return load_pretrained(head_class, folder, "--student", **label_config(labels)), "new"
+    check_labels(config, labels, option)
+    student = load_pretrained(head_class, folder, "--student")
     if labels is not None and permute_labels(student, labels, option):
         log.info("%s: head rows permuted into the teacher's label order %s", option, list(labels))
         return student, "kept, permuted into the teacher's label order"

@@ -29,6 +29,7 @@ from tinybert.models.loading import (
     load_tokenizer,
 )
 from tinybert.models.saving import install_model, save_model
+from tinybert.models.structure import sequence_length
 from tinybert.models.students import make_student
 from tinybert.options import build, signature
 from tinybert.tasks.base import get_task_type
@@ -60,7 +61,10 @@ def _distill_into(config: DistillConfig, output: Path) -> dict:
     describe_encoder(teacher.config, "--teacher")
     tokenizer = load_tokenizer(config.teacher, "--teacher")
     labels = model_labels(teacher, task)
-    features = Features(task, tokenizer, labels, config.data.max_seq_length)
+    length = sequence_length(
+        teacher, config.data.max_seq_length, task.spec.max_seq_length, "--max-seq-length", f"--teacher {config.teacher}"
+    )
+    features = Features(task, tokenizer, labels, length)
 
     student, layer_map, student_info = make_student(config.student, teacher, labels)
     s_layers, t_layers = student.config.num_hidden_layers, teacher.config.num_hidden_layers

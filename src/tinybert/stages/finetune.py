@@ -30,6 +30,7 @@ from tinybert.models.loading import (
     load_tokenizer,
 )
 from tinybert.models.saving import install_model, save_model
+from tinybert.models.structure import sequence_length
 from tinybert.models.students import make_student, resolve_shape
 from tinybert.options import build, signature
 from tinybert.tasks.base import get_task_type
@@ -76,7 +77,10 @@ def _finetune_into(config: FinetuneConfig, output: Path) -> dict:
             model, layer_map, student_info = make_student(config.student, model, model_labels(model, task))
             student_info["layer_map"] = list(layer_map.teacher_layers)
         use_training_attention(model, "--model")
-        features = Features(task, tokenizer, model_labels(model, task), config.data.max_seq_length)
+        length = sequence_length(
+            model, config.data.max_seq_length, task.spec.max_seq_length, "--max-seq-length", f"--model {config.model}"
+        )
+        features = Features(task, tokenizer, model_labels(model, task), length)
         loaders = {k: accelerator.prepare(v) for k, v in features.eval_loaders(64).items()}
         first_split = next(iter(loaders))
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -117,7 +121,7 @@ def _finetune_into(config: FinetuneConfig, output: Path) -> dict:
     final = load_classifier(str(output), task.spec.label_names, "--model", new_head=False, task_type=task_type)
     use_training_attention(final)
     final.to(accelerator.device)
-    features = Features(task, tokenizer, model_labels(final, task), config.data.max_seq_length)
+    features = Features(task, tokenizer, model_labels(final, task), length)
     metrics = evaluate_model(final, features, accelerator)
     summary = {
         "command": "finetune",
