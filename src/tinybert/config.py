@@ -187,8 +187,9 @@ class StudentSpec:
 
     student: str | None = option(None, aliases=("preset", "general"))
     """Preset (tinybert-4l-312: 4 layers, hidden 312, FFN 1200, 12 heads; tinybert-6l-768), or a model
-    folder (e.g. a general-distilled student) whose weights are the init. Default: tinybert-4l-312
-    unless shape options are given."""
+    folder (e.g. a general-distilled student) whose weights are the init; a folder that is already a
+    classifier keeps its head, its rows permuted into the teacher's label order (other labels: refused).
+    Default: tinybert-4l-312 unless shape options are given. Built students have the teacher's architecture."""
     layers: int | None = None
     """Student layers (the shape options left out come from the teacher)."""
     hidden: int | None = None
