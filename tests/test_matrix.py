@@ -63,3 +63,25 @@ def test_every_step_runs_for_the_architecture(arch: str, data: Path, tmp_path: P
         str(tmp_path / "onnx"), data / "dev.tsv", output=tmp_path / "int8.tsv", text_columns=["sentence"]
     )
     assert int8["rows"] == 16
+
+
+def test_student_arch_bert_distils_a_roberta_teacher(data: Path, tmp_path: Path) -> None:
+    """--student-arch bert: a BERT student with the RoBERTa teacher's tokenizer, labels and usable positions."""
+    common = {"task": "sst2", "data_dir": data, "batch_size": 16, "max_seq_length": 24}
+    teacher = make_arch_model(tmp_path / "teacher", "roberta")
+    summary = tinybert.distill(
+        str(teacher), tmp_path / "student", layers=2, student_arch="bert", intermediate_epochs=1, prediction_epochs=1,
+        **common,
+    )  # fmt: skip
+    assert summary["student"]["architecture"] == "bert"
+    config = json.loads((tmp_path / "student" / "config.json").read_text())
+    assert config["model_type"] == "bert" and config["num_hidden_layers"] == 2
+    assert config["max_position_embeddings"] == 63  # position ids start after the padding index 0
+    assert config["id2label"] == {"0": "negative", "1": "positive"}
+    assert tinybert.export(str(tmp_path / "student"), tmp_path / "onnx")["parity"]["passed"]
+    assert pipeline("text-classification", model=str(tmp_path / "student"))("a good film")[0]["label"] in {
+        "negative",
+        "positive",
+    }
+    with pytest.raises(TinyBertError, match=r"student_arch: copies no teacher layers .*drop init teacher"):
+        tinybert.distill(str(teacher), tmp_path / "no", layers=2, student_arch="bert", init="teacher", **common)

@@ -67,6 +67,29 @@ def student_config(teacher: PretrainedConfig, shape: StudentShape, teacher_layer
     return config
 
 
+def bert_student_config(teacher: PretrainedConfig, shape: StudentShape) -> PretrainedConfig:
+    """A BERT config in ``shape`` for a student of any teacher (``--student-arch bert``): the
+    teacher's vocabulary, padding id, labels and usable positions, so it takes the teacher's tokenizer."""
+    from transformers import BertConfig
+
+    positions = config_position_limit(teacher) or 512
+    config = BertConfig(
+        vocab_size=teacher.vocab_size,
+        hidden_size=shape.hidden,
+        num_hidden_layers=shape.layers,
+        num_attention_heads=shape.heads,
+        intermediate_size=shape.intermediate,
+        max_position_embeddings=positions,
+        pad_token_id=teacher.pad_token_id if isinstance(teacher.pad_token_id, int) else 0,
+        num_labels=teacher.num_labels,
+        id2label=dict(teacher.id2label),
+        label2id=dict(teacher.label2id),
+        problem_type=teacher.problem_type,
+    )
+    validate_config(config, "--student-arch bert")
+    return config
+
+
 def validate_config(config: PretrainedConfig, option: str) -> None:
     """Run the config class's own validators (e.g. ``layer_types`` against ``num_hidden_layers``)."""
     validate = getattr(config, "validate", None)

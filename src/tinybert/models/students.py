@@ -20,7 +20,7 @@ from tinybert.distillation.layer_map import LayerMap, parse_layer_map, uniform_m
 from tinybert.errors import TinyBertError
 from tinybert.models.heads import permute_labels
 from tinybert.models.loading import check_labels, describe_encoder, label_config, load_config, load_pretrained
-from tinybert.models.structure import encoder_layers, student_config
+from tinybert.models.structure import bert_student_config, encoder_layers, student_config
 from tinybert.tasks.base import task_type_for_model
 
 log = logging.getLogger(__name__)
@@ -62,16 +62,21 @@ def build_student(
     head: bool = True,
     head_class: Any = None,
     teacher_layers: tuple[int, ...] | None = None,
+    arch: str | None = None,
 ) -> PreTrainedModel:
     """A randomly initialised model of the teacher's family, vocabulary and labels, in ``shape``.
 
     ``head_class``: the auto class of the head (default ``AutoModelForSequenceClassification``);
     ``head=False``: the bare encoder (``AutoModel``), as general distillation trains it.
     ``teacher_layers``: the layer map, for per-layer config fields (default: uniform).
+    ``arch="bert"``: a BERT student whatever the teacher's architecture (``--student-arch``).
     """
     if teacher_layers is None:
         teacher_layers = uniform_map(shape.layers, teacher_config.num_hidden_layers).teacher_layers
-    config = student_config(teacher_config, shape, tuple(teacher_layers))
+    if arch == "bert":
+        config = bert_student_config(teacher_config, shape)
+    else:
+        config = student_config(teacher_config, shape, tuple(teacher_layers))
     return ((head_class or AutoModelForSequenceClassification) if head else AutoModel).from_config(config)
 
 
@@ -189,8 +194,15 @@ def make_student(
     else:
         shape = resolve_shape(t_cfg, spec.student, spec.layers, spec.hidden, spec.heads, spec.intermediate)
         layer_map = _layer_map(spec, shape.layers, t_cfg.num_hidden_layers)
-        student = build_student(t_cfg, shape, head=head, head_class=head_class, teacher_layers=layer_map.teacher_layers)
-        info = {"init": spec.init, "shape": asdict(shape)}
+        student = build_student(
+            t_cfg,
+            shape,
+            head=head,
+            head_class=head_class,
+            teacher_layers=layer_map.teacher_layers,
+            arch=spec.student_arch,
+        )
+        info = {"init": spec.init, "shape": asdict(shape), "architecture": student.config.model_type}
     layer_map = _layer_map(spec, student.config.num_hidden_layers, t_cfg.num_hidden_layers)
     if spec.init == "teacher" and not spec.is_folder:
         report = init_from_teacher(student, teacher, layer_map)
