@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from tinybert.distillation.layer_map import uniform_map
 from tinybert.errors import TinyBertError
 from tinybert.models.attention import use_default_attention, use_score_attention
 from tinybert.models.loading import load_classifier
-from tinybert.models.students import build_student, init_from_teacher, resolve_shape, teacher_key
+from tinybert.models.students import build_student, init_from_teacher, resolve_shape, teacher_keys
 
 
 def _inputs() -> dict[str, torch.Tensor]:
@@ -78,14 +79,16 @@ def test_resolve_shape_defaults() -> None:
     assert resolve_shape(teacher, "tinybert-6l-768", None, None, None, None) == StudentShape(6, 768, 12, 3072)
 
 
-def test_teacher_key_maps_layer_modules() -> None:
-    lm = uniform_map(2, 4)  # student layer 1 <- teacher layer 2, 2 <- 4
-    assert teacher_key("bert.encoder.layer.0.attention.self.query.weight", lm) == (
-        "bert.encoder.layer.1.attention.self.query.weight"
+def test_teacher_keys_map_layer_modules_by_structure(tiny_teacher: Path) -> None:
+    teacher = AutoModelForSequenceClassification.from_pretrained(tiny_teacher)
+    student = build_student(teacher.config, StudentShape(layers=2, hidden=32, heads=4, intermediate=64))
+    keys = teacher_keys(student, teacher, uniform_map(2, 4))  # student layer 1 <- teacher layer 2, 2 <- 4
+    assert (
+        keys["bert.encoder.layer.0.attention.self.query.weight"] == "bert.encoder.layer.1.attention.self.query.weight"
     )
-    assert teacher_key("bert.encoder.layer.1.output.dense.bias", lm) == "bert.encoder.layer.3.output.dense.bias"
-    assert teacher_key("bert.embeddings.word_embeddings.weight", lm) == "bert.embeddings.word_embeddings.weight"
-    assert teacher_key("classifier.weight", lm) == "classifier.weight"
+    assert keys["bert.encoder.layer.1.output.dense.bias"] == "bert.encoder.layer.3.output.dense.bias"
+    assert keys["bert.embeddings.word_embeddings.weight"] == "bert.embeddings.word_embeddings.weight"
+    assert keys["classifier.weight"] == "classifier.weight"
 
 
 def test_init_from_teacher_copies_exactly_the_mapped_tensors(tiny_teacher: Path) -> None:
@@ -133,3 +136,33 @@ def test_teacher_label_order_is_kept(tmp_path: Path) -> None:
     folder = make_model(tmp_path / "t", labels=("positive", "negative"))
     model = load_classifier(str(folder), ("negative", "positive"), "--teacher", new_head=False)
     assert model.config.id2label == {0: "positive", 1: "negative"}
+
+
+def test_folder_student_classifier_is_permuted_into_the_teachers_label_order(tmp_path: Path) -> None:
+    from tinybert.config import StudentSpec
+    from tinybert.models.students import make_student
+
+    teacher = AutoModelForSequenceClassification.from_pretrained(make_model(tmp_path / "t"))
+    folder = make_model(tmp_path / "s", layers=2, labels=("positive", "negative"), seed=3)
+    original = AutoModelForSequenceClassification.from_pretrained(folder).eval()
+    student, _, info = make_student(StudentSpec(student=str(folder)), teacher, ("negative", "positive"))
+    assert info["head"] == "kept, permuted into the teacher's label order"
+    assert student.config.id2label == {0: "negative", 1: "positive"}
+    ids = torch.tensor([[2, 5, 6, 7, 3]])
+    with torch.no_grad():
+        before, after = original(input_ids=ids).logits, student.eval()(input_ids=ids).logits
+    torch.testing.assert_close(after, before[:, [1, 0]])  # each label keeps its own score
+
+
+def test_folder_student_with_other_labels_is_refused_and_a_new_head_is_said(tmp_path: Path) -> None:
+    from tinybert.config import StudentSpec
+    from tinybert.models.students import make_student
+
+    teacher = AutoModelForSequenceClassification.from_pretrained(make_model(tmp_path / "t"))
+    three = make_model(tmp_path / "s3", layers=2, labels=("a", "b", "c"))
+    with pytest.raises(TinyBertError, match=r"--student .*s3: the model predicts labels \['a', 'b', 'c'\]"):
+        make_student(StudentSpec(student=str(three)), teacher, ("negative", "positive"))
+    encoder = make_model(tmp_path / "enc", layers=2, head=False)
+    assert "BertModel" in json.loads((encoder / "config.json").read_text())["architectures"]
+    _, _, info = make_student(StudentSpec(student=str(encoder)), teacher, ("negative", "positive"))
+    assert info["head"] == "new"

@@ -181,14 +181,19 @@ def _known_tasks(task: str) -> list[str]:
 INITS = ("random", "teacher")
 
 
+STUDENT_ARCHS = ("bert",)
+"""Architectures a student can be built in other than the teacher's (``--student-arch``)."""
+
+
 @dataclass(frozen=True)
 class StudentSpec:
     """Which student to build from a teacher, and how to initialise it."""
 
     student: str | None = option(None, aliases=("preset", "general"))
     """Preset (tinybert-4l-312: 4 layers, hidden 312, FFN 1200, 12 heads; tinybert-6l-768), or a model
-    folder (e.g. a general-distilled student) whose weights are the init. Default: tinybert-4l-312
-    unless shape options are given."""
+    folder (e.g. a general-distilled student) whose weights are the init; a folder that is already a
+    classifier keeps its head, its rows permuted into the teacher's label order (other labels: refused).
+    Default: tinybert-4l-312 unless shape options are given. Built students have the teacher's architecture."""
     layers: int | None = None
     """Student layers (the shape options left out come from the teacher)."""
     hidden: int | None = None
@@ -202,9 +207,22 @@ class StudentSpec:
     shapes match, every tensor shape-checked."""
     layer_map: tuple[int, ...] | None = None
     """Teacher layer for each student layer, e.g. 3,6,9,12; default uniform, g(m) = round(m*N/M)."""
+    student_arch: str | None = option(None, check=one_of(*STUDENT_ARCHS))
+    """bert: build a BERT student from any teacher (its vocabulary, tokenizer, labels and usable positions);
+    default: the teacher's own architecture. Needs --init random."""
 
     def __post_init__(self) -> None:
         check_fields(self)
+        _require(
+            self.student_arch is None or self.init == "random",
+            "student_arch",
+            "copies no teacher layers (another architecture): drop {init} teacher",
+        )
+        _require(
+            self.student_arch is None or self.student is None or self.student in STUDENT_PRESETS,
+            "student_arch",
+            "a folder fixes the architecture: drop {student_arch}",
+        )
         has_shape_flags = any(v is not None for v in (self.layers, self.hidden, self.heads, self.intermediate))
         if self.student is not None and self.student in STUDENT_PRESETS:
             _require(

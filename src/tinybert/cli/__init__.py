@@ -20,6 +20,7 @@ from tinybert import config as cfg
 from tinybert.cli import render
 from tinybert.cli.options import command, flags_in_errors
 from tinybert.errors import TinyBertError
+from tinybert.io.outputs import WRITE_ERRNOS
 
 app = typer.Typer(
     add_completion=False,
@@ -125,6 +126,12 @@ def main() -> None:
         app()
     except TinyBertError as err:
         render.console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except OSError as err:
+        if err.errno not in WRITE_ERRNOS:
+            raise
+        where = f" {err.filename}" if err.filename else ""
+        render.console.print(f"[bold red]error:[/] cannot write{where} ({err.strerror or err})", highlight=False)
         sys.exit(2)
     except KeyboardInterrupt:
         render.console.print("interrupted")

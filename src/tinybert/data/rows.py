@@ -453,6 +453,12 @@ def check_output(output: Path, overwrite: bool, inputs: Sequence[Path]) -> None:
         raise TinyBertError(f"--output {output}: file exists; pass --overwrite to replace it")
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def atomic_output(output: Path, overwrite: bool, inputs: Sequence[Path]) -> Iterator[TextIO]:
     """Open a temporary file next to ``output``; on success it replaces ``output`` atomically,
@@ -468,6 +474,7 @@ def atomic_output(output: Path, overwrite: bool, inputs: Sequence[Path]) -> Iter
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             yield handle
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a new file honours the umask
         os.replace(tmp, output)
     finally:
         tmp.unlink(missing_ok=True)

@@ -81,6 +81,7 @@ def measure_model(name: str, config: BenchmarkConfig) -> dict:
     import transformers
 
     from tinybert.deploy.runtime import load_inference_model
+    from tinybert.models.structure import config_position_limit
 
     transformers.logging.set_verbosity_error()
     transformers.logging.disable_progress_bar()
@@ -89,6 +90,11 @@ def measure_model(name: str, config: BenchmarkConfig) -> dict:
     threads = torch.get_num_threads()
     rss_before = _rss_mb()
     model = load_inference_model(name, device=config.device, threads=threads)
+    limit = config_position_limit(model.config)
+    if limit is not None and config.seq_len > limit:
+        raise TinyBertError(
+            f"--seq-len {config.seq_len}: --model {name} takes at most {limit} tokens (its position embeddings)"
+        )
     if config.device == "cuda":
         torch.cuda.reset_peak_memory_stats()
     rows = []

@@ -27,7 +27,7 @@ import torch
 from transformers import PretrainedConfig, PreTrainedTokenizerBase
 
 from tinybert.errors import TinyBertError
-from tinybert.models.loading import count_parameters, load_config, load_tokenizer
+from tinybert.models.loading import count_parameters, load_config, load_pretrained, load_tokenizer
 from tinybert.tasks.base import TaskType, task_type_for_config
 
 __all__ = [
@@ -164,14 +164,21 @@ def _load_pytorch(
             first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise TinyBertError(f"--model {weights[0]}: not a PyTorch int8 export of this config ({first})") from None
     else:
-        try:
-            model = head_class.from_pretrained(name, attn_implementation="sdpa")
-        except (OSError, ValueError, KeyError) as err:
-            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            raise TinyBertError(f"--model {name}: cannot load the model ({first})") from None
+        model = load_pretrained(head_class, name, "--model", attn_implementation=_inference_attention(config))
         parameters = count_parameters(model)
         weights = (sorted(folder.glob("*.safetensors")) or sorted(folder.glob("*.bin"))) if folder.is_dir() else []
     return model.to(device).eval(), config, weights, parameters, task_type
+
+
+def _inference_attention(config: PretrainedConfig) -> str:
+    """``sdpa`` where the model's class supports it, else its own eager attention (DeBERTa-v2, MPNet)."""
+    from transformers import AutoModel
+
+    try:
+        model_class = AutoModel._model_mapping[type(config)]
+    except KeyError:
+        return "eager"
+    return "sdpa" if getattr(model_class, "_supports_sdpa", False) else "eager"
 
 
 def _torch_forward(

@@ -13,6 +13,7 @@ from tinybert.data.features import model_inputs
 from tinybert.distillation.layer_map import LayerMap
 from tinybert.distillation.losses import attention_mse, hidden_mse
 from tinybert.errors import TinyBertError
+from tinybert.models.attention import use_score_attention, uses_score_attention
 from tinybert.tasks.base import DEFAULT_TASK_TYPE, TaskType, get_task_type
 
 TEACHER_LOGITS = "teacher_logits"
@@ -85,6 +86,12 @@ class DistillationModule(nn.Module):
         if stage not in ("intermediate", "prediction"):
             raise ValueError(f"stage must be intermediate or prediction, got {stage!r}")
         check_heads(student.config, teacher.config, weights, [stage])
+        if stage == "intermediate" and weights.attention > 0:
+            # Never compare probabilities as if they were scores (a class that ignores the attention
+            # interface returns probabilities as ``attentions``).
+            for model, name in ((teacher, "--teacher"), (student, "--student")):
+                if not uses_score_attention(model):
+                    use_score_attention(model, name)
         s_cfg, t_cfg = student.config, teacher.config
         self.student = student
         self.teacher = teacher

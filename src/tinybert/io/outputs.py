@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -37,8 +38,26 @@ def prepare_output(output: Path, overwrite: bool, inputs: dict[str, str | Path |
     check_overlap(output, inputs)
     if output.exists() and any(output.iterdir()) and not overwrite:
         raise TinyBertError(f"--output {output}: folder exists and is not empty; pass --overwrite to replace it")
-    output.mkdir(parents=True, exist_ok=True)
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+        probe = output / ".tinybert-write-check"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        raise TinyBertError(f"--output {output}: cannot write there ({err.strerror or err})") from None
     return output
+
+
+WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG})
+"""OSError numbers that mean the output cannot be written (disk full, read-only, no permission)."""
+
+
+def write_failure(err: OSError, option: str, output: Path) -> TinyBertError | None:
+    """The one-line error for a failed write of ``output`` (None when ``err`` is not a write failure)."""
+    if err.errno not in WRITE_ERRNOS:
+        return None
+    where = f" {err.filename}" if err.filename else ""
+    return TinyBertError(f"{option} {output}: cannot write{where} ({err.strerror or err}); nothing was kept")
 
 
 def replace_dir(tmp: Path, final: Path) -> None:
@@ -57,7 +76,11 @@ def replace_dir(tmp: Path, final: Path) -> None:
 def write_json(path: Path, data: object) -> None:
     """Write JSON atomically (temporary file + rename)."""
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
+    try:
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
     os.replace(tmp, path)
 
 
@@ -74,9 +97,26 @@ def output_folder(output: Path, overwrite: bool, inputs: dict[str, str | Path | 
     try:
         yield path
     except TinyBertError:
-        if not existed:
-            shutil.rmtree(path, ignore_errors=True)
+        _clean(path, existed)
         raise
+    except OSError as err:
+        _clean(path, existed)
+        failure = write_failure(err, "--output", path)
+        if failure is None:
+            raise
+        raise failure from None
+
+
+def _clean(path: Path, existed: bool) -> None:
+    """Remove a folder this run created; in one that existed, the run's ``*.tmp`` leftovers."""
+    if not existed:
+        shutil.rmtree(path, ignore_errors=True)
+        return
+    for tmp in path.glob("**/*.tmp"):
+        if tmp.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            tmp.unlink(missing_ok=True)
 
 
 def _interrupted(output: Path) -> Path | None:

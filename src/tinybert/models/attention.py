@@ -57,23 +57,59 @@ AttentionInterface.register(SCORES_ATTENTION, scores_attention_forward)
 AttentionMaskInterface.register(SCORES_ATTENTION, eager_mask)
 
 
+def supports_score_attention(model: PreTrainedModel) -> bool:
+    """True when ``model``'s Hugging Face class computes attention through the attention interface.
+
+    Classes that compute attention in their own code (DeBERTa-v2/v3, MPNet in transformers 5.x)
+    ignore a registered attention function: ``set_attn_implementation`` only logs a warning and
+    ``output_attentions`` then returns softmax probabilities, not scores.
+    """
+    return bool(getattr(model, "_supports_attention_backend", False))
+
+
 def use_score_attention(model: PreTrainedModel, name: str = "model") -> None:
-    """Switch ``model`` to score-returning attention, or fail with a clear error.
+    """Switch ``model`` to score-returning attention, or fail with a one-line error.
 
     After this, ``model(..., output_attentions=True).attentions[l - 1]`` holds the pre-softmax
-    scores of layer ``l``, shape (B, H, L, L).
+    scores of layer ``l``, shape (B, H, L, L). Never falls back to probabilities: a model whose
+    class does not take the attention function is refused, naming ``--loss-weights attention=0``.
     """
+    if not supports_score_attention(model):
+        raise TinyBertError(
+            f"{name} ({type(model).__name__}) computes attention in its own code, so its pre-softmax "
+            "scores cannot be read for the attention loss; distil with --loss-weights attention=0"
+        )
     try:
         model.set_attn_implementation(SCORES_ATTENTION)
     except (ValueError, NotImplementedError, AttributeError) as err:
         raise TinyBertError(
             f"{name} ({type(model).__name__}) does not accept a custom attention function, so its "
-            "attention scores cannot be read for the attention loss; use a BERT-family encoder "
-            "whose Hugging Face class supports the attention interface"
+            "attention scores cannot be read for the attention loss; distil with --loss-weights attention=0"
         ) from err
+    if model.config._attn_implementation != SCORES_ATTENTION:
+        raise TinyBertError(
+            f"{name} ({type(model).__name__}) kept attention {model.config._attn_implementation!r}, so its "
+            "scores cannot be read for the attention loss; distil with --loss-weights attention=0"
+        )
+
+
+def uses_score_attention(model: PreTrainedModel) -> bool:
+    """True when ``model`` currently records pre-softmax scores as its ``attentions``."""
+    return getattr(model.config, "_attn_implementation", None) == SCORES_ATTENTION
+
+
+def use_training_attention(model: PreTrainedModel, name: str = "model", scores: bool = False) -> None:
+    """Attention for training: pre-softmax scores with ``scores=True`` (raises where they cannot be
+    read, see :func:`use_score_attention`); otherwise scores where the class supports them (the same
+    outputs as eager attention), else the class's own eager attention."""
+    if scores or supports_score_attention(model):
+        use_score_attention(model, name)
+    elif model.config._attn_implementation != "eager":
+        model.set_attn_implementation("eager")
 
 
 def use_default_attention(model: PreTrainedModel) -> None:
     """Switch back to the library's default attention (``sdpa`` where supported) for saving/inference."""
     impl = "sdpa" if getattr(model, "_supports_sdpa", False) else "eager"
-    model.set_attn_implementation(impl)
+    if model.config._attn_implementation != impl:
+        model.set_attn_implementation(impl)

@@ -38,7 +38,7 @@ from transformers import AutoModel, AutoModelForMaskedLM, PreTrainedModel, PreTr
 from transformers.utils import logging as hf_logging
 
 from tinybert.errors import TinyBertError
-from tinybert.models.loading import load_config, load_tokenizer
+from tinybert.models.loading import check_local, check_weights, load_config, load_tokenizer
 
 __all__ = [
     "POLARITY_WORDS",
@@ -201,6 +201,9 @@ def load_encoder(name: str) -> tuple[PreTrainedModel, bool]:
     would predict noise.
     """
     config = load_config(name, "--model")
+    folder = check_local(name, "--model")
+    if folder is not None:
+        check_weights(folder, "--model")
     verbosity = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()  # the "newly initialized head" report is expected and handled here
     try:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import pickle
 import re
 from pathlib import Path
+from typing import Any
 
 import torch
+from huggingface_hub.errors import StrictDataclassError
+from safetensors import SafetensorError
 from transformers import (
     AutoConfig,
     AutoModel,
@@ -18,37 +23,155 @@ from transformers import (
 
 from tinybert.config import StudentShape
 from tinybert.errors import TinyBertError
+from tinybert.models.structure import encoder_shape, validate_config
 from tinybert.tasks.base import DEFAULT_TASK_TYPE, TaskType, get_task_type
 
 log = logging.getLogger(__name__)
 
 _GENERIC_LABEL = re.compile(r"^LABEL_\d+$")
-_LAYER_KEY = re.compile(r"(^|\.)layer\.(\d+)\.")
+
+
+TOKENIZER_FILES = (
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "vocab.txt",
+    "vocab.json",
+    "spiece.model",
+    "sentencepiece.bpe.model",
+    "tokenizer.model",
+)
+"""Files of which a local model folder needs at least one for its tokenizer to load."""
+
+LOAD_ERRORS = (OSError, ValueError, KeyError, TypeError, StrictDataclassError, pickle.UnpicklingError, SafetensorError)
+"""What loading a config, tokenizer or model raises on bad files (no traceback for the user)."""
 
 
 def first_line(err: BaseException) -> str:
-    text = str(err).strip().splitlines()
+    """The message of ``err`` on one line (a strict-dataclass error: its cause, the last line)."""
+    text = [line.strip() for line in str(err).strip().splitlines() if line.strip()]
+    if isinstance(err, StrictDataclassError) and text:
+        return text[-1]
     return text[0] if text else type(err).__name__
 
 
-def load_config(name_or_path: str, option: str) -> PretrainedConfig:
-    """The model's config, from a local folder or the hub, with a one-line error otherwise."""
-    path = Path(name_or_path)
-    if path.exists() and not (path / "config.json").is_file():
+def looks_local(name_or_path: str) -> bool:
+    """True for a name that can only be a local path (absolute, ``./``, ``~``, or inside an existing
+    folder), not a hub id such as ``org/name``."""
+    path = Path(name_or_path).expanduser()
+    return (
+        path.is_absolute()
+        or name_or_path.startswith((".", "~"))
+        or (len(path.parts) > 1 and path.parent.is_dir())
+        or len(path.parts) > 2
+    )
+
+
+def check_local(name_or_path: str, option: str) -> Path | None:
+    """The local folder ``name_or_path`` with a readable config.json, None for a hub id, or a one-line error."""
+    path = Path(name_or_path).expanduser()
+    if not path.exists():
+        if looks_local(name_or_path):
+            raise TinyBertError(f"{option} {name_or_path}: no such folder (expected a local model folder or a hub id)")
+        return None
+    if not path.is_dir():
+        raise TinyBertError(f"{option} {name_or_path}: is a file, expected a Hugging Face model folder")
+    config = path / "config.json"
+    if not config.is_file():
         raise TinyBertError(
             f"{option} {name_or_path}: folder has no config.json (expected a Hugging Face model folder)"
         )
     try:
-        return AutoConfig.from_pretrained(name_or_path)
-    except (OSError, ValueError) as err:
+        json.loads(config.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise TinyBertError(f"{option} {config}: not valid JSON ({first_line(err)})") from None
+    return path
+
+
+def check_weights(folder: Path, option: str) -> None:
+    """The weight files of a local model folder are complete: each ``*.safetensors`` header parses
+    and the file is as long as the header says; a folder with only pickle weights is named as such."""
+    safetensors = sorted(folder.glob("*.safetensors"))
+    for file in safetensors:
+        problem = _safetensors_problem(file)
+        if problem:
+            raise TinyBertError(
+                f"{option} {file}: {problem}; expected a complete safetensors file (copy or save the model again)"
+            )
+    if not safetensors and not any(folder.glob("*.bin")):
+        raise TinyBertError(f"{option} {folder}: folder has no model weights (expected model.safetensors)")
+
+
+def _safetensors_problem(file: Path) -> str | None:
+    size = file.stat().st_size
+    with file.open("rb") as handle:
+        head = handle.read(8)
+        if len(head) < 8:
+            return f"truncated ({size} bytes)"
+        length = int.from_bytes(head, "little")
+        if length > size - 8:
+            return f"truncated or corrupt (header of {length} bytes in a file of {size})"
+        try:
+            header = json.loads(handle.read(length))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return "corrupt (its header is not JSON)"
+    try:
+        end = max((v["data_offsets"][1] for k, v in header.items() if k != "__metadata__"), default=0)
+    except (TypeError, KeyError, IndexError):
+        return "corrupt (its header lists no tensor offsets)"
+    if size != 8 + length + end:
+        return f"truncated or corrupt ({size} bytes, its header describes {8 + length + end})"
+    return None
+
+
+def load_pretrained(model_class: Any, name_or_path: str, option: str, **kwargs: Any) -> PreTrainedModel:
+    """``model_class.from_pretrained(name_or_path, **kwargs)`` with the folder checked first and
+    every load failure as one line naming ``option`` (pickle weights torch refuses: named as such)."""
+    folder = check_local(name_or_path, option)
+    if folder is not None:
+        check_weights(folder, option)
+    try:
+        return model_class.from_pretrained(name_or_path, **kwargs)
+    except pickle.UnpicklingError:
+        raise TinyBertError(
+            f"{option} {name_or_path}: its pickle weights (*.bin) hold objects that torch refuses to load "
+            "safely (weights_only); expected model.safetensors (save the model with save_pretrained)"
+        ) from None
+    except LOAD_ERRORS as err:
+        raise TinyBertError(f"{option} {name_or_path}: cannot load the model ({first_line(err)})") from None
+
+
+def load_config(name_or_path: str, option: str) -> PretrainedConfig:
+    """The model's config, from a local folder or the hub, with a one-line error otherwise."""
+    check_local(name_or_path, option)
+    try:
+        config = AutoConfig.from_pretrained(name_or_path)
+    except LOAD_ERRORS as err:
         raise TinyBertError(f"{option} {name_or_path}: cannot load a model config ({first_line(err)})") from None
+    validate_config(config, f"{option} {name_or_path}")
+    return config
 
 
 def load_tokenizer(name_or_path: str, option: str) -> PreTrainedTokenizerBase:
+    """The model's own tokenizer; a local folder must hold its files, and the tokenizer must fit
+    the model's vocabulary (never transformers' fallback of a few special tokens)."""
+    folder = check_local(name_or_path, option)
+    if folder is not None and not any((folder / name).is_file() for name in TOKENIZER_FILES):
+        raise TinyBertError(
+            f"{option} {name_or_path}: folder has no tokenizer files ({', '.join(TOKENIZER_FILES[:3])}, ...); "
+            "expected the tokenizer the model was trained with (tokenizer.save_pretrained into the folder)"
+        )
     try:
-        return AutoTokenizer.from_pretrained(name_or_path)
-    except (OSError, ValueError, TypeError) as err:
+        tokenizer = AutoTokenizer.from_pretrained(name_or_path)
+    except LOAD_ERRORS as err:
         raise TinyBertError(f"{option} {name_or_path}: cannot load its tokenizer ({first_line(err)})") from None
+    if folder is not None:
+        vocab = json.loads((folder / "config.json").read_text(encoding="utf-8")).get("vocab_size")
+        if isinstance(vocab, int) and len(tokenizer) > vocab:
+            raise TinyBertError(
+                f"{option} {name_or_path}: its tokenizer has {len(tokenizer)} tokens, the model's vocabulary "
+                f"{vocab}; expected the model's own tokenizer"
+            )
+    return tokenizer
 
 
 def has_named_labels(config: PretrainedConfig) -> bool:
@@ -135,36 +258,20 @@ def load_classifier(
                 "expected a model fine-tuned on the task: run `tinybert finetune` first"
             )
         check_labels(config, labels, option)
-    try:
-        model = task_type.head_class.from_pretrained(name_or_path, ignore_mismatched_sizes=bool(overrides), **overrides)
-    except (OSError, ValueError, KeyError) as err:
-        raise TinyBertError(f"{option} {name_or_path}: cannot load the model ({first_line(err)})") from None
-    return model
+    return load_pretrained(
+        task_type.head_class, name_or_path, option, ignore_mismatched_sizes=bool(overrides), **overrides
+    )
 
 
 def load_encoder(name_or_path: str, option: str) -> PreTrainedModel:
     """The bare encoder (``AutoModel``) of a pre-trained or fine-tuned model; any task head is dropped."""
     load_config(name_or_path, option)
-    try:
-        return AutoModel.from_pretrained(name_or_path)
-    except (OSError, ValueError, KeyError) as err:
-        raise TinyBertError(f"{option} {name_or_path}: cannot load the model ({first_line(err)})") from None
+    return load_pretrained(AutoModel, name_or_path, option)
 
 
 def describe_encoder(config: PretrainedConfig, option: str) -> StudentShape:
     """The encoder shape of ``config``, or an error when the model is not a BERT-like encoder."""
-    try:
-        return StudentShape(
-            layers=config.num_hidden_layers,
-            hidden=config.hidden_size,
-            heads=config.num_attention_heads,
-            intermediate=config.intermediate_size,
-        )
-    except AttributeError as err:
-        raise TinyBertError(
-            f"{option}: {config.model_type} config has no {err.name}; expected a BERT-family encoder "
-            "(num_hidden_layers, hidden_size, num_attention_heads, intermediate_size)"
-        ) from None
+    return encoder_shape(config, option)
 
 
 def count_parameters(model: torch.nn.Module) -> int:

@@ -9,7 +9,7 @@ from pathlib import Path
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from tinybert.io.outputs import replace_dir
-from tinybert.models.attention import use_default_attention, use_score_attention
+from tinybert.models.attention import use_default_attention, use_score_attention, uses_score_attention
 
 log = logging.getLogger(__name__)
 
@@ -19,12 +19,17 @@ def save_model(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, final
     tmp = final.with_name(final.name + ".tmp")
     if tmp.exists():
         shutil.rmtree(tmp)
+    scores = uses_score_attention(model)
     use_default_attention(model)
     try:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     finally:
-        use_score_attention(model)
+        if scores:
+            use_score_attention(model)
     replace_dir(tmp, final)
 
 

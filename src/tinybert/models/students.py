@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import logging
 import re
 from dataclasses import asdict, dataclass
@@ -19,13 +18,14 @@ from transformers import (
 from tinybert.config import STUDENT_PRESETS, StudentShape, StudentSpec
 from tinybert.distillation.layer_map import LayerMap, parse_layer_map, uniform_map
 from tinybert.errors import TinyBertError
-from tinybert.models.loading import describe_encoder, first_line, label_config, load_config
+from tinybert.models.heads import permute_labels
+from tinybert.models.loading import check_labels, describe_encoder, label_config, load_config, load_pretrained
+from tinybert.models.structure import bert_student_config, encoder_layers, student_config
 from tinybert.tasks.base import task_type_for_model
 
 log = logging.getLogger(__name__)
 
 _GENERIC_LABEL = re.compile(r"^LABEL_\d+$")
-_LAYER_KEY = re.compile(r"(^|\.)layer\.(\d+)\.")
 
 
 def resolve_shape(
@@ -57,19 +57,26 @@ def resolve_shape(
 
 
 def build_student(
-    teacher_config: PretrainedConfig, shape: StudentShape, head: bool = True, head_class: Any = None
+    teacher_config: PretrainedConfig,
+    shape: StudentShape,
+    head: bool = True,
+    head_class: Any = None,
+    teacher_layers: tuple[int, ...] | None = None,
+    arch: str | None = None,
 ) -> PreTrainedModel:
     """A randomly initialised model of the teacher's family, vocabulary and labels, in ``shape``.
 
     ``head_class``: the auto class of the head (default ``AutoModelForSequenceClassification``);
     ``head=False``: the bare encoder (``AutoModel``), as general distillation trains it.
+    ``teacher_layers``: the layer map, for per-layer config fields (default: uniform).
+    ``arch="bert"``: a BERT student whatever the teacher's architecture (``--student-arch``).
     """
-    config = copy.deepcopy(teacher_config)
-    config.num_hidden_layers = shape.layers
-    config.hidden_size = shape.hidden
-    config.num_attention_heads = shape.heads
-    config.intermediate_size = shape.intermediate
-    config.architectures = None
+    if teacher_layers is None:
+        teacher_layers = uniform_map(shape.layers, teacher_config.num_hidden_layers).teacher_layers
+    if arch == "bert":
+        config = bert_student_config(teacher_config, shape)
+    else:
+        config = student_config(teacher_config, shape, tuple(teacher_layers))
     return ((head_class or AutoModelForSequenceClassification) if head else AutoModel).from_config(config)
 
 
@@ -81,18 +88,34 @@ class InitReport:
     """Student tensors left random (no teacher counterpart of the same shape), with the reason."""
 
 
-def teacher_key(student_key: str, layer_map: LayerMap) -> str:
-    """Teacher state-dict key that initialises ``student_key``.
+def _layer_index(key: str, prefix: str) -> tuple[int, str] | None:
+    """``prefix.N.rest`` -> (N, rest); None for a key outside the layer list ``prefix``."""
+    if not key.startswith(prefix + "."):
+        return None
+    index, _, rest = key[len(prefix) + 1 :].partition(".")
+    return int(index), rest
 
-    Student encoder layer module ``layer.{m-1}`` (layer m, 1-based) takes teacher layer
-    ``layer.{g(m)-1}``; every other tensor (embeddings, pooler, classifier) keeps its name.
+
+def teacher_keys(student: PreTrainedModel, teacher: PreTrainedModel, layer_map: LayerMap) -> dict[str, str]:
+    """For every student state-dict key, the teacher key that initialises it.
+
+    The layer lists are found by structure (:func:`encoder_layers`): student layer m (module
+    index m-1) takes teacher layer g(m) (module index g(m)-1); every other tensor (embeddings,
+    relative-position tables, pooler, classifier) keeps its name. Models whose layers share
+    weights (ALBERT) have no layer list: their shared layer is copied by name.
     """
-
-    def swap(match: re.Match[str]) -> str:
-        m = int(match.group(2)) + 1  # module index is 0-based, layer numbers 1-based
-        return f"{match.group(1)}layer.{layer_map.teacher_layers[m - 1] - 1}."
-
-    return _LAYER_KEY.sub(swap, student_key, count=1)
+    s_list, t_list = encoder_layers(student), encoder_layers(teacher)
+    if (s_list is None) != (t_list is None):
+        raise TinyBertError("--init teacher: the student's and the teacher's layer structures differ")
+    keys = {}
+    for key in student.state_dict():
+        found = _layer_index(key, s_list[0]) if s_list is not None else None
+        if found is None:
+            keys[key] = key
+        else:
+            index, rest = found
+            keys[key] = f"{t_list[0]}.{layer_map.teacher_layers[index] - 1}.{rest}"
+    return keys
 
 
 @torch.no_grad()
@@ -104,8 +127,8 @@ def init_from_teacher(student: PreTrainedModel, teacher: PreTrainedModel, layer_
     """
     teacher_state = teacher.state_dict()
     copied, skipped = [], []
-    for key, tensor in student.state_dict().items():
-        source = teacher_key(key, layer_map)
+    for key, source in teacher_keys(student, teacher, layer_map).items():
+        tensor = student.state_dict()[key]
         if source not in teacher_state:
             skipped.append(f"{key} (teacher has no {source})")
             continue
@@ -116,6 +139,33 @@ def init_from_teacher(student: PreTrainedModel, teacher: PreTrainedModel, layer_
         tensor.copy_(value)
         copied.append(key)
     return InitReport(copied=copied, skipped=skipped)
+
+
+def _load_folder(
+    folder: str, config: PretrainedConfig, head: bool, head_class: Any, task_type: Any, labels: tuple[str, ...] | None
+) -> tuple[PreTrainedModel, str | None]:
+    """A folder student; with ``head``, its head over ``labels`` in that order, and what became of it.
+
+    A folder that is already a classifier keeps its head: permuted into the order of ``labels``
+    when its label names are the same, refused otherwise (never a silent new head). A folder
+    without a head of the task type (an encoder, a general-distillation student) gets a new head.
+    """
+    option = f"--student {folder}"
+    if not head:
+        return load_pretrained(AutoModel, folder, "--student"), None
+    if not any(a.endswith(task_type.architecture) for a in config.architectures or []):
+        log.warning("%s has no %s head: a new head over the teacher's labels is trained", option, task_type.name)
+        return load_pretrained(head_class, folder, "--student", **label_config(labels)), "new"
+    check_labels(config, labels, option)
+    student = load_pretrained(head_class, folder, "--student")
+    if labels is not None and permute_labels(student, labels, option):
+        log.info("%s: head rows permuted into the teacher's label order %s", option, list(labels))
+        return student, "kept, permuted into the teacher's label order"
+    return student, "kept"
+
+
+def _layer_map(spec: StudentSpec, s_layers: int, t_layers: int) -> LayerMap:
+    return parse_layer_map(spec.layer_map, s_layers, t_layers) if spec.layer_map else uniform_map(s_layers, t_layers)
 
 
 def make_student(
@@ -137,28 +187,30 @@ def make_student(
                 f"--student {spec.student}: vocabulary of {s_cfg.vocab_size} tokens, the "
                 f"teacher's has {t_cfg.vocab_size}; expected the same tokenizer"
             )
-        try:
-            student = (
-                head_class.from_pretrained(spec.student, ignore_mismatched_sizes=True, **label_config(labels))
-                if head
-                else AutoModel.from_pretrained(spec.student)
-            )
-        except (OSError, ValueError) as err:
-            raise TinyBertError(f"--student {spec.student}: cannot load ({first_line(err)})") from None
+        student, head_note = _load_folder(spec.student, s_cfg, head, head_class, task_type_for_model(teacher), labels)
         info: dict = {"init": f"folder {spec.student}"}
+        if head_note:
+            info["head"] = head_note
     else:
         shape = resolve_shape(t_cfg, spec.student, spec.layers, spec.hidden, spec.heads, spec.intermediate)
-        student = build_student(t_cfg, shape, head=head, head_class=head_class)
-        info = {"init": spec.init, "shape": asdict(shape)}
-    s_layers, t_layers = student.config.num_hidden_layers, t_cfg.num_hidden_layers
-    layer_map = (
-        parse_layer_map(spec.layer_map, s_layers, t_layers) if spec.layer_map else uniform_map(s_layers, t_layers)
-    )
+        layer_map = _layer_map(spec, shape.layers, t_cfg.num_hidden_layers)
+        student = build_student(
+            t_cfg,
+            shape,
+            head=head,
+            head_class=head_class,
+            teacher_layers=layer_map.teacher_layers,
+            arch=spec.student_arch,
+        )
+        info = {"init": spec.init, "shape": asdict(shape), "architecture": student.config.model_type}
+    layer_map = _layer_map(spec, student.config.num_hidden_layers, t_cfg.num_hidden_layers)
     if spec.init == "teacher" and not spec.is_folder:
         report = init_from_teacher(student, teacher, layer_map)
         info["copied_tensors"] = len(report.copied)
         info["random_tensors"] = len(report.skipped)
-        if not any(".embeddings." in k or ".layer." in k for k in report.copied):
+        layers = encoder_layers(student)
+        prefix = layers[0] + "." if layers is not None else ""
+        if not any(k.startswith(prefix) and "embeddings" not in k for k in report.copied if "classifier" not in k):
             raise TinyBertError(
                 "--init teacher: no teacher tensor has the student's shape (student hidden "
                 f"{student.config.hidden_size}, teacher {t_cfg.hidden_size}); "

@@ -22,7 +22,7 @@ from tinybert.distillation.teacher_cache import with_teacher_logits
 from tinybert.evaluation import evaluate_model
 from tinybert.io.environment import environment
 from tinybert.io.outputs import shared_run_folder, write_json
-from tinybert.models.attention import use_score_attention
+from tinybert.models.attention import use_training_attention
 from tinybert.models.loading import (
     count_parameters,
     describe_encoder,
@@ -31,6 +31,7 @@ from tinybert.models.loading import (
     load_tokenizer,
 )
 from tinybert.models.saving import install_model, save_model
+from tinybert.models.structure import sequence_length
 from tinybert.models.students import make_student
 from tinybert.options import build, signature
 from tinybert.tasks.base import get_task_type
@@ -70,14 +71,18 @@ def _distill_into(config: DistillConfig, output: Path, accelerator: Accelerator)
     describe_encoder(teacher.config, "--teacher")
     tokenizer = load_tokenizer(config.teacher, "--teacher")
     labels = model_labels(teacher, task)
-    features = Features(task, tokenizer, labels, config.data.max_seq_length)
+    length = sequence_length(
+        teacher, config.data.max_seq_length, task.spec.max_seq_length, "--max-seq-length", f"--teacher {config.teacher}"
+    )
+    features = Features(task, tokenizer, labels, length)
 
     student, layer_map, student_info = make_student(config.student, teacher, labels)
     s_layers, t_layers = student.config.num_hidden_layers, teacher.config.num_hidden_layers
     stages = ["intermediate", "prediction"] if config.stage == "all" else [config.stage]
     check_heads(student.config, teacher.config, config.loss_weights, stages)
-    use_score_attention(teacher, "--teacher")
-    use_score_attention(student, "--student")
+    scores = "intermediate" in stages and config.loss_weights.attention > 0
+    use_training_attention(teacher, "--teacher", scores=scores)
+    use_training_attention(student, "--student", scores=scores)
 
     teacher.to(accelerator.device)
     eval_loaders = {k: accelerator.prepare(v) for k, v in features.eval_loaders(64).items()}
@@ -154,7 +159,7 @@ def _distill_into(config: DistillConfig, output: Path, accelerator: Accelerator)
                 write_json(done, stage_results[stage])
         # The next stage (and the output) starts from this stage's best checkpoint.
         student = load_classifier(str(best_dir), labels, "--student", new_head=False, task_type=task_type)
-        use_score_attention(student)
+        use_training_attention(student)
 
     final_dir = checkpoints / f"{stages[-1]}-best"
     if accelerator.is_main_process:
@@ -162,7 +167,7 @@ def _distill_into(config: DistillConfig, output: Path, accelerator: Accelerator)
         shutil.rmtree(checkpoints)
     accelerator.wait_for_everyone()
     student = load_classifier(str(output), labels, "--student", new_head=False, task_type=task_type)
-    use_score_attention(student)
+    use_training_attention(student)
     student.to(accelerator.device)
     student_metrics = evaluate_model(student, features, accelerator, loaders=eval_loaders)
     teacher_size = folder_size(Path(config.teacher)) if Path(config.teacher).is_dir() else None
@@ -186,7 +191,7 @@ def _distill_into(config: DistillConfig, output: Path, accelerator: Accelerator)
             "layers": s_layers,
             "hidden": student.config.hidden_size,
             "heads": student.config.num_attention_heads,
-            "intermediate": student.config.intermediate_size,
+            "intermediate": describe_encoder(student.config, "--student").intermediate,
             "layer_map": list(layer_map.teacher_layers),
             **student_info,
         },

@@ -24,6 +24,7 @@ from tinybert.models.loading import (
     load_classifier,
     load_tokenizer,
 )
+from tinybert.models.structure import sequence_length
 from tinybert.options import build, signature
 from tinybert.tasks.base import get_task_type
 
@@ -68,11 +69,15 @@ def run_evaluate(
             model, task.spec.label_names, "--model", new_head=False, task_type=get_task_type(task.task_type)
         )
         tokenizer = load_tokenizer(model, "--model")
-        features = Features(task, tokenizer, model_labels(net, task), data.max_seq_length)
+        length = sequence_length(
+            net, data.max_seq_length, task.spec.max_seq_length, "--max-seq-length", f"--model {model}"
+        )
+        features = Features(task, tokenizer, model_labels(net, task), length)
         accelerator = Accelerator()
         net.to(accelerator.device)
         metrics = evaluate_model(net, features, accelerator, batch_size=batch_size)
     if output is not None:
+        Path(output).parent.mkdir(parents=True, exist_ok=True)
         write_json(Path(output), {"model": model, "task": task.spec.name, "eval": metrics})
     return metrics
 

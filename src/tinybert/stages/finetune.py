@@ -22,7 +22,7 @@ from tinybert.distillation.objective import SupervisedModule
 from tinybert.evaluation import evaluate_model
 from tinybert.io.environment import environment
 from tinybert.io.outputs import shared_run_folder, write_json
-from tinybert.models.attention import use_score_attention
+from tinybert.models.attention import use_training_attention
 from tinybert.models.loading import (
     count_parameters,
     describe_encoder,
@@ -32,6 +32,7 @@ from tinybert.models.loading import (
     load_tokenizer,
 )
 from tinybert.models.saving import install_model, save_model
+from tinybert.models.structure import sequence_length
 from tinybert.models.students import make_student, resolve_shape
 from tinybert.options import build, signature
 from tinybert.tasks.base import get_task_type
@@ -77,8 +78,11 @@ def _finetune_into(config: FinetuneConfig, output: Path, accelerator: Accelerato
             # The baseline without distillation: the same student, trained on the labels only.
             model, layer_map, student_info = make_student(config.student, model, model_labels(model, task))
             student_info["layer_map"] = list(layer_map.teacher_layers)
-        use_score_attention(model, "--model")
-        features = Features(task, tokenizer, model_labels(model, task), config.data.max_seq_length)
+        use_training_attention(model, "--model")
+        length = sequence_length(
+            model, config.data.max_seq_length, task.spec.max_seq_length, "--max-seq-length", f"--model {config.model}"
+        )
+        features = Features(task, tokenizer, model_labels(model, task), length)
         loaders = {k: accelerator.prepare(v) for k, v in features.eval_loaders(64).items()}
         first_split = next(iter(loaders))
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -139,9 +143,9 @@ def _finetune_into(config: FinetuneConfig, output: Path, accelerator: Accelerato
                 shutil.rmtree(done_run)
     accelerator.wait_for_everyone()
     final = load_classifier(str(output), task.spec.label_names, "--model", new_head=False, task_type=task_type)
-    use_score_attention(final)
+    use_training_attention(final)
     final.to(accelerator.device)
-    features = Features(task, tokenizer, model_labels(final, task), config.data.max_seq_length)
+    features = Features(task, tokenizer, model_labels(final, task), length)
     metrics = evaluate_model(final, features, accelerator)
     summary = {
         "command": "finetune",

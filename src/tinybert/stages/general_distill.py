@@ -41,8 +41,8 @@ from tinybert.distillation.objective import DistillationModule
 from tinybert.errors import TinyBertError
 from tinybert.io.environment import environment
 from tinybert.io.outputs import output_folder, write_json
-from tinybert.models.attention import use_score_attention
-from tinybert.models.loading import count_parameters, load_config, load_encoder, load_tokenizer
+from tinybert.models.attention import use_training_attention
+from tinybert.models.loading import count_parameters, describe_encoder, load_config, load_encoder, load_tokenizer
 from tinybert.models.saving import install_model, save_model
 from tinybert.models.students import make_student
 from tinybert.options import build, signature
@@ -186,8 +186,9 @@ def _distill_into(
         # No loss reaches the pooler here (task distillation trains it): frozen, it stays out of
         # the optimizer and DDP does not wait for its gradients. It is saved as initialised.
         student.pooler.requires_grad_(False)
-    use_score_attention(teacher, "--teacher")
-    use_score_attention(student, "--student")
+    scores = config.loss_weights.attention > 0
+    use_training_attention(teacher, "--teacher", scores=scores)
+    use_training_attention(student, "--student", scores=scores)
     module = DistillationModule(student, teacher, layer_map, config.loss_weights, stage="intermediate")
 
     eval_ids, train_start = heldout_blocks(corpus, tokenizer, corpus_config(config))  # (N, L)
@@ -275,7 +276,7 @@ def _distill_into(
             "layers": trained.student.config.num_hidden_layers,
             "hidden": trained.student.config.hidden_size,
             "heads": trained.student.config.num_attention_heads,
-            "intermediate": trained.student.config.intermediate_size,
+            "intermediate": describe_encoder(trained.student.config, "--student").intermediate,
             "layer_map": list(layer_map.teacher_layers),
             **student_info,
         },
