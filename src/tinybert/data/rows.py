@@ -160,15 +160,20 @@ def json_records(path: Path) -> list[Record]:
     for line_no, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
-        where = f"{path}:{line_no}"
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise TinyBertError(f"{where}: invalid JSON ({exc.msg} at column {exc.colno})") from None
-        if not isinstance(obj, dict):
-            raise TinyBertError(f"{where}: expected a JSON object per line, got {type(obj).__name__}")
-        records.append((where, obj))
+        records.append(json_line(path, line_no, line))
     return records
+
+
+def json_line(path: Path, line_no: int, line: str) -> Record:
+    """One line of a JSON-lines file as ``("file:line", object)``; a one-line error otherwise."""
+    where = f"{path}:{line_no}"
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise TinyBertError(f"{where}: invalid JSON ({exc.msg} at column {exc.colno})") from None
+    if not isinstance(obj, dict):
+        raise TinyBertError(f"{where}: expected a JSON object per line, got {type(obj).__name__}")
+    return where, obj
 
 
 def json_array_records(path: Path, text: str) -> list[Record]:
@@ -223,14 +228,7 @@ def iter_json_lines(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
             line_no += 1
             if not line.strip():
                 continue
-            where = f"{path}:{line_no}"
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise TinyBertError(f"{where}: invalid JSON ({exc.msg} at column {exc.colno})") from None
-            if not isinstance(obj, dict):
-                raise TinyBertError(f"{where}: expected a JSON object per line, got {type(obj).__name__}")
-            yield where, obj
+            yield json_line(path, line_no, line)
 
 
 # --------------------------------------------------------------------------------------------
