@@ -48,7 +48,7 @@ from tinybert.models.students import make_student
 from tinybert.options import build, signature
 from tinybert.training import checkpoint
 from tinybert.training.batches import StreamBatches
-from tinybert.training.loop import LoopSettings, MetricLog, make_accelerator, mean_loss, train
+from tinybert.training.loop import MetricLog, loop_settings, make_accelerator, mean_loss, train
 
 log = logging.getLogger(__name__)
 
@@ -220,19 +220,7 @@ def _distill_into(
     result = train(
         module,
         batches,
-        LoopSettings(
-            learning_rate=config.learning_rate,
-            max_steps=tr.max_steps,
-            gradient_accumulation_steps=tr.gradient_accumulation_steps,
-            warmup_ratio=tr.warmup_ratio,
-            weight_decay=tr.weight_decay,
-            max_grad_norm=tr.max_grad_norm,
-            eval_steps=tr.eval_steps,
-            save_steps=tr.save_steps,
-            keep_checkpoints=tr.keep_checkpoints,
-            log_steps=tr.log_steps,
-            keep_best=False,
-        ),
+        loop_settings(tr, learning_rate=config.learning_rate, keep_best=False),
         accelerator=accelerator,
         evaluate=evaluate,
         on_best=None,

@@ -157,21 +157,11 @@ def make_accelerator(precision: str) -> Accelerator:
     return Accelerator(mixed_precision=mixed, kwargs_handlers=[unused])
 
 
-def loop_settings(optim: OptimConfig) -> LoopSettings:
-    """The loop settings of one fine-tuning run or distillation stage."""
-    return LoopSettings(
-        learning_rate=optim.learning_rate,
-        epochs=optim.epochs,
-        max_steps=optim.max_steps,
-        gradient_accumulation_steps=optim.gradient_accumulation_steps,
-        warmup_ratio=optim.warmup_ratio,
-        weight_decay=optim.weight_decay,
-        max_grad_norm=optim.max_grad_norm,
-        eval_steps=optim.eval_steps,
-        save_steps=optim.save_steps,
-        keep_checkpoints=optim.keep_checkpoints,
-        log_steps=optim.log_steps,
-    )
+def loop_settings(options: object, **given: Any) -> LoopSettings:
+    """The loop settings of a run: every :class:`LoopSettings` field that ``options`` (an
+    :class:`~tinybert.config.OptimConfig` or :class:`~tinybert.config.TrainingOptions`) has, then ``given``."""
+    values = {f.name: getattr(options, f.name) for f in dataclasses.fields(LoopSettings) if hasattr(options, f.name)}
+    return LoopSettings(**{**values, **given})
 
 
 def train_epochs(
