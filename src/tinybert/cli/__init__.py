@@ -125,16 +125,16 @@ def main() -> None:
     try:
         app()
     except TinyBertError as err:
-        render.console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+        render.errors.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except OSError as err:
         if err.errno not in WRITE_ERRNOS:
             raise
         where = f" {err.filename}" if err.filename else ""
-        render.console.print(f"[bold red]error:[/] cannot write{where} ({err.strerror or err})", highlight=False)
+        render.errors.print(f"[bold red]error:[/] cannot write{where} ({err.strerror or err})", highlight=False)
         sys.exit(2)
     except KeyboardInterrupt:
-        render.console.print("interrupted")
+        render.errors.print("interrupted")
         sys.exit(130)
 
 

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
-console = Console(stderr=True)
+MAIN_PROCESS = int(os.environ.get("RANK", "0")) == 0
+"""False in the other processes of a multi-process launch (``accelerate launch``, ``torchrun``):
+results are printed once, by the main process; errors by every process (:data:`errors`)."""
+
+console = Console(stderr=True, quiet=not MAIN_PROCESS)
+errors = Console(stderr=True)
 
 
 def print_table(table: Table) -> None:
     """A result table on stdout; into a file or pipe at its full width (Rich's default there is
     80 columns, which wraps every cell of a wide table)."""
-    Console(width=None if sys.stdout.isatty() else 200).print(table)
+    Console(width=None if sys.stdout.isatty() else 200, quiet=not MAIN_PROCESS).print(table)
 
 
 def metrics_table(title: str, rows: dict[str, dict[str, dict[str, float]]]) -> None:

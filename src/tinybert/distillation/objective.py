@@ -14,6 +14,7 @@ from tinybert.distillation.layer_map import LayerMap
 from tinybert.distillation.losses import attention_mse, hidden_mse
 from tinybert.errors import TinyBertError
 from tinybert.models.attention import use_score_attention, uses_score_attention
+from tinybert.models.packing import PACKING_KWARG, is_right_padded, pack_inputs, position_offset, supports_packing
 from tinybert.tasks.base import DEFAULT_TASK_TYPE, TaskType, get_task_type
 
 TEACHER_LOGITS = "teacher_logits"
@@ -106,6 +107,9 @@ class DistillationModule(nn.Module):
         )
         teacher.eval()
         teacher.requires_grad_(False)
+        # Padding-free forwards where both models give the padded outputs (checked once per model).
+        self.packs = stage == "intermediate" and supports_packing(teacher) and supports_packing(student)
+        self.offsets = (position_offset(student), position_offset(teacher))
 
     def train(self, mode: bool = True) -> DistillationModule:
         """Train the student and projections; the teacher always stays in eval mode (no dropout)."""
@@ -116,6 +120,18 @@ class DistillationModule(nn.Module):
     def forward(self, batch: dict[str, torch.Tensor]) -> StepOutput:
         inputs = model_inputs(batch)
         intermediate = self.stage == "intermediate"
+        mask = inputs["attention_mask"]  # (B, L)
+        token_mask = mask  # what the hidden-state losses mask: (B, L), or (1, N) ones when packed
+        packed = intermediate and self.packs and not bool(mask.all()) and is_right_padded(mask)
+        if packed:
+            # Both models run on the N real tokens as one row: hidden states (1, N, D), scores (B, H, L, L).
+            packed_inputs, packing = pack_inputs(inputs)
+            positions = packed_inputs.pop("position_ids")  # (1, N), from 0 in each sequence
+            t_inputs = {**packed_inputs, "position_ids": positions + self.offsets[1], PACKING_KWARG: packing}
+            s_inputs = {**packed_inputs, "position_ids": positions + self.offsets[0], PACKING_KWARG: packing}
+            token_mask = mask.new_ones(1, packing.indices.numel())
+        else:
+            t_inputs = s_inputs = inputs
         # The teacher's outputs are inference tensors: usable below as constants, since no loss
         # saves a teacher tensor for backward (they enter only through subtraction and softmax).
         t_hidden = t_attn = t_views = None
@@ -123,21 +139,20 @@ class DistillationModule(nn.Module):
             t_views = [batch[teacher_key(v)] for v in range(len(self.task_type.output_names))]
         elif intermediate or self.weights.prediction > 0:
             with torch.inference_mode():
-                t_out = self.teacher(**inputs, output_hidden_states=intermediate, output_attentions=intermediate)
+                t_out = self.teacher(**t_inputs, output_hidden_states=intermediate, output_attentions=intermediate)
             # Only the prediction stage reads the head: the intermediate stage also works with bare
             # encoders (general distillation, whose pre-trained teacher has no task head).
             t_hidden, t_attn = t_out.hidden_states, t_out.attentions
             t_views = None if intermediate else [scores for scores, _ in self.task_type.views(t_out, batch)]
-        s_out = self.student(**inputs, output_hidden_states=intermediate, output_attentions=intermediate)
-        mask = inputs["attention_mask"]
+        s_out = self.student(**s_inputs, output_hidden_states=intermediate, output_attentions=intermediate)
         parts: dict[str, torch.Tensor] = {}
         w = self.weights
         if intermediate:
             if w.embedding > 0:
-                parts["embedding"] = hidden_mse(self.projections[0](s_out.hidden_states[0]), t_hidden[0], mask)
+                parts["embedding"] = hidden_mse(self.projections[0](s_out.hidden_states[0]), t_hidden[0], token_mask)
             if w.hidden > 0:
                 parts["hidden"] = sum(
-                    hidden_mse(self.projections[s](s_out.hidden_states[s]), t_hidden[t], mask)
+                    hidden_mse(self.projections[s](s_out.hidden_states[s]), t_hidden[t], token_mask)
                     for s, t in self.layer_map.hidden_pairs()
                     if s > 0
                 )

@@ -19,6 +19,7 @@ from transformers import AttentionInterface, PreTrainedModel
 from transformers.masking_utils import AttentionMaskInterface, eager_mask
 
 from tinybert.errors import TinyBertError
+from tinybert.models.packing import PACKING_KWARG, Packing
 
 SCORES_ATTENTION = "tinybert_scores"
 
@@ -37,7 +38,15 @@ def scores_attention_forward(
 
     Shapes: query (B, H, Lq, Dh), key and value (B, H, Lk, Dh), attention_mask additive
     (B, 1, Lq, Lk) or None. Returns output (B, Lq, H, Dh) and scores (B, H, Lq, Lk).
+
+    Packed batches (:mod:`tinybert.models.packing`, keyword ``tinybert_packing``): query, key and
+    value are (1, H, N, Dh) over the N real tokens; they are scattered to (B, H, L, Dh), attended
+    with the packing's key mask, and the output gathered back to (1, N, H, Dh). The scores stay
+    (B, H, L, L), zero at padded queries and keys.
     """
+    packing: Packing | None = kwargs.get(PACKING_KWARG)
+    if packing is not None:
+        return _packed_attention(module, query, key, value, packing, scaling, dropout)
     if key.shape[1] != query.shape[1]:
         raise TinyBertError(
             f"{type(module).__name__}: grouped key/value heads ({key.shape[1]} for {query.shape[1]} "
@@ -51,6 +60,27 @@ def scores_attention_forward(
     probs = nn.functional.dropout(probs, p=dropout, training=module.training)
     output = torch.matmul(probs, value).transpose(1, 2).contiguous()  # (B, Lq, H, Dh)
     return output, scores
+
+
+def _packed_attention(
+    module: nn.Module,
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    packing: Packing,
+    scaling: float | None,
+    dropout: float,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    heads = query.shape[1]
+
+    def pad(x: torch.Tensor) -> torch.Tensor:  # (1, H, N, Dh) -> (B, H, L, Dh)
+        return packing.pad(x[0].transpose(0, 1)).view(packing.batch, packing.length, heads, -1).transpose(1, 2)
+
+    output, scores = scores_attention_forward(
+        module, pad(query), pad(key), pad(value), packing.key_mask(query.dtype), scaling, dropout
+    )
+    output = packing.unpad(output.reshape(packing.batch * packing.length, heads, -1))  # (N, H, Dv)
+    return output[None], scores
 
 
 AttentionInterface.register(SCORES_ATTENTION, scores_attention_forward)

@@ -1,0 +1,148 @@
+"""Padding-free encoder forwards for the intermediate distillation stage.
+
+A padded batch (B, L) spends every linear layer, layer norm, GELU and dropout on its padding
+too: at 25% padding a quarter of a step's matrix products compute rows nobody reads. Packing
+runs the model on the N real tokens of the batch, laid out as one row (1, N), with per-sequence
+position ids; only attention, which needs the sequences apart, scatters queries, keys and values
+back to (B, H, L, Dh) (see :func:`tinybert.models.attention.scores_attention_forward`) and returns
+the pre-softmax scores in the padded (B, H, L, L) layout the attention loss reads.
+
+The outputs at real tokens are those of the padded forward (tested: bit for bit on CPU), so the
+losses are unchanged; the hidden states come back packed, (1, N, D), which the mask-aware losses
+take with an all-ones mask. Transformers has a padding-free path only for flash-attention
+decoders, not for encoders on CPU, hence our own.
+
+Whether a model packs correctly depends on how its embeddings build positions (BERT: 0..L-1,
+RoBERTa: after the padding index) and on whether its layers pass keyword arguments to the
+attention function, so :func:`supports_packing` checks it once per model, on a small synthetic
+batch, against the padded forward, and the module falls back to padding where it differs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from transformers import PreTrainedModel
+
+PACKING_KWARG = "tinybert_packing"
+"""Keyword under which the model passes the :class:`Packing` down to the attention function."""
+
+_CHECKED = "_tinybert_packs"
+"""Model attribute caching :func:`supports_packing`'s answer."""
+
+
+@dataclass(frozen=True)
+class Packing:
+    """Where the N packed tokens sit in the padded (B, L) batch."""
+
+    indices: torch.Tensor
+    """(N,): flat positions ``b * L + l`` of the real tokens, in order."""
+    batch: int
+    length: int
+    mask: torch.Tensor
+    """(B, L) bool, True at real tokens."""
+
+    def key_mask(self, dtype: torch.dtype) -> torch.Tensor:
+        """(B, 1, 1, L) additive mask: 0 at real keys, ``dtype``'s minimum at padded ones."""
+        zeros = torch.zeros(self.batch, 1, 1, self.length, dtype=dtype, device=self.mask.device)
+        return zeros.masked_fill(~self.mask[:, None, None, :], torch.finfo(dtype).min)
+
+    def pad(self, packed: torch.Tensor) -> torch.Tensor:
+        """(N, ...) -> (B * L, ...), zeros at padded positions."""
+        out = packed.new_zeros((self.batch * self.length, *packed.shape[1:]))
+        return out.index_put((self.indices,), packed)
+
+    def unpad(self, padded: torch.Tensor) -> torch.Tensor:
+        """(B * L, ...) -> (N, ...)."""
+        return padded[self.indices]
+
+
+def position_offset(model: PreTrainedModel) -> int:
+    """First position id of a sequence: 0 for BERT-style embeddings, ``padding_idx + 1`` for
+    RoBERTa-style ones (which count positions after the padding index)."""
+    embeddings = getattr(model.base_model, "embeddings", None)
+    padding_idx = getattr(embeddings, "padding_idx", None)
+    return 0 if padding_idx is None else int(padding_idx) + 1
+
+
+def pack_inputs(inputs: dict[str, torch.Tensor], offset: int = 0) -> tuple[dict[str, torch.Tensor], Packing]:
+    """Model inputs of shape (B, L) -> the same inputs as one row (1, N) of real tokens + position ids.
+
+    ``attention_mask`` (B, L) must mark real tokens with 1 and be right-padded (each row's real tokens
+    first), as the collators make it; it is replaced by the :class:`Packing`, passed to the model as
+    ``tinybert_packing=...``.
+    """
+    mask = inputs["attention_mask"].bool()  # (B, L)
+    batch, length = mask.shape
+    indices = mask.reshape(-1).nonzero().squeeze(1)  # (N,)
+    positions = torch.arange(length, device=mask.device).expand(batch, length).reshape(-1)[indices] + offset
+    packed = {name: value.reshape(-1)[indices][None] for name, value in inputs.items() if name != "attention_mask"}
+    packed["position_ids"] = positions[None]  # (1, N)
+    return packed, Packing(indices=indices, batch=batch, length=length, mask=mask)
+
+
+def is_right_padded(attention_mask: torch.Tensor) -> bool:
+    """True when every row of (B, L) is ones then zeros (what packing assumes)."""
+    mask = attention_mask.bool()
+    return bool((mask[:, 1:] <= mask[:, :-1]).all())
+
+
+def packed_forward(model: PreTrainedModel, inputs: dict[str, torch.Tensor], **kwargs: object):
+    """``model(**inputs, **kwargs)`` on the packed batch: hidden states (1, N, D), attentions (B, H, L, L)."""
+    packed, packing = pack_inputs(inputs, position_offset(model))
+    return model(**packed, **{PACKING_KWARG: packing}, **kwargs)
+
+
+def supports_packing(model: PreTrainedModel) -> bool:
+    """Whether a packed forward of ``model`` gives the padded forward's hidden states and scores.
+
+    Checked once (the answer is cached on the model) in eval mode on a synthetic batch of two
+    sequences, one padded; needs score-returning attention (:mod:`tinybert.models.attention`).
+    """
+    cached = getattr(model, _CHECKED, None)
+    if cached is not None:
+        return cached
+    answer = _packs_like_padding(model)
+    setattr(model, _CHECKED, answer)
+    return answer
+
+
+def _packs_like_padding(model: PreTrainedModel) -> bool:
+    config = model.config
+    device = next(model.parameters()).device
+    generator = torch.Generator().manual_seed(0)
+    low = min(5, config.vocab_size - 1)
+    ids = torch.randint(low, config.vocab_size, (2, 9), generator=generator).to(device)
+    mask = torch.ones_like(ids)
+    mask[1, 5:] = 0
+    pad_id = getattr(config, "pad_token_id", None)
+    ids[1, 5:] = pad_id if pad_id is not None else 0
+    inputs = {"input_ids": ids, "attention_mask": mask}
+    if getattr(config, "type_vocab_size", 0):
+        inputs["token_type_ids"] = torch.zeros_like(ids)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            padded = model(**inputs, output_hidden_states=True, output_attentions=True)
+            packed = packed_forward(model, inputs, output_hidden_states=True, output_attentions=True)
+    # A model whose forward rejects position ids or the packing keyword cannot pack: any error here
+    # means "use padding", never a failed run.
+    except Exception:
+        return False
+    finally:
+        model.train(was_training)
+    real = mask.bool()  # (B, L)
+    pairs = real[:, None, :, None] & real[:, None, None, :]  # (B, 1, L, L)
+    if packed.hidden_states is None or packed.attentions is None:
+        return False
+    if len(packed.hidden_states) != len(padded.hidden_states) or len(packed.attentions) != len(padded.attentions):
+        return False
+    for a, b in zip(padded.hidden_states, packed.hidden_states, strict=True):
+        if b.shape != (1, int(real.sum()), a.shape[-1]) or not torch.allclose(a[real], b[0], atol=1e-5, rtol=1e-4):
+            return False
+    for a, b in zip(padded.attentions, packed.attentions, strict=True):
+        if a.shape != b.shape or not torch.allclose(a * pairs, b * pairs, atol=1e-5, rtol=1e-4):
+            return False
+    return True
