@@ -366,3 +366,16 @@ def test_the_loop_on_a_tiny_module_steps_evaluates_and_keeps_the_best(tmp_path: 
     assert [r["lr"] for r in train_rows[:4]] == pytest.approx([0.1 / 3, 0.2 / 3, 0.1, 0.1 * 8 / 9])
     assert train_rows[-1]["lr"] == 0.0 and train_rows[-1]["mse"] < train_rows[0]["mse"]
     assert evaluated[-1] < evaluated[0] and len(best) >= 1 and result.best_score == -min(evaluated)
+
+
+@pytest.mark.parametrize("kind", ["FSDP", "DEEPSPEED", "MEGATRON_LM"])
+def test_a_sharded_launch_is_refused_before_training(kind: str) -> None:
+    """Under FSDP/DeepSpeed the main process holds a shard: saving it would write an incomplete model."""
+    from accelerate.utils import DistributedType
+
+    from tinybert.training.loop import check_distributed
+
+    with pytest.raises(TinyBertError, match=r"not supported yet.*--multi_gpu \(DDP\)"):
+        check_distributed(str(DistributedType[kind]))
+    for fine in ("NO", "MULTI_CPU", "MULTI_GPU"):
+        check_distributed(str(DistributedType[fine]))

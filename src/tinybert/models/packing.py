@@ -7,8 +7,9 @@ position ids; only attention, which needs the sequences apart, scatters queries,
 back to (B, H, L, Dh) (see :func:`tinybert.models.attention.scores_attention_forward`) and returns
 the pre-softmax scores in the padded (B, H, L, L) layout the attention loss reads.
 
-The outputs at real tokens are those of the padded forward (tested: bit for bit on CPU), so the
-losses are unchanged; the hidden states come back packed, (1, N, D), which the mask-aware losses
+The outputs at real tokens are those of the padded forward, so the losses and gradients are
+unchanged up to float rounding (the products sum in another order; tested per architecture in
+``tests/test_packing.py``); the hidden states come back packed, (1, N, D), which the mask-aware losses
 take with an all-ones mask. Transformers has a padding-free path only for flash-attention
 decoders, not for encoders on CPU, hence our own.
 

@@ -154,7 +154,30 @@ def make_accelerator(precision: str) -> Accelerator:
     # A stage trains only some of the module (the intermediate stage never reaches the task head,
     # the prediction stage never uses the projections): DDP must not wait for their gradients.
     unused = DistributedDataParallelKwargs(find_unused_parameters=True)
-    return Accelerator(mixed_precision=mixed, kwargs_handlers=[unused])
+    accelerator = Accelerator(mixed_precision=mixed, kwargs_handlers=[unused])
+    check_distributed(str(accelerator.distributed_type))
+    return accelerator
+
+
+SHARDED = {"FSDP": "FSDP", "DEEPSPEED": "DeepSpeed", "MEGATRON_LM": "Megatron-LM"}
+"""Accelerate's sharded set-ups, refused by :func:`check_distributed`."""
+
+
+def check_distributed(distributed_type: str) -> None:
+    """Refuse the set-ups whose parameters and optimizer state are sharded across processes.
+
+    The loop saves checkpoints and the best model from the main process's full copy of the module
+    (which DDP keeps on every process); under FSDP or DeepSpeed ZeRO that copy is a shard, so the
+    saved files would be incomplete. Students are small enough for DDP (``accelerate launch
+    --multi_gpu``). ``distributed_type``: Accelerate's ``DistributedType`` (name or ``str``).
+    """
+    name = distributed_type.rsplit(".", 1)[-1].upper()
+    if name in SHARDED:
+        raise TinyBertError(
+            f"accelerate launch with {SHARDED[name]} is not supported yet: checkpoints and the saved model are "
+            "written from one process's full copy of the weights, which sharding splits; launch with "
+            "--multi_gpu (DDP) instead"
+        )
 
 
 def loop_settings(options: object, **given: Any) -> LoopSettings:
