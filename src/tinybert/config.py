@@ -133,6 +133,16 @@ class DataConfig:
     """Use only the first N examples of each evaluation split."""
     max_seq_length: int | None = option(None, check=at_least(1))
     """Token limit; default: the task's (64 single sentences, 128 pairs)."""
+    # -- token classification (tinybert.tasks.token) --
+    token_column: str | None = None
+    """Tagged files (--task-type token): the token column, a 0-based column number in CoNLL-style
+    files (default 0, the first) or a JSON key in .jsonl files (default tokens)."""
+    tag_column: str | None = None
+    """Tagged files: the tag column, a column number in CoNLL-style files (default -1, the last) or
+    a JSON key in .jsonl files (default tags)."""
+    soft_pieces: str = option("first", check=one_of("first", "all"))
+    """Token classification: the pieces the per-token soft loss covers: first (each word's first
+    piece, the ones the labels and the metric use) or all (every real word piece)."""
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -156,7 +166,7 @@ class DataConfig:
                 "no data: give {task} NAME {data_dir} DIR, or {train} FILE {dev} FILE with {text_columns}",
             )
             _require(
-                1 <= len(self.text_columns) <= 2,
+                self.task_type not in (None, "sequence") or 1 <= len(self.text_columns) <= 2,
                 "text_columns",
                 f"expected one or two columns, got {len(self.text_columns)}",
             )
