@@ -97,6 +97,11 @@ class TaskType(Protocol):
         """Unlabelled examples from text fields (one list of 1-2 texts per row: predict, export parity)."""
         ...
 
+    def texts(self, example: Any) -> list[str]:
+        """An example's text fields, as a row of ``predict`` holds them (the export's parity text
+        from a task's evaluation split)."""
+        ...
+
     def featurize(
         self,
         examples: Sequence[Any],

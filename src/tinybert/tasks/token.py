@@ -444,6 +444,10 @@ class TokenTask:
     def examples_from_texts(self, texts: Sequence[Sequence[str]]) -> list[Sentence]:
         return [Sentence(t[0].split(), None, text=t[0]) for t in texts]
 
+    def texts(self, example: Sentence) -> list[str]:
+        """The words joined by single spaces (predict splits a row's text on whitespace)."""
+        return [example.text if example.text is not None else " ".join(example.words)]
+
     def featurize(
         self,
         examples: Sequence[Sentence],
