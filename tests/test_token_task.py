@@ -422,3 +422,35 @@ def test_cli_refuses_a_teacher_with_other_labels(
         ["evaluate", "--model", ner_files / "base", "--task-type", "token", "--dev", other], monkeypatch
     )
     assert code != 0 and "labels" in err and "MISC" in err
+
+
+def test_augment_replaces_o_words_and_keeps_tags_and_entities(tmp_path: Path) -> None:
+    from builders import make_mlm_model
+    from tinybert.stages.augment import augment
+
+    model = make_mlm_model(tmp_path / "mlm")
+    rows = [
+        ("John B-PER\nSmith I-PER\nwas O\na O\nfilm O\nstory O\n", ["John", "Smith"]),
+        ("the O\nmovie O\nParis B-LOC\nplot O\n", ["Paris"]),
+    ]
+    train = write(tmp_path / "train.txt", "-DOCSTART- O\n\n" + "\n".join(text for text, _ in rows))
+    out = tmp_path / "aug.txt"
+    summary = augment(str(model), out, task_type="token", train=train, n=4, p=1.0, k=3, progress=False)
+    assert summary["examples"] == 2 and summary["variants"] > 0 and "left alone" in summary["entity_words"]
+    sentences = read_conll(out)
+    assert len(sentences) == 2 + summary["variants"]
+    originals = read_conll(train)
+    by_tags: dict[tuple, list[Sentence]] = {}
+    for s in sentences:
+        by_tags.setdefault(tuple(s.tags), []).append(s)
+    for original in originals:
+        group = by_tags[tuple(original.tags)]
+        assert group[0].words == original.words and len(group) > 1
+        for variant in group[1:]:
+            assert len(variant.words) == len(original.words)
+            for word, new, tag in zip(original.words, variant.words, variant.tags, strict=True):
+                if tag != "O" or word.lower() in {"was", "a", "the"}:
+                    assert new == word  # entity words and stop words are left alone
+            assert variant.words != original.words
+    with pytest.raises(TinyBertError, match="expected a CoNLL"):
+        augment(str(model), tmp_path / "aug.jsonl", task_type="token", train=train, progress=False)

@@ -492,6 +492,10 @@ class AugmentConfig:
     """Training file: generic (.csv, .tsv, .jsonl), or in the --task's GLUE format."""
     text_columns: tuple[str, ...] = option((), flag="--text-column")
     """Generic files: the one or two text columns to augment."""
+    # -- token classification (tinybert.tasks.token) --
+    task_type: str | None = option(None, check=one_of("sequence", "token"))
+    """token: --train is a tagged file (CoNLL columns, token first and tag last, or JSONL with tokens
+    and tags); a task read by the token task type (conll2003) is tagged already."""
     n: int = option(20, check=at_least(1))
     """Variants per example (N_a; fewer when a sentence has few distinct variants)."""
     p: float = 0.4
@@ -533,7 +537,7 @@ class AugmentConfig:
             _require(self.train is not None, "task", "no data: give {task} NAME {data_dir} DIR, or {train} FILE")
             _require(self.data_dir is None, "data_dir", "needs {task} NAME")
             _require(
-                1 <= len(self.text_columns) <= 2,
+                self.task_type not in (None, "sequence") or 1 <= len(self.text_columns) <= 2,
                 "text_columns",
                 f"expected one or two columns, got {len(self.text_columns)}",
             )
