@@ -22,9 +22,12 @@ EP=${EP:-1}          # of which the prediction stage
 EI=$((EB - EP))
 DATA_ARGS="--task conll2003 --data-dir $DATA ${SUBSET:-}"
 
+ONLY=${ONLY:-}       # e.g. ONLY=4l312: only the runs whose folder name starts with it (two chains side by side)
+
 run() {  # run OUT_DIR COMMAND...: skip when OUT_DIR/metrics.json exists
   local dir=$1; shift
   if [ -f "$dir/metrics.json" ]; then echo "skip $dir (done)"; return; fi
+  case $(basename "$dir") in "$ONLY"*) ;; *) echo "skip $dir (ONLY=$ONLY)"; return ;; esac
   echo "+ $* --output $dir"
   "$@" --output "$dir" --overwrite
 }
@@ -44,6 +47,9 @@ run "$OUT/3l384-distill" tinybert distill --teacher "$TEACHER" $DATA_ARGS $S3 \
 # the per-token soft loss over every real piece instead of each word's first piece
 run "$OUT/3l384-distill-all-pieces" tinybert distill --teacher "$TEACHER" $DATA_ARGS $S3 --soft-pieces all \
   --intermediate-epochs $EI --intermediate-lr 1e-4 --prediction-epochs $EP --prediction-lr 1e-4
+# the same budget spent on the prediction stage alone (no intermediate stage)
+run "$OUT/3l384-distill-prediction" tinybert distill --teacher "$TEACHER" $DATA_ARGS $S3 --stage prediction \
+  --prediction-epochs $EB --prediction-lr 1e-4
 run "$OUT/4l312-labels" tinybert finetune --model "$TEACHER" $DATA_ARGS $S4 --epochs $EB --learning-rate 1e-4
 run "$OUT/4l312-distill" tinybert distill --teacher "$TEACHER" $DATA_ARGS $S4 \
   --intermediate-epochs $EI --intermediate-lr 1e-4 --prediction-epochs $EP --prediction-lr 1e-4

@@ -30,13 +30,14 @@ def _minutes(summary: dict) -> str:
 
 def main(folder: Path) -> None:
     print(
-        "| student | params | labels only | distilled (first pieces) | distilled (all pieces) | teacher | "
-        "labels / teacher | distilled / teacher | TextBrewer distilled / teacher |"
+        "| student | params | labels only | distilled (first pieces) | distilled (all pieces) | "
+        "prediction stage only | teacher | labels / teacher | distilled / teacher | TextBrewer distilled / teacher |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, desc in STUDENTS:
         base, dist = _load(folder / f"{name}-labels"), _load(folder / f"{name}-distill")
         every = _load(folder / f"{name}-distill-all-pieces")
+        alone = _load(folder / f"{name}-distill-prediction")
         if base is None and dist is None:
             continue
         split = next(iter((dist or base)["eval"] if dist is None else dist["student"]["eval"]))
@@ -44,6 +45,7 @@ def main(folder: Path) -> None:
         b = base["eval"][split]["f1"] if base else None
         d = dist["student"]["eval"][split]["f1"] if dist else None
         a = every["student"]["eval"][split]["f1"] if every else None
+        o = alone["student"]["eval"][split]["f1"] if alone else None
         params = (dist or {}).get("student", {}).get("parameters") or base["parameters"]
 
         def pct(x: float | None) -> str:
@@ -53,7 +55,7 @@ def main(folder: Path) -> None:
             return "—" if x is None or not teacher else f"{100 * x / teacher:.1f}%"
 
         print(
-            f"| {desc} | {params / 1e6:.1f}M | {pct(b)} | {pct(d)} | {pct(a)} | {pct(teacher)} | {ratio(b)} | "
+            f"| {desc} | {params / 1e6:.1f}M | {pct(b)} | {pct(d)} | {pct(a)} | {pct(o)} | {pct(teacher)} | {ratio(b)} | "
             f"{ratio(d)} | {TEXTBREWER[name]} |"
         )
     for name in sorted(p.name for p in folder.iterdir() if (p / "metrics.json").is_file()):
