@@ -55,7 +55,8 @@ def main(folder: Path) -> None:
             return "—" if x is None or not teacher else f"{100 * x / teacher:.1f}%"
 
         print(
-            f"| {desc} | {params / 1e6:.1f}M | {pct(b)} | {pct(d)} | {pct(a)} | {pct(o)} | {pct(teacher)} | {ratio(b)} | "
+            f"| {desc} | {params / 1e6:.1f}M | {pct(b)} | {pct(d)} | {pct(a)} | {pct(o)} | {pct(teacher)} | "
+            f"{ratio(b)} | "
             f"{ratio(d)} | {TEXTBREWER[name]} |"
         )
     for name in sorted(p.name for p in folder.iterdir() if (p / "metrics.json").is_file()):
