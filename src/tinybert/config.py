@@ -133,6 +133,16 @@ class DataConfig:
     """Use only the first N examples of each evaluation split."""
     max_seq_length: int | None = option(None, check=at_least(1))
     """Token limit; default: the task's (64 single sentences, 128 pairs)."""
+    # -- token classification (tinybert.tasks.token) --
+    token_column: str | None = None
+    """Tagged files (--task-type token): the token column, a 0-based column number in CoNLL-style
+    files (default 0, the first) or a JSON key in .jsonl files (default tokens)."""
+    tag_column: str | None = None
+    """Tagged files: the tag column, a column number in CoNLL-style files (default -1, the last) or
+    a JSON key in .jsonl files (default tags)."""
+    soft_pieces: str = option("first", check=one_of("first", "all"))
+    """Token classification: the pieces the per-token soft loss covers: first (each word's first
+    piece, the ones the labels and the metric use) or all (every real word piece)."""
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -156,7 +166,7 @@ class DataConfig:
                 "no data: give {task} NAME {data_dir} DIR, or {train} FILE {dev} FILE with {text_columns}",
             )
             _require(
-                1 <= len(self.text_columns) <= 2,
+                self.task_type not in (None, "sequence") or 1 <= len(self.text_columns) <= 2,
                 "text_columns",
                 f"expected one or two columns, got {len(self.text_columns)}",
             )
@@ -482,6 +492,10 @@ class AugmentConfig:
     """Training file: generic (.csv, .tsv, .jsonl), or in the --task's GLUE format."""
     text_columns: tuple[str, ...] = option((), flag="--text-column")
     """Generic files: the one or two text columns to augment."""
+    # -- token classification (tinybert.tasks.token) --
+    task_type: str | None = option(None, check=one_of("sequence", "token"))
+    """token: --train is a tagged file (CoNLL columns, token first and tag last, or JSONL with tokens
+    and tags); a task read by the token task type (conll2003) is tagged already."""
     n: int = option(20, check=at_least(1))
     """Variants per example (N_a; fewer when a sentence has few distinct variants)."""
     p: float = 0.4
@@ -523,7 +537,7 @@ class AugmentConfig:
             _require(self.train is not None, "task", "no data: give {task} NAME {data_dir} DIR, or {train} FILE")
             _require(self.data_dir is None, "data_dir", "needs {task} NAME")
             _require(
-                1 <= len(self.text_columns) <= 2,
+                self.task_type not in (None, "sequence") or 1 <= len(self.text_columns) <= 2,
                 "text_columns",
                 f"expected one or two columns, got {len(self.text_columns)}",
             )

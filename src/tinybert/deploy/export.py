@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from tinybert.config import ExportConfig
+from tinybert.config import DataConfig, ExportConfig
+from tinybert.data.loading import load_data
 from tinybert.data.readers import Example, load_glue, read_table
 from tinybert.data.rows import guess_text_column
 from tinybert.deploy.runtime import (
@@ -37,7 +38,8 @@ from tinybert.errors import TinyBertError
 from tinybert.io.environment import environment
 from tinybert.io.outputs import output_folder, replace_dir, write_json
 from tinybert.options import build, signature
-from tinybert.tasks.base import per_example, text_batches
+from tinybert.tasks.base import get_task_type, per_example, text_batches
+from tinybert.tasks.glue import GLUE_TASKS, normalize_task_name
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +114,13 @@ class Parity:
 
 def _parity_texts(config: ExportConfig) -> tuple[list[list[str]], str]:
     """The parity check's input texts (1 or 2 per row) and where they come from."""
+    if config.task is not None and normalize_task_name(config.task) not in GLUE_TASKS:
+        # a task another task type reads (e.g. conll2003): its evaluation splits as rows of text
+        limits = DataConfig(task=config.task, data_dir=config.data_dir, max_eval_samples=config.samples)
+        task = load_data(limits, need_train=False)
+        examples = [ex for split in task.evals.values() for ex in split][: config.samples]
+        task_type = get_task_type(task.task_type)
+        return [task_type.texts(ex) for ex in examples], f"{config.task} {', '.join(task.evals)} ({config.data_dir})"
     if config.task is not None:
         data = load_glue(config.task, config.data_dir, splits=("dev",), max_samples={"eval": config.samples})
         examples = [ex for split in data.evals.values() for ex in split][: config.samples]

@@ -50,6 +50,7 @@ from tinybert.config import (
 from tinybert.errors import TinyBertError
 from tinybert.io.outputs import prepare_output, write_json
 from tinybert.options import as_options, build, check_fields, group, specs
+from tinybert.tasks.glue import GLUE_TASKS, normalize_task_name
 
 log = logging.getLogger(__name__)
 
@@ -361,7 +362,8 @@ def run_recipe(
         out / "student-export",
         out / "benchmark",
     )
-    suffix = Path(recipe.data.train).suffix if recipe.data.train else ".tsv"
+    glue = recipe.data.task is not None and normalize_task_name(recipe.data.task) in GLUE_TASKS
+    suffix = Path(recipe.data.train).suffix if recipe.data.train else ".tsv" if glue else ".txt"  # conll2003: CoNLL
     augmented = out / f"augmented{suffix}"
     student = as_options(recipe.student)
     is_glue = recipe.data.task is not None
@@ -379,6 +381,7 @@ def run_recipe(
             **source,
             train=recipe.data.train,
             text_columns=recipe.data.text_columns,
+            **({"task_type": recipe.data.task_type} if recipe.data.task_type else {}),
             max_train_samples=recipe.data.max_train_samples,
             **step_options(a, "model"),
             overwrite=True,

@@ -132,6 +132,8 @@ def run_augment(config: AugmentConfig) -> dict:
 
     from tinybert.models.candidates import CandidateFinder
 
+    if _is_tagged(config):
+        return _run_tagged(config)
     source = open_source(config)
     output = Path(config.output)
     if not output_suffix_ok(source, output):
@@ -207,6 +209,138 @@ def run_augment(config: AugmentConfig) -> dict:
         "seconds": round(seconds, 2),
         "cpu_seconds": round(cpu_seconds, 2),
         "examples_per_second": round(examples / seconds, 2) if seconds > 0 else None,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Tagged sentences (token classification, tinybert.tasks.token): tokens replaced, tags kept
+
+
+def _is_tagged(config: AugmentConfig) -> bool:
+    """A tagged training file: ``--task-type token``, or a task read by the token task type."""
+    from tinybert.config import DataConfig
+    from tinybert.tasks.base import task_type_for_data
+
+    if config.task_type is not None:
+        return config.task_type == "token"
+    if config.task is None:
+        return False
+    return task_type_for_data(DataConfig(task=config.task, data_dir=config.data_dir or Path("."))).name == "token"
+
+
+def _tagged_input(config: AugmentConfig) -> Path:
+    if config.train is not None:
+        return Path(config.train)
+    from tinybert.tasks.token import CONLL_FILES
+
+    return Path(config.data_dir or ".") / CONLL_FILES["train"]
+
+
+def write_tagged(handle: Any, words: Sequence[str], tags: Sequence[str], jsonl: bool) -> None:
+    """One sentence as a JSON line (``tokens``, ``tags``) or as CoNLL lines ``token tag`` and a blank line."""
+    import json
+
+    if jsonl:
+        handle.write(json.dumps({"tokens": list(words), "tags": list(tags)}, ensure_ascii=False) + "\n")
+    else:
+        handle.write("".join(f"{w} {t}\n" for w, t in zip(words, tags, strict=True)) + "\n")
+
+
+def _run_tagged(config: AugmentConfig) -> dict:
+    """Augment tagged sentences: each word tagged ``O`` that the candidate finder may replace (a
+    plain word: letters only, not a stop word) is replaced with probability ``p`` by one of its
+    candidates (always one word); entity words (any ``B-``/``I-`` tag) are left alone, and every
+    tag is kept. The output holds each sentence and then its variants: CoNLL lines ``token tag``
+    (read back with the default columns) or, for a ``.jsonl`` input, JSON lines with ``tokens`` and
+    ``tags``."""
+    import torch
+    from tqdm.auto import tqdm
+
+    from tinybert.models.candidates import CandidateFinder
+    from tinybert.tasks.token import read_tagged
+
+    path = _tagged_input(config)
+    jsonl = path.suffix.lower() == ".jsonl"
+    output = Path(config.output)
+    if (output.suffix.lower() == ".jsonl") != jsonl:
+        raise TinyBertError(
+            f"--output {output}: expected a {'.jsonl' if jsonl else 'CoNLL (.txt)'} file like {path.name}"
+        )
+    check_output(output, config.overwrite, [path])
+    sentences = read_tagged(path)
+    if config.max_train_samples is not None:
+        sentences = sentences[: config.max_train_samples]
+    device = config.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    start = time.perf_counter()
+    finder = CandidateFinder(
+        config.model,
+        k=config.k,
+        device=device,
+        word_vectors=config.word_vectors,
+        batch_size=config.batch_size,
+        max_length=config.max_length,
+        replace_polarity_words=config.replace_polarity_words,
+    )
+    load_seconds = time.perf_counter() - start
+    variants_written = replaceable = kept_entity_words = 0
+    start = time.perf_counter()
+    with (
+        atomic_output(output, config.overwrite, [path]) as handle,
+        tqdm(total=len(sentences), unit="ex", desc="augment", disable=not config.progress, file=sys.stderr) as bar,
+    ):
+        for first in range(0, len(sentences), config.block_size):
+            block = sentences[first : first + config.block_size]
+            texts = [" ".join(s.words) for s in block]
+            segments, cands = finder.candidates(texts)
+            for i, (sentence, text) in enumerate(zip(block, texts, strict=True)):
+                tags = sentence.tags or []
+                starts = {}
+                at = 0
+                for j, word in enumerate(sentence.words):
+                    starts[(at, at + len(word))] = j
+                    at += len(word) + 1
+                spans, options = [], []
+                for seg, found in zip(segments[i], cands[i], strict=True):
+                    j = starts.get((seg.start, seg.end))  # a segment that is one whole word
+                    allowed = j is not None and tags[j] == "O" and all(" " not in c for c in found)
+                    kept_entity_words += bool(found) and j is not None and tags[j] != "O"
+                    spans.append((seg.start, seg.end))
+                    options.append(found if allowed else [])
+                replaceable += sum(1 for o in options if o)
+                variants = draw_variants(
+                    [text], [spans], [options], config.n, config.p, example_rng(config.seed, first + i)
+                )
+                write_tagged(handle, sentence.words, tags, jsonl)
+                for (variant,) in variants:
+                    words = variant.split(" ")
+                    if len(words) != len(tags):  # cannot happen: one word for one word
+                        raise TinyBertError(f"{sentence.where}: a variant changed the number of words")
+                    write_tagged(handle, words, tags, jsonl)
+                variants_written += len(variants)
+            bar.update(len(block))
+        if not sentences:
+            raise TinyBertError(f"{path}: no tagged sentences")
+    seconds = time.perf_counter() - start
+    return {
+        "input": str(path),
+        "output": str(output),
+        "model": config.model,
+        "task_type": "token",
+        "entity_words": "left alone (only words tagged O are replaced; every tag is kept)",
+        "candidates": "mlm+embeddings" if finder.has_mlm_head else "embeddings",
+        "device": str(finder.device),
+        "n": config.n,
+        "p": config.p,
+        "k": config.k,
+        "seed": config.seed,
+        "examples": len(sentences),
+        "variants": variants_written,
+        "rows_written": len(sentences) + variants_written,
+        "replaceable_words": replaceable,
+        "entity_words_with_candidates_kept": kept_entity_words,
+        "model_load_seconds": round(load_seconds, 2),
+        "seconds": round(seconds, 2),
+        "examples_per_second": round(len(sentences) / seconds, 2) if seconds > 0 else None,
     }
 
 

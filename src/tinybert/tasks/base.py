@@ -97,6 +97,11 @@ class TaskType(Protocol):
         """Unlabelled examples from text fields (one list of 1-2 texts per row: predict, export parity)."""
         ...
 
+    def texts(self, example: Any) -> list[str]:
+        """An example's text fields, as a row of ``predict`` holds them (the export's parity text
+        from a task's evaluation split)."""
+        ...
+
     def featurize(
         self,
         examples: Sequence[Any],
@@ -236,7 +241,7 @@ def task_type_for_architectures(architectures: Sequence[str], where: str) -> Tas
     _load_builtin()
     if not architectures:
         return get_task_type(DEFAULT_TASK_TYPE)
-    for task_type in _TYPES.values():
+    for task_type in reversed(_TYPES.values()):  # the latest registered wins (a user's over a built-in)
         if any(a.endswith(task_type.architecture) for a in architectures):
             return task_type
     heads = ", ".join(f"*{t.architecture}" for t in _TYPES.values())
@@ -271,9 +276,12 @@ def text_batches(
     """Unlabelled rows of text fields -> padded batches, through the task type's one tokenisation
     path (:meth:`TaskType.featurize` and its collator, as in training).
 
+    A task type may give several features per example (windows of a long text), each marked with
+    the example's position under ``example_index``; an example's features are kept in one batch.
+
     Returns:
-        ``(batch, examples, features)`` per batch of up to ``batch_size`` rows, in row order;
-        ``batch`` holds (B, L) tensors.
+        ``(batch, examples, features)`` per batch of up to ``batch_size`` features (more when one
+        example has more), in row order; ``batch`` holds (B, L) tensors.
     """
     from tinybert.data.features import make_loader
 
@@ -281,14 +289,30 @@ def text_batches(
     features = task_type.featurize(examples, tokenizer, max_seq_length, None)
     if not features:
         return []
-    loader = make_loader(features, tokenizer, batch_size, shuffle=False, collator=task_type.collator(tokenizer))
+    groups: list[list[dict]] = []  # the features of each example, in order
+    for i, feature in enumerate(features):
+        index = int(feature.get("example_index", i))
+        if index == len(groups):
+            groups.append([])
+        groups[index].append(feature)
+    collator = task_type.collator(tokenizer)
     out = []
-    for start, batch in zip(range(0, len(features), batch_size), loader, strict=True):
-        out.append((batch, examples[start : start + batch_size], features[start : start + batch_size]))
+    start = 0
+    while start < len(groups):
+        end, size = start + 1, len(groups[start])
+        while end < len(groups) and size + len(groups[end]) <= batch_size:
+            size += len(groups[end])
+            end += 1
+        batch_features = [f for group in groups[start:end] for f in group]
+        loader = make_loader(batch_features, tokenizer, len(batch_features), shuffle=False, collator=collator)
+        out.append((next(iter(loader)), examples[start:end], batch_features))
+        start = end
     return out
 
 
 def _load_builtin() -> None:
     """Import the built-in task types (they register themselves)."""
     if DEFAULT_TASK_TYPE not in _TYPES:
-        import tinybert.tasks.sequence  # noqa: F401
+        import tinybert.tasks.sequence
+    if "token" not in _TYPES:
+        import tinybert.tasks.token  # noqa: F401

@@ -82,6 +82,9 @@ class SequenceTask:
     def examples_from_texts(self, texts: Sequence[Sequence[str]]) -> list[Example]:
         return [Example(text_a=t[0], text_b=t[1] if len(t) > 1 else None, label=None) for t in texts]
 
+    def texts(self, example: Example) -> list[str]:
+        return [example.text_a] if example.text_b is None else [example.text_a, example.text_b]
+
     def featurize(
         self,
         examples: Sequence[Example],

