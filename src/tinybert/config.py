@@ -132,7 +132,15 @@ class DataConfig:
     max_eval_samples: int | None = option(None, check=at_least(1))
     """Use only the first N examples of each evaluation split."""
     max_seq_length: int | None = option(None, check=at_least(1))
-    """Token limit; default: the task's (64 single sentences, 128 pairs)."""
+    """Token limit; default: the task's (64 single sentences, 128 pairs, 384 extractive QA windows)."""
+    # -- extractive QA (the span task type: --task squad|squad_v2, or --task-type span) --
+    doc_stride: int = option(128, check=at_least(0))
+    """Extractive QA: tokens of overlap between consecutive windows of a long context (the tokenizer's stride, as in
+    transformers' run_qa.py and question-answering pipeline)."""
+    max_query_length: int = option(64, check=at_least(1))
+    """Extractive QA: questions are cut to this many tokens."""
+    max_answer_length: int = option(30, check=at_least(1))
+    """Extractive QA: longest answer span, in tokens, when decoding predictions."""
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -156,7 +164,8 @@ class DataConfig:
                 "no data: give {task} NAME {data_dir} DIR, or {train} FILE {dev} FILE with {text_columns}",
             )
             _require(
-                1 <= len(self.text_columns) <= 2,
+                1 <= len(self.text_columns) <= 2
+                or (self.task_type not in (None, "sequence") and not self.text_columns),
                 "text_columns",
                 f"expected one or two columns, got {len(self.text_columns)}",
             )
@@ -523,7 +532,8 @@ class AugmentConfig:
             _require(self.train is not None, "task", "no data: give {task} NAME {data_dir} DIR, or {train} FILE")
             _require(self.data_dir is None, "data_dir", "needs {task} NAME")
             _require(
-                1 <= len(self.text_columns) <= 2,
+                1 <= len(self.text_columns) <= 2
+                or (self.task_type not in (None, "sequence") and not self.text_columns),
                 "text_columns",
                 f"expected one or two columns, got {len(self.text_columns)}",
             )
