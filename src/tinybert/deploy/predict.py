@@ -134,8 +134,8 @@ def run_predict(config: PredictConfig) -> dict:
                     writer.write({**record, **{c: result[c] for c in columns}})
                 else:
                     writer.write([*record, *(_cell(result[c]) for c in columns)])
-                first = result[columns[0]]
-                counts[first if isinstance(first, str) else "(rows)"] += 1
+                first = result[columns[0]]  # a predicted label is counted; answers, tag lists are rows
+                counts[first if columns[0] == "predicted_label" and isinstance(first, str) else "(rows)"] += 1
             progress.update(len(chunk))
         writer.close()
     return {"rows": sum(counts.values()), "labels": dict(counts), "output": str(config.output or "-")}
