@@ -132,7 +132,8 @@ class DataConfig:
     max_eval_samples: int | None = option(None, check=at_least(1))
     """Use only the first N examples of each evaluation split."""
     max_seq_length: int | None = option(None, check=at_least(1))
-    """Token limit; default: the task's (64 single sentences, 128 pairs)."""
+    """Token limit; default: the task's (64 single sentences, 128 pairs and tagged sentences, 384
+    extractive QA windows)."""
     # -- token classification (tinybert.tasks.token) --
     token_column: str | None = None
     """Tagged files (--task-type token): the token column, a 0-based column number in CoNLL-style
@@ -143,6 +144,14 @@ class DataConfig:
     soft_pieces: str = option("first", check=one_of("first", "all"))
     """Token classification: the pieces the per-token soft loss covers: first (each word's first
     piece, the ones the labels and the metric use) or all (every real word piece)."""
+    # -- extractive QA (the span task type: --task squad|squad_v2, or --task-type span) --
+    doc_stride: int = option(128, check=at_least(0))
+    """Extractive QA: tokens of overlap between consecutive windows of a long context (the tokenizer's stride, as in
+    transformers' run_qa.py and question-answering pipeline)."""
+    max_query_length: int = option(64, check=at_least(1))
+    """Extractive QA: questions are cut to this many tokens."""
+    max_answer_length: int = option(30, check=at_least(1))
+    """Extractive QA: longest answer span, in tokens, when decoding predictions."""
 
     def __post_init__(self) -> None:
         check_fields(self)

@@ -16,7 +16,7 @@ from tinybert.data.features import model_inputs
 from tinybert.data.loading import Features
 from tinybert.deploy.runtime import InferenceModel
 from tinybert.errors import TinyBertError
-from tinybert.tasks.base import TaskType, per_example
+from tinybert.tasks.base import TaskType, per_example, split_metrics
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,10 @@ def evaluate_model(
     results = {}
     for split, loader in loaders.items():
         views, labels = predict(model, loader, accelerator, task_type)
-        if labels is None:
+        if labels is None and getattr(task_type, "example_metrics", None) is None:
             raise TinyBertError(f"split {split} has no labels to evaluate against")
-        results[split] = task_type.metrics(features.task.spec, views, labels, features.positive_label)
+        examples, split_features = features.task.evals[split], features.evals[split]
+        results[split] = split_metrics(
+            task_type, features.task.spec, views, labels, examples, split_features, features.positive_label
+        )
     return results

@@ -41,6 +41,9 @@ from tinybert.options import build, signature
 from tinybert.tasks.base import get_task_type, per_example, text_batches
 from tinybert.tasks.glue import GLUE_TASKS, normalize_task_name
 
+Batch = tuple[dict[str, torch.Tensor], list, list[dict]]
+"""A padded batch with its examples and features (:func:`tinybert.tasks.base.text_batches`)."""
+
 log = logging.getLogger(__name__)
 
 __all__ = ["ExportConfig", "Parity", "export", "parity_check", "run_export"]
@@ -106,6 +109,8 @@ class Parity:
     failures: list[str] = field(default_factory=list)
     outputs_max_abs_diff: dict[str, float] = field(default_factory=dict)
     """Largest |difference| per output name."""
+    decoded_agreement: float | None = None
+    """Share of rows whose decoded predictions agree (the bar for task types with ``decoded_parity``: QA spans)."""
 
     @property
     def passed(self) -> bool:
@@ -126,9 +131,14 @@ def _parity_texts(config: ExportConfig) -> tuple[list[list[str]], str]:
         examples = [ex for split in data.evals.values() for ex in split][: config.samples]
         return [_texts(ex) for ex in examples], f"{config.task} dev ({config.data_dir})"
     if config.sample_file is not None:
-        columns = config.text_columns or guess_text_column(config.sample_file)
+        columns = (
+            config.text_columns or getattr(task_type, "text_columns", None) or guess_text_column(config.sample_file)
+        )
         examples = read_table(config.sample_file, columns, None, max_samples=config.samples)
         return [_texts(ex) for ex in examples], str(config.sample_file)
+    samples = getattr(task_type, "sample_texts", None)
+    if samples:
+        return [list(t) for t in samples[: config.samples]], "built-in examples of the task type"
     texts = [SAMPLE_TEXTS[i % len(SAMPLE_TEXTS)] for i in range(min(config.samples, len(SAMPLE_TEXTS)))]
     return [[t] for t in texts], "built-in sentences"
 
@@ -172,19 +182,21 @@ def _agreement(ref: np.ndarray, out: np.ndarray, mask: np.ndarray | None) -> tup
 def parity_check(
     reference: InferenceModel,
     exported: InferenceModel,
-    batches: list[dict[str, np.ndarray]],
+    batches: list[Batch],
     source: str,
     *,
     max_diff: float | None,
     min_agreement: float | None,
 ) -> Parity:
     """Compare the prediction views of ``exported`` with those of ``reference`` on the same padded
-    batches: |difference| over every output's real entries, and agreement of the argmax over the
-    classes (sequence: per example; per-position views: at the positions their mask keeps)."""
+    batches (with their examples and features): |difference| over every output's real entries, and
+    agreement of the argmax over the classes (sequence: per example; per-position views: at the
+    positions their mask keeps), or, for a task type with ``decoded_parity``, of the decoded rows."""
     diffs: list[np.ndarray] = []
     per_output: dict[str, float] = {}
     same = compared = 0
-    for batch in batches:
+    decoded = _decoded_agreement(reference, exported, batches)
+    for batch, _, _ in batches:
         ref_views, out_views = _views(reference, batch), _views(exported, batch)
         for name, ref_view, out_view in zip(reference.task_type.output_names, ref_views, out_views, strict=True):
             for (ref, mask), (out, _) in zip(ref_view, out_view, strict=True):  # one example
@@ -196,13 +208,15 @@ def parity_check(
                     same, compared = same + counted[0], compared + counted[1]
     diff = np.concatenate(diffs)
     agreement = None if compared == 0 else same / compared
+    if getattr(reference.task_type, "decoded_parity", False):
+        agreement = decoded
     failures = []
     if max_diff is not None and float(diff.max()) > max_diff:
         failures.append(f"max |logit difference| {float(diff.max()):.4g} > {max_diff:g}")
     if min_agreement is not None and agreement is not None and agreement < min_agreement:
         failures.append(f"argmax agreement {agreement:.1%} < {min_agreement:.1%}")
     return Parity(
-        samples=sum(len(b["input_ids"]) for b in batches),
+        samples=sum(len(examples) for _, examples, _ in batches),
         source=source,
         max_abs_diff=float(diff.max()),
         mean_abs_diff=float(diff.mean()),
@@ -211,7 +225,26 @@ def parity_check(
         min_agreement_allowed=min_agreement,
         failures=failures,
         outputs_max_abs_diff=per_output,
+        decoded_agreement=decoded,
     )
+
+
+def _decoded_agreement(reference: InferenceModel, exported: InferenceModel, batches: list[Batch]) -> float | None:
+    """Share of rows whose decoded predictions (:meth:`TaskType.postprocess`, float columns such as
+    ``score`` left out) are the same from both models; None with no rows."""
+    same = total = 0
+    task_type = reference.task_type
+    for batch, examples, features in batches:
+        rows = []
+        for model in (reference, exported):
+            outputs = {k: torch.from_numpy(v) for k, v in model.outputs(batch).items()}
+            views = per_example(task_type.views(outputs, batch), batch["attention_mask"])
+            rows.append(task_type.postprocess(views, examples, features, model.config))
+        for ref, out in zip(*rows, strict=True):
+            keys = [k for k, v in ref.items() if not isinstance(v, float)]
+            same += int(all(ref[k] == out.get(k) for k in keys))
+            total += 1
+    return same / total if total else None
 
 
 def _thresholds(config: ExportConfig, num_labels: int) -> tuple[float | None, float | None]:
@@ -326,7 +359,7 @@ def run_export(config: ExportConfig) -> dict:
         raise TinyBertError(f"--model {config.model}: is already an export ({reference.kind}); give the PyTorch model")
     texts, source = _parity_texts(config)
     batched = text_batches(reference.task_type, reference.tokenizer, texts, config.max_seq_length, PARITY_BATCH_SIZE)
-    batches = [batch for batch, _, _ in batched]
+    batches = batched
     max_diff, min_agreement = _thresholds(config, reference.config.num_labels)
     # Exported with eager attention: on this CPU its ONNX graph ran faster than the SDPA one.
     head_class = reference.task_type.head_class

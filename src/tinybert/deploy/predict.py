@@ -40,9 +40,12 @@ def _glue_text_columns(task: str) -> tuple[str, ...]:
     return spec.files.text_columns
 
 
-def _text_columns(config: PredictConfig) -> tuple[str, ...]:
+def _text_columns(config: PredictConfig, model: InferenceModel) -> tuple[str, ...]:
     if config.text_columns:
         return config.text_columns
+    own = getattr(model.task_type, "text_columns", None)  # e.g. extractive QA: question, context
+    if own:
+        return tuple(own)
     if config.task is not None:
         return _glue_text_columns(config.task)
     return guess_text_column(config.input)
@@ -64,6 +67,9 @@ def _max_length(config: PredictConfig, model: InferenceModel) -> int:
         return config.max_seq_length
     if config.task is not None:
         return get_task(config.task).max_seq_length
+    own = getattr(model.task_type, "predict_max_seq_length", None)  # the task type's pipeline default
+    if own:
+        return int(min(own, getattr(model.config, "max_position_embeddings", own)))
     limits = [getattr(model.config, "max_position_embeddings", 512), model.tokenizer.model_max_length]
     return int(min(x for x in limits if isinstance(x, int) and x > 0))
 
@@ -100,7 +106,7 @@ def _cell(value: Any) -> str:
 def run_predict(config: PredictConfig) -> dict:
     """Label every row of ``config.input``; returns ``{"rows": N, "labels": {name: count}, "output": path}``."""
     model = load_inference_model(config.model, device=config.device)
-    source = table_source(config.input, _text_columns(config))
+    source = table_source(config.input, _text_columns(config, model))
     columns = tuple(model.task_type.prediction_columns)
     out_source = _with_output_columns(source, columns)
     if config.output is not None and not output_suffix_ok(source, config.output):
@@ -128,8 +134,8 @@ def run_predict(config: PredictConfig) -> dict:
                     writer.write({**record, **{c: result[c] for c in columns}})
                 else:
                     writer.write([*record, *(_cell(result[c]) for c in columns)])
-                first = result[columns[0]]
-                counts[first if isinstance(first, str) else "(rows)"] += 1
+                first = result[columns[0]]  # a predicted label is counted; answers, tag lists are rows
+                counts[first if columns[0] == "predicted_label" and isinstance(first, str) else "(rows)"] += 1
             progress.update(len(chunk))
         writer.close()
     return {"rows": sum(counts.values()), "labels": dict(counts), "output": str(config.output or "-")}

@@ -173,12 +173,23 @@ class DistillationModule(nn.Module):
 
 
 class SupervisedModule(nn.Module):
-    """A model trained on gold labels (teacher fine-tuning, or a student without distillation)."""
+    """A model trained on gold labels (teacher fine-tuning, or a student without distillation).
 
-    def __init__(self, model: PreTrainedModel) -> None:
+    The loss is the Hugging Face head's own (``labels=``), or with ``task_type`` that task type's
+    ``hard_loss`` of its views (a head whose labels are not one ``labels`` tensor: extractive QA's
+    start and end positions)."""
+
+    def __init__(self, model: PreTrainedModel, task_type: TaskType | None = None, is_regression: bool = False) -> None:
         super().__init__()
         self.student = model
+        self.task_type = task_type
+        self.is_regression = is_regression
 
     def forward(self, batch: dict[str, torch.Tensor]) -> StepOutput:
-        out = self.student(**model_inputs(batch), labels=batch["labels"])
-        return StepOutput(loss=out.loss, parts={"task": out.loss.detach()})
+        if self.task_type is None:
+            out = self.student(**model_inputs(batch), labels=batch["labels"])
+            loss = out.loss
+        else:
+            views = self.task_type.views(self.student(**model_inputs(batch)), batch)
+            loss = self.task_type.hard_loss(views, batch["labels"], self.is_regression)
+        return StepOutput(loss=loss, parts={"task": loss.detach()})

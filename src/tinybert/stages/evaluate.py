@@ -26,7 +26,7 @@ from tinybert.models.loading import (
 )
 from tinybert.models.structure import sequence_length
 from tinybert.options import build, signature
-from tinybert.tasks.base import get_task_type
+from tinybert.tasks.base import get_task_type, split_metrics
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +44,13 @@ def _evaluate_export(model: str, task: TaskData, max_seq_length: int | None, bat
     results = {}
     for split, loader in features.eval_loaders(batch_size).items():
         views, labels = predict(runtime_forward(runtime), loader, None, task_type)
-        if labels is None or len(labels) != len(features.evals[split]):
+        by_example = getattr(task_type, "example_metrics", None) is not None
+        if not by_example and (labels is None or len(labels) != len(features.evals[split])):
             raise TinyBertError(f"split {split} has no labels to evaluate against")
-        results[split] = task_type.metrics(task.spec, views, labels, features.positive_label)
+        examples = task.evals[split]
+        results[split] = split_metrics(
+            task_type, task.spec, views, labels, examples, features.evals[split], features.positive_label
+        )
     return results
 
 

@@ -107,8 +107,9 @@ def _finetune_into(config: FinetuneConfig, output: Path, accelerator: Accelerato
             metric_log = MetricLog(
                 run_dir / "logs", run_dir / "train_log.jsonl", accelerator.is_main_process, resume_step(checkpoints)
             )
+            hard = getattr(task_type, "trains_on_hard_loss", False)  # else the head's own loss (labels=)
             result = train_epochs(
-                SupervisedModule(model),
+                SupervisedModule(model, task_type if hard else None, task.spec.is_regression),
                 features.train,
                 Collate(features.collator),
                 optim,

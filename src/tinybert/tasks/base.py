@@ -51,6 +51,7 @@ __all__ = [
     "get_task_type",
     "per_example",
     "register_task_type",
+    "split_metrics",
     "task_type_for_architectures",
     "task_type_for_config",
     "task_type_for_data",
@@ -280,34 +281,64 @@ def text_batches(
     the example's position under ``example_index``; an example's features are kept in one batch.
 
     Returns:
-        ``(batch, examples, features)`` per batch of up to ``batch_size`` features (more when one
-        example has more), in row order; ``batch`` holds (B, L) tensors.
+        ``(batch, examples, features)`` per batch of up to ``batch_size`` rows, in row order;
+        ``batch`` holds (B, L) tensors, one row per feature: B = the rows' count, or more for a
+        task type whose rows become several features (token windows of a long sentence, extractive
+        QA windows; each feature's ``example_index`` is its row's position in ``examples``).
     """
     from tinybert.data.features import make_loader
 
     examples = task_type.examples_from_texts(texts)
-    features = task_type.featurize(examples, tokenizer, max_seq_length, None)
-    if not features:
-        return []
-    groups: list[list[dict]] = []  # the features of each example, in order
-    for i, feature in enumerate(features):
-        index = int(feature.get("example_index", i))
-        if index == len(groups):
-            groups.append([])
-        groups[index].append(feature)
     collator = task_type.collator(tokenizer)
     out = []
-    start = 0
-    while start < len(groups):
-        end, size = start + 1, len(groups[start])
-        while end < len(groups) and size + len(groups[end]) <= batch_size:
-            size += len(groups[end])
-            end += 1
-        batch_features = [f for group in groups[start:end] for f in group]
-        loader = make_loader(batch_features, tokenizer, len(batch_features), shuffle=False, collator=collator)
-        out.append((next(iter(loader)), examples[start:end], batch_features))
-        start = end
+    for start in range(0, len(examples), batch_size):
+        chunk = examples[start : start + batch_size]
+        features = task_type.featurize(chunk, tokenizer, max_seq_length, None)
+        if not features:
+            continue
+        (batch,) = make_loader(features, tokenizer, len(features), shuffle=False, collator=collator)
+        out.append((batch, chunk, features))
     return out
+
+
+# ------------------------------------------------------------------------------------------------
+# Optional members of a task type (read with getattr; a task type without them behaves as the
+# sequence type does). Extractive QA (tasks/span.py) uses them: each example becomes several
+# features (windows), so its metrics need the examples and the features, not per-feature labels.
+#
+# * ``example_metrics(spec, predictions, examples, features) -> dict``: metrics of a split from the
+#   per-feature views (``predictions[v][f]``) and the split's examples and features; used instead of
+#   ``metrics`` (see :func:`split_metrics`).
+# * ``sample_texts``: rows of text fields for the export parity check when no file is given.
+# * ``decoded_parity = True``: the export parity bar is the agreement of :meth:`TaskType.postprocess`'s
+#   rows (the decoded predictions), not of the per-view argmaxes.
+# * ``text_columns``: default input columns of ``predict`` (e.g. ``("question", "context")``).
+# * ``predict_max_seq_length``: ``predict``'s default token limit (else the model's maximum).
+# * ``trains_on_hard_loss = True``: ``finetune`` trains on :meth:`TaskType.hard_loss` of the views, not
+#   on the head's own ``labels=`` loss (a head whose labels are several tensors: QA's start and end).
+
+
+def split_metrics(
+    task_type: TaskType,
+    spec: TaskSpec,
+    predictions: list[list[np.ndarray]],
+    labels: list[np.ndarray] | None,
+    examples: Sequence[Any],
+    features: Sequence[dict],
+    positive_label: int | None,
+) -> dict[str, float]:
+    """The metrics of one evaluation split: the task type's ``example_metrics`` when it has one,
+    else its :meth:`TaskType.metrics` of the per-example views and labels.
+
+    Raises:
+        TinyBertError: a task type that needs labels and the split has none.
+    """
+    by_example = getattr(task_type, "example_metrics", None)
+    if by_example is not None:
+        return by_example(spec, predictions, examples, features)
+    if labels is None:
+        raise TinyBertError("the split has no labels to evaluate against")
+    return task_type.metrics(spec, predictions, labels, positive_label)
 
 
 def _load_builtin() -> None:
@@ -315,4 +346,6 @@ def _load_builtin() -> None:
     if DEFAULT_TASK_TYPE not in _TYPES:
         import tinybert.tasks.sequence
     if "token" not in _TYPES:
-        import tinybert.tasks.token  # noqa: F401
+        import tinybert.tasks.token
+    if "span" not in _TYPES:
+        import tinybert.tasks.span  # noqa: F401
