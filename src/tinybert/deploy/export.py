@@ -214,7 +214,8 @@ def parity_check(
     if max_diff is not None and float(diff.max()) > max_diff:
         failures.append(f"max |logit difference| {float(diff.max()):.4g} > {max_diff:g}")
     if min_agreement is not None and agreement is not None and agreement < min_agreement:
-        failures.append(f"argmax agreement {agreement:.1%} < {min_agreement:.1%}")
+        what = "decoded agreement" if getattr(reference.task_type, "decoded_parity", False) else "argmax agreement"
+        failures.append(f"{what} {agreement:.1%} < {min_agreement:.1%}")
     return Parity(
         samples=sum(len(examples) for _, examples, _ in batches),
         source=source,
