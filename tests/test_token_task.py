@@ -290,9 +290,10 @@ def test_windows_of_one_text_stay_in_one_batch(tmp_path: Path) -> None:
     tokenizer = ner_tokenizer()
     texts = [["John"], [" ".join(["London", "John"] * 6)], ["Mary"]]  # the second: 18 pieces
     batches = text_batches(TOKEN, tokenizer, texts, 8, 2)  # room 6: the long text has 3 windows
-    assert [len(e) for _, e, _ in batches] == [1, 1, 1]
-    assert [len(f) for _, _, f in batches] == [1, 3, 1]
-    assert [b["input_ids"].shape[0] for b, _, _ in batches] == [1, 3, 1]
+    assert [len(e) for _, e, _ in batches] == [2, 1]  # batch_size rows per batch
+    assert [len(f) for _, _, f in batches] == [4, 1]  # ... with all the windows of each row
+    assert [b["input_ids"].shape[0] for b, _, _ in batches] == [4, 1]
+    assert [f["example_index"] for f in batches[0][2]] == [0, 1, 1, 1]
 
 
 # ------------------------------------------------------------------------------------------------

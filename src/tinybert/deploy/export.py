@@ -38,7 +38,7 @@ from tinybert.errors import TinyBertError
 from tinybert.io.environment import environment
 from tinybert.io.outputs import output_folder, replace_dir, write_json
 from tinybert.options import build, signature
-from tinybert.tasks.base import get_task_type, per_example, text_batches
+from tinybert.tasks.base import TaskType, get_task_type, per_example, text_batches
 from tinybert.tasks.glue import GLUE_TASKS, normalize_task_name
 
 Batch = tuple[dict[str, torch.Tensor], list, list[dict]]
@@ -117,15 +117,16 @@ class Parity:
         return not self.failures
 
 
-def _parity_texts(config: ExportConfig) -> tuple[list[list[str]], str]:
-    """The parity check's input texts (1 or 2 per row) and where they come from."""
+def _parity_texts(config: ExportConfig, task_type: TaskType) -> tuple[list[list[str]], str]:
+    """The parity check's input texts (1 or 2 per row) and where they come from; ``task_type`` (the
+    model's) may give default columns of a sample file, or sample texts of its own."""
     if config.task is not None and normalize_task_name(config.task) not in GLUE_TASKS:
         # a task another task type reads (e.g. conll2003): its evaluation splits as rows of text
         limits = DataConfig(task=config.task, data_dir=config.data_dir, max_eval_samples=config.samples)
         task = load_data(limits, need_train=False)
         examples = [ex for split in task.evals.values() for ex in split][: config.samples]
-        task_type = get_task_type(task.task_type)
-        return [task_type.texts(ex) for ex in examples], f"{config.task} {', '.join(task.evals)} ({config.data_dir})"
+        reader = get_task_type(task.task_type)
+        return [reader.texts(ex) for ex in examples], f"{config.task} {', '.join(task.evals)} ({config.data_dir})"
     if config.task is not None:
         data = load_glue(config.task, config.data_dir, splits=("dev",), max_samples={"eval": config.samples})
         examples = [ex for split in data.evals.values() for ex in split][: config.samples]
@@ -358,7 +359,7 @@ def run_export(config: ExportConfig) -> dict:
     reference = load_inference_model(config.model)
     if reference.kind != "pytorch":
         raise TinyBertError(f"--model {config.model}: is already an export ({reference.kind}); give the PyTorch model")
-    texts, source = _parity_texts(config)
+    texts, source = _parity_texts(config, reference.task_type)
     batched = text_batches(reference.task_type, reference.tokenizer, texts, config.max_seq_length, PARITY_BATCH_SIZE)
     batches = batched
     max_diff, min_agreement = _thresholds(config, reference.config.num_labels)
