@@ -178,7 +178,7 @@ def _known_tasks(task: str) -> list[str]:
     return [] if normalize_task_name(task) in names else [*GLUE_TASKS, *names]
 
 
-INITS = ("random", "teacher")
+INITS = ("random", "teacher", "prune")
 
 
 STUDENT_ARCHS = ("bert",)
@@ -203,8 +203,12 @@ class StudentSpec:
     intermediate: int | None = None
     """Student feed-forward width."""
     init: str = option("random", check=one_of(*INITS))
-    """random, or teacher: copy the embeddings and the mapped teacher layers (and the head) wherever
-    shapes match, every tensor shape-checked."""
+    """random; teacher: copy the embeddings and the mapped teacher layers (and the head) wherever
+    shapes match, every tensor shape-checked; prune: cut the student from the teacher, keeping its most
+    important layers, residual dimensions, heads, head dimensions and FFN neurons (measured on the
+    first --prune-samples training examples; with --layer-map, those layers)."""
+    prune_samples: int = option(512, check=at_least(1))
+    """--init prune: training examples (or corpus blocks) the importance is measured on."""
     layer_map: tuple[int, ...] | None = None
     """Teacher layer for each student layer, e.g. 3,6,9,12; default uniform, g(m) = round(m*N/M)."""
     student_arch: str | None = option(None, check=one_of(*STUDENT_ARCHS))
@@ -216,7 +220,7 @@ class StudentSpec:
         _require(
             self.student_arch is None or self.init == "random",
             "student_arch",
-            "copies no teacher layers (another architecture): drop {init} teacher",
+            f"copies no teacher layers (another architecture): drop {{init}} {self.init}",
         )
         _require(
             self.student_arch is None or self.student is None or self.student in STUDENT_PRESETS,
@@ -242,7 +246,7 @@ class StudentSpec:
                 "student",
                 "a folder fixes the shape: drop {layers}/{hidden}/{heads}/{intermediate}",
             )
-            _require(self.init == "random", "student", "a folder is already the init: drop {init} teacher")
+            _require(self.init == "random", "student", f"a folder is already the init: drop {{init}} {self.init}")
 
     @property
     def is_folder(self) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -169,7 +170,11 @@ def _layer_map(spec: StudentSpec, s_layers: int, t_layers: int) -> LayerMap:
 
 
 def make_student(
-    spec: StudentSpec, teacher: PreTrainedModel, labels: tuple[str, ...] | None, head: bool = True
+    spec: StudentSpec,
+    teacher: PreTrainedModel,
+    labels: tuple[str, ...] | None,
+    head: bool = True,
+    batches: Callable[[], Iterable[dict[str, torch.Tensor]]] | None = None,
 ) -> tuple[PreTrainedModel, LayerMap, dict]:
     """Build the student ``spec`` describes for ``teacher``: its model, layer map, and a description.
 
@@ -177,9 +182,16 @@ def make_student(
     is loaded (with a head over the teacher's labels); otherwise the student is
     built in the resolved shape and, with ``init="teacher"``, initialised from the mapped layers.
     ``head=False`` gives the bare encoder instead (general distillation; ``labels`` unused).
+    ``init="prune"`` cuts the student from the teacher by importance measured on ``batches()``
+    (model inputs, with ``labels`` where the task has them): see :mod:`tinybert.models.pruning`.
+    Its description then holds ``kept_hidden`` (teacher residual dimension of each student one) and,
+    when fewer heads are kept, ``kept_heads`` (teacher heads of each student layer), which the
+    objective uses for the index-map projections and the head-to-head attention loss.
     """
     t_cfg = teacher.config
     head_class = task_type_for_model(teacher).head_class if head else None  # the teacher's kind of head
+    if spec.init == "prune" and not spec.is_folder:
+        return _pruned_student(spec, teacher, head, head_class, batches)
     if spec.is_folder:
         s_cfg = load_config(spec.student, "--student")
         if s_cfg.vocab_size != t_cfg.vocab_size:
@@ -217,4 +229,36 @@ def make_student(
                 "use --init random or the teacher's --hidden"
             )
         log.info("init from teacher: %d tensors copied, %d left random", len(report.copied), len(report.skipped))
+    return student, layer_map, info
+
+
+def _pruned_student(
+    spec: StudentSpec,
+    teacher: PreTrainedModel,
+    head: bool,
+    head_class: Any,
+    batches: Callable[[], Iterable[dict[str, torch.Tensor]]] | None,
+) -> tuple[PreTrainedModel, LayerMap, dict]:
+    """``--init prune``: the student in the resolved shape, cut from ``teacher`` by importance."""
+    from tinybert.models.pruning import cut_model
+
+    if spec.student_arch is not None:
+        raise TinyBertError("--init prune: a cut keeps the teacher's architecture: drop --student-arch")
+    if batches is None:
+        raise TinyBertError("--init prune: needs data to measure importance on")
+    t_cfg = teacher.config
+    shape = resolve_shape(t_cfg, spec.student, spec.layers, spec.hidden, spec.heads, spec.intermediate)
+    fixed = _layer_map(spec, shape.layers, t_cfg.num_hidden_layers).teacher_layers if spec.layer_map else None
+    student, cut = cut_model(teacher, shape, batches(), layers=fixed, head=head, head_class=head_class)
+    layer_map = LayerMap(tuple(cut.layers), t_cfg.num_hidden_layers)
+    info: dict = {
+        "init": "prune",
+        "shape": asdict(shape),
+        "architecture": student.config.model_type,
+        "pruning": {"layers": cut.layers, "estimators": cut.estimators},
+        "kept_hidden": cut.hidden,
+    }
+    if shape.heads != t_cfg.num_attention_heads:
+        info["kept_heads"] = cut.heads
+    log.info("init prune: teacher layers %s, estimators %s", cut.layers, cut.estimators)
     return student, layer_map, info

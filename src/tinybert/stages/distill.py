@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from accelerate import Accelerator
+from torch.utils.data import DataLoader
 from transformers import set_seed
 
 from tinybert.config import (
@@ -76,10 +77,14 @@ def _distill_into(config: DistillConfig, output: Path, accelerator: Accelerator)
     )
     features = Features(task, tokenizer, labels, length)
 
-    student, layer_map, student_info = make_student(config.student, teacher, labels)
+    def importance_batches() -> DataLoader:  # --init prune: the first training examples, in order
+        return features.loader(features.train[: config.student.prune_samples], 32, shuffle=False)
+
+    student, layer_map, student_info = make_student(config.student, teacher, labels, batches=importance_batches)
+    kept_hidden, kept_heads = student_info.get("kept_hidden"), student_info.get("kept_heads")
     s_layers, t_layers = student.config.num_hidden_layers, teacher.config.num_hidden_layers
     stages = ["intermediate", "prediction"] if config.stage == "all" else [config.stage]
-    check_heads(student.config, teacher.config, config.loss_weights, stages)
+    check_heads(student.config, teacher.config, config.loss_weights, stages, kept_heads)
     scores = "intermediate" in stages and config.loss_weights.attention > 0
     use_training_attention(teacher, "--teacher", scores=scores)
     use_training_attention(student, "--student", scores=scores)
@@ -105,6 +110,8 @@ def _distill_into(config: DistillConfig, output: Path, accelerator: Accelerator)
             temperature=config.temperature,
             is_regression=task.spec.is_regression,
             task_type=task_type,
+            kept_hidden=kept_hidden,
+            kept_heads=kept_heads,
         )
         best_dir = checkpoints / f"{stage}-best"
 
