@@ -9,7 +9,8 @@
 # OUT/TASK/teacher must hold the fine-tuned teacher (bench/glue_students.sh's first step). A step
 # whose metrics.json exists is skipped, so an interrupted run continues where it stopped. With
 # EXTRA-NAME, only the distilled run is made, as OUT/TASK/4l312-prune-EXTRA-NAME, with EXTRA-ARGS
-# added (e.g. `layers2356 --layer-map 2,3,5,6`).
+# added (e.g. `layers2356 --layer-map 2,3,5,6`). STEPS="distill" or STEPS="labels" runs only that
+# run (two runs side by side).
 set -euo pipefail
 TASK=${1:?usage: bench/prune_students.sh sst2|mrpc|cola [OUT] [NAME ARGS...]}
 OUT=${2:-bench/results}/$TASK
@@ -37,6 +38,8 @@ if [ $# -gt 0 ]; then
     --intermediate-epochs $EI --intermediate-lr 1e-4 --prediction-epochs $EP --prediction-lr 1e-4
   exit 0
 fi
-run "$OUT/4l312-prune-distill" tinybert distill --teacher "$OUT/teacher" $DATA_ARGS $S \
+STEPS=${STEPS:-distill labels}
+[[ " $STEPS " == *" distill "* ]] && run "$OUT/4l312-prune-distill" tinybert distill --teacher "$OUT/teacher" $DATA_ARGS $S \
   --intermediate-epochs $EI --intermediate-lr 1e-4 --prediction-epochs $EP --prediction-lr 1e-4
-run "$OUT/4l312-prune-labels" tinybert finetune --model "$OUT/teacher" $DATA_ARGS $S --epochs $EB
+[[ " $STEPS " == *" labels "* ]] && run "$OUT/4l312-prune-labels" tinybert finetune --model "$OUT/teacher" $DATA_ARGS $S --epochs $EB
+true

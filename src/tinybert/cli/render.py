@@ -73,6 +73,34 @@ def general_distill(summary: dict, output: Path) -> None:
     )
 
 
+def prune(summary: dict, output: Path) -> None:
+    before, after = summary["before"], summary["after"]
+    table = Table(title="pruning (no recovery training yet)")
+    for name in (
+        "model",
+        "layers",
+        "hidden",
+        "heads",
+        "FFN",
+        "params",
+        *[f"{s} {m}" for s, ms in before["eval"].items() for m in ms],
+    ):
+        table.add_column(name)
+    for name, row in (("before", before), ("after", after)):
+        metrics = [f"{v:.4f}" for ms in row["eval"].values() for v in ms.values()]
+        table.add_row(
+            name,
+            *(str(row[k]) for k in ("layers", "hidden", "heads", "intermediate")),
+            f"{row['parameters']:,}",
+            *metrics,
+        )
+    console.print(table)
+    vocab = summary.get("vocab")
+    if vocab:
+        console.print(f"vocabulary: {vocab['before']:,} -> {vocab['after']:,} pieces")
+    console.print(f"saved to {output} (what was kept: {output / 'pruning.json'})")
+
+
 def export(summary: dict, output: Path) -> None:
     parity = summary["parity"]
     agreement = "n/a" if parity["argmax_agreement"] is None else f"{parity['argmax_agreement']:.1%}"

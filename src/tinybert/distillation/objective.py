@@ -191,7 +191,6 @@ class DistillationModule(nn.Module):
         loss = sum(getattr(w, name) * value for name, value in parts.items())
         return StepOutput(loss=loss, parts={k: v.detach() for k, v in parts.items()})
 
-
     def _teacher_heads(self, scores: torch.Tensor, layer: int) -> torch.Tensor:
         """The teacher scores (B, H, L, L) of the heads student layer ``layer`` (0-based) kept."""
         if self.kept_heads is None:

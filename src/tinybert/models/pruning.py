@@ -78,7 +78,9 @@ def layer_parts(layer: nn.Module, hidden: int, option: str) -> LayerParts:
     others = [
         name
         for name, m in layer.named_modules()
-        if name and not list(m.children()) and not isinstance(m, (nn.Linear, nn.LayerNorm, nn.Dropout))
+        if name
+        and not list(m.children())
+        and not isinstance(m, (nn.Linear, nn.LayerNorm, nn.Dropout))
         and any(True for _ in m.parameters(recurse=False))
     ]
     if len(linears) != 6 or len(norms) != 2 or others:
@@ -289,7 +291,10 @@ class Cut:
     @property
     def shape(self) -> StudentShape:
         return StudentShape(
-            layers=len(self.layers), hidden=len(self.hidden), heads=len(self.heads[0]), intermediate=len(self.neurons[0])
+            layers=len(self.layers),
+            hidden=len(self.hidden),
+            heads=len(self.heads[0]),
+            intermediate=len(self.neurons[0]),
         )
 
     def describe(self) -> dict:
@@ -325,7 +330,8 @@ def check_shape(teacher: PreTrainedModel, shape: StudentShape, option: str = "--
         )
     if shape.hidden // shape.heads > d_head:
         raise TinyBertError(
-            f"{option}: hidden {shape.hidden} over {shape.heads} heads is a head size of {shape.hidden // shape.heads}, "
+            f"{option}: hidden {shape.hidden} over {shape.heads} heads is a head size of "
+            f"{shape.hidden // shape.heads}, "
             f"larger than the teacher's {d_head}; keep at least {math.ceil(shape.hidden / d_head)} heads or a "
             "smaller hidden (the config derives the head size from hidden / heads)"
         )
@@ -430,7 +436,7 @@ def apply_cut(teacher: PreTrainedModel, cut: Cut, head: bool = True, head_class:
     cls = (head_class or AutoModelForSequenceClassification) if head else AutoModel
     student = cls.from_config(config)
     student.to(next(teacher.parameters()).dtype)
-    t_name, t_parts = _layers(teacher, "--init prune")
+    _, t_parts = _layers(teacher, "--init prune")
     s_name, s_parts = _layers(student, "--init prune")
     d = t_cfg.hidden_size
     hidden = torch.tensor(cut.hidden, dtype=torch.long)
@@ -439,8 +445,8 @@ def apply_cut(teacher: PreTrainedModel, cut: Cut, head: bool = True, head_class:
     scale = math.sqrt((shape.hidden // shape.heads) / d_head)
     for m, t in enumerate(cut.layers):
         sp, tp = s_parts[m], t_parts[t - 1]
-        qk = torch.tensor([h * d_head + j for h, dims in zip(cut.heads[m], cut.qk_dims[m]) for j in dims])
-        v = torch.tensor([h * d_head + j for h, dims in zip(cut.heads[m], cut.v_dims[m]) for j in dims])
+        qk = torch.tensor([h * d_head + j for h, dims in zip(cut.heads[m], cut.qk_dims[m], strict=True) for j in dims])
+        v = torch.tensor([h * d_head + j for h, dims in zip(cut.heads[m], cut.v_dims[m], strict=True) for j in dims])
         neurons = torch.tensor(cut.neurons[m], dtype=torch.long)
         _copy_linear(sp.query, tp.query, qk, hidden, scale)
         _copy_linear(sp.key, tp.key, qk, hidden)
@@ -498,4 +504,3 @@ def cut_model(
     cut = choose_cut(teacher, importance, shape, layers, option)
     cut.estimators["examples"] = str(importance.examples)
     return apply_cut(teacher, cut, head=head, head_class=head_class), cut
-
