@@ -29,7 +29,8 @@ run() {  # run OUT_DIR COMMAND...: skip when OUT_DIR/metrics.json exists
   local dir=$1; shift
   if [ -f "$dir/metrics.json" ]; then echo "skip $dir (done)"; return; fi
   echo "+ $*"
-  "$@" --output "$dir" --overwrite
+  if [ -d "$dir/checkpoints" ]; then "$@" --output "$dir" --resume  # continue an interrupted run
+  else "$@" --output "$dir" --overwrite; fi
 }
 S="--student tinybert-4l-312 --init prune"
 if [ $# -gt 0 ]; then

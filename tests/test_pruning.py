@@ -240,3 +240,14 @@ def test_general_distill_with_prune_init(tmp_path: Path, monkeypatch: pytest.Mon
     student = json.loads((out / "metrics.json").read_text())["student"]
     assert student["init"] == "prune" and student["pruning"]["estimators"]["heads"] == "activation"
     assert len(student["kept_heads"]) == 2
+
+
+def test_init_auto_copies_layers_cuts_or_starts_random(tmp_path: Path) -> None:
+    from tinybert.config import StudentSpec
+    from tinybert.models.students import auto_init
+
+    teacher = _load(make_model(tmp_path / "m", layers=4, hidden=32, heads=4, intermediate=64))
+    assert auto_init(StudentSpec(layers=2, init="auto"), teacher) == "teacher"
+    assert auto_init(StudentSpec(layers=2, hidden=16, init="auto"), teacher) == "prune"
+    assert auto_init(StudentSpec(layers=2, hidden=64, intermediate=64, init="auto"), teacher) == "random"  # wider
+    assert auto_init(StudentSpec(layers=2, hidden=16, student_arch="bert", init="auto"), teacher) == "random"

@@ -178,7 +178,7 @@ def _known_tasks(task: str) -> list[str]:
     return [] if normalize_task_name(task) in names else [*GLUE_TASKS, *names]
 
 
-INITS = ("random", "teacher", "prune")
+INITS = ("random", "teacher", "prune", "auto")
 
 
 STUDENT_ARCHS = ("bert",)
@@ -206,7 +206,9 @@ class StudentSpec:
     """random; teacher: copy the embeddings and the mapped teacher layers (and the head) wherever
     shapes match, every tensor shape-checked; prune: cut the student from the teacher, keeping its most
     important layers, residual dimensions, heads, head dimensions and FFN neurons (measured on the
-    first --prune-samples training examples; with --layer-map, those layers)."""
+    first --prune-samples training examples; with --layer-map, those layers); auto: teacher when the
+    student has the teacher's width, heads and FFN, prune when it is a narrower cut of a prunable
+    architecture, else random."""
     prune_samples: int = option(512, check=at_least(1))
     """--init prune: training examples (or corpus blocks) the importance is measured on."""
     layer_map: tuple[int, ...] | None = None
@@ -218,7 +220,7 @@ class StudentSpec:
     def __post_init__(self) -> None:
         check_fields(self)
         _require(
-            self.student_arch is None or self.init == "random",
+            self.student_arch is None or self.init in ("random", "auto"),
             "student_arch",
             f"copies no teacher layers (another architecture): drop {{init}} {self.init}",
         )
@@ -246,7 +248,9 @@ class StudentSpec:
                 "student",
                 "a folder fixes the shape: drop {layers}/{hidden}/{heads}/{intermediate}",
             )
-            _require(self.init == "random", "student", f"a folder is already the init: drop {{init}} {self.init}")
+            _require(
+                self.init in ("random", "auto"), "student", f"a folder is already the init: drop {{init}} {self.init}"
+            )
 
     @property
     def is_folder(self) -> bool:

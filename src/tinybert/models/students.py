@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import torch
@@ -190,6 +190,9 @@ def make_student(
     """
     t_cfg = teacher.config
     head_class = task_type_for_model(teacher).head_class if head else None  # the teacher's kind of head
+    if spec.init == "auto" and not spec.is_folder:
+        spec = replace(spec, init=auto_init(spec, teacher))
+        log.info("--init auto: %s", spec.init)
     if spec.init == "prune" and not spec.is_folder:
         return _pruned_student(spec, teacher, head, head_class, batches)
     if spec.is_folder:
@@ -230,6 +233,25 @@ def make_student(
             )
         log.info("init from teacher: %d tensors copied, %d left random", len(report.copied), len(report.skipped))
     return student, layer_map, info
+
+
+def auto_init(spec: StudentSpec, teacher: PreTrainedModel) -> str:
+    """What ``--init auto`` means for ``spec``: ``teacher`` when the student keeps the teacher's width,
+    heads and FFN (its layers can be copied whole), ``prune`` when it is a narrower cut of a prunable
+    architecture, else ``random``."""
+    from tinybert.models.pruning import check_shape
+
+    if spec.student_arch is not None:
+        return "random"
+    base = describe_encoder(teacher.config, "--teacher")
+    shape = resolve_shape(teacher.config, spec.student, spec.layers, spec.hidden, spec.heads, spec.intermediate)
+    if (shape.hidden, shape.heads, shape.intermediate) == (base.hidden, base.heads, base.intermediate):
+        return "teacher"
+    try:
+        check_shape(teacher, shape, "--init auto")
+    except TinyBertError:
+        return "random"
+    return "prune"
 
 
 def _pruned_student(
