@@ -190,7 +190,7 @@ def test_prune_init_then_distill_end_to_end(
             [
                 "distill", "--teacher", teacher, "--task", "sst2", "--data-dir", data, "--output", out,
                 "--layers", "2", "--hidden", "16", "--heads", "2", "--intermediate", "32", "--init", "prune",
-                "--epochs", "1", "--batch-size", "16", "--prune-samples", "32",
+                "--epochs", "1", "--batch-size", "16", "--prune-samples", "32", "--prune-vocab",
             ],
             monkeypatch,
             capsys,
@@ -218,6 +218,12 @@ def test_prune_init_then_distill_end_to_end(
     assert set(metrics["stages"]) == {"intermediate", "prediction"}
     model = _load(out)
     assert model.config.hidden_size == 16
+    if how == "cli":  # --prune-vocab: the saved student and tokenizer have the training data's pieces only
+        vocab = student["vocab"]
+        assert vocab["after"] < vocab["before"] and model.config.vocab_size == vocab["after"]
+        assert len(AutoTokenizer.from_pretrained(out)) == vocab["after"]
+        clf = pipeline("text-classification", model=str(out), device="cpu")
+        assert clf(TEXTS[0])[0]["label"] in {"negative", "positive"}
 
 
 def test_general_distill_with_prune_init(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

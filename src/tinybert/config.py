@@ -428,6 +428,9 @@ class DistillConfig:
     loss_weights: LossWeights = option(factory=LossWeights)
     """Weight of each loss part, e.g. attention=1,hidden=1,embedding=1,prediction=1,hard_label=0.5;
     hard_label adds cross-entropy (MSE for regression) to the gold labels in the prediction stage."""
+    prune_vocab: bool = False
+    """After distillation, keep only the special tokens and the word pieces of the training data in the
+    student's embedding table and tokenizer (as tinybert prune --prune-vocab); metrics are measured after."""
     run: RunOptions = group(RunOptions)
 
     def __post_init__(self) -> None:

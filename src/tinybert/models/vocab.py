@@ -150,3 +150,18 @@ def prune_vocabulary(
     pruned = prune_tokenizer(tokenizer, keep)
     prune_embeddings(model, keep)
     return pruned, VocabReport(before[0], len(keep), before[0] * before[1], len(keep) * before[1])
+
+
+def prune_to_data(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    train: Iterable[dict],
+    corpus: Counter[int] | None = None,
+    top: int = 0,
+) -> tuple[PreTrainedTokenizerBase, VocabReport]:
+    """Keep the pieces of the tokenised training examples ``train`` (each with ``input_ids``; the
+    one tokenisation path), the special tokens, and the ``top`` most frequent pieces of ``corpus``
+    (default: of the training data). Prunes ``model`` in place; returns the new tokenizer and a report."""
+    used = Counter(i for example in train for i in example["input_ids"])
+    keep = kept_ids(tokenizer, used, used if corpus is None else corpus, top)
+    return prune_vocabulary(model, tokenizer, keep)

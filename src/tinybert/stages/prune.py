@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from tinybert.models.pruning import cut_model
 from tinybert.models.saving import install_model, save_model
 from tinybert.models.structure import sequence_length
 from tinybert.models.students import resolve_shape
-from tinybert.models.vocab import kept_ids, piece_counts, prune_vocabulary
+from tinybert.models.vocab import piece_counts, prune_to_data
 from tinybert.options import build, signature
 from tinybert.tasks.base import get_task_type
 from tinybert.training.loop import make_accelerator
@@ -81,13 +80,11 @@ def _prune_into(config: PruneConfig, output: Path) -> dict:
         )
         report["cut"] = cut.describe()
     if config.prune_vocab:
-        used = Counter(i for f in features.train for i in f["input_ids"])
-        corpus = used
+        corpus = None
         if config.vocab_corpus is not None:
             with open(config.vocab_corpus, encoding="utf-8") as lines:
                 corpus = piece_counts(tokenizer, (line.strip() for line in lines if line.strip()))
-        keep = kept_ids(tokenizer, used, corpus, config.vocab_top)
-        tokenizer, vocab = prune_vocabulary(pruned, tokenizer, keep)
+        tokenizer, vocab = prune_to_data(pruned, tokenizer, features.train, corpus, config.vocab_top)
         report["vocab"] = {**asdict(vocab), "top": config.vocab_top, "corpus": str(config.vocab_corpus or "")}
         features = Features(task, tokenizer, labels, length)  # dev text through the pruned tokenizer
     use_default_attention(pruned)
