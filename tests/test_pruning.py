@@ -30,7 +30,7 @@ def _batches(tokenizer, texts=TEXTS, labels=(1, 0, 1)) -> list[dict]:
     return [{**enc, "labels": torch.tensor(labels)}]
 
 
-@pytest.mark.parametrize("arch", ["bert", "distilbert", "roberta", "electra"])
+@pytest.mark.parametrize("arch", ["bert", "distilbert", "roberta", "xlm-roberta", "electra"])
 def test_a_cut_that_keeps_everything_equals_the_original(arch: str, tmp_path: Path) -> None:
     folder = make_arch_model(tmp_path / arch, arch)
     model, tokenizer = _load(folder), AutoTokenizer.from_pretrained(folder)
