@@ -176,6 +176,25 @@ def test_prune_command_gives_a_plain_folder_with_its_report(
     assert clf(TEXTS[0])[0]["label"] in {"negative", "positive"}
     code, err = run_cli([*args, "--overwrite"], monkeypatch, capsys)
     assert code == 2 and "nothing to prune" in err
+    # Recovery: distilling the cut from the teacher it was cut from uses the cut's layers, index-map
+    # projections and head map (pruning.json), as --init prune does.
+    code, err = run_cli(
+        [*args[:-1], tmp_path / "cut", "--layers", "2", "--hidden", "16", "--heads", "2"], monkeypatch, capsys
+    )
+    assert code == 0, err
+    cut = json.loads((tmp_path / "cut" / "pruning.json").read_text())["cut"]
+    code, err = run_cli(
+        [
+            "distill", "--teacher", teacher, "--student", tmp_path / "cut", "--task", "sst2", "--data-dir", data,
+            "--epochs", "1", "--batch-size", "16", "--output", tmp_path / "recovered",
+        ],
+        monkeypatch,
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    student = json.loads((tmp_path / "recovered" / "metrics.json").read_text())["student"]
+    assert student["layer_map"] == cut["layers"] and student["kept_heads"] == cut["heads"]
+    assert student["kept_hidden"] == cut["hidden"]
 
 
 @pytest.mark.parametrize("how", ["cli", "recipe"])

@@ -206,6 +206,14 @@ def make_student(
         info: dict = {"init": f"folder {spec.student}"}
         if head_note:
             info["head"] = head_note
+        cut = _cut_of(spec.student, teacher)
+        if cut is not None:  # cut from this teacher by tinybert prune: as --init prune from here on
+            if not spec.layer_map:
+                spec = replace(spec, layer_map=tuple(cut["layers"]))
+            info["kept_hidden"] = cut["hidden"]
+            if len(cut["heads"][0]) != t_cfg.num_attention_heads:
+                info["kept_heads"] = cut["heads"]
+            info["pruning"] = {"layers": cut["layers"], "from": "pruning.json"}
     else:
         shape = resolve_shape(t_cfg, spec.student, spec.layers, spec.hidden, spec.heads, spec.intermediate)
         layer_map = _layer_map(spec, shape.layers, t_cfg.num_hidden_layers)
@@ -233,6 +241,25 @@ def make_student(
             )
         log.info("init from teacher: %d tensors copied, %d left random", len(report.copied), len(report.skipped))
     return student, layer_map, info
+
+
+def _cut_of(folder: str, teacher: PreTrainedModel) -> dict | None:
+    """The cut recorded in ``folder/pruning.json`` when ``tinybert prune`` made the folder from
+    ``teacher`` (same path) without changing its vocabulary; else None."""
+    import json
+    from pathlib import Path
+
+    path = Path(folder) / "pruning.json"
+    if not path.is_file():
+        return None
+    report = json.loads(path.read_text())
+    source, cut = report.get("model"), report.get("cut")
+    teacher_path = getattr(teacher, "name_or_path", None)
+    if cut is None or "vocab" in report or not source or not teacher_path:
+        return None
+    if Path(source).resolve() != Path(teacher_path).resolve():
+        return None
+    return cut
 
 
 def auto_init(spec: StudentSpec, teacher: PreTrainedModel) -> str:
