@@ -29,7 +29,8 @@ run() {  # run OUT_DIR COMMAND...: skip when OUT_DIR/metrics.json exists
   local dir=$1; shift
   if [ -f "$dir/metrics.json" ]; then echo "skip $dir (done)"; return; fi
   echo "+ $*"
-  if [ -d "$dir/checkpoints" ]; then "$@" --output "$dir" --resume  # continue an interrupted run
+  # continue an interrupted run; start afresh when it left no checkpoint to continue from
+  if [ -d "$dir/checkpoints" ]; then "$@" --output "$dir" --resume || "$@" --output "$dir" --overwrite
   else "$@" --output "$dir" --overwrite; fi
 }
 S="--student tinybert-4l-312 --init prune"
