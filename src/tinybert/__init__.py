@@ -25,6 +25,7 @@ __all__ = [
     "finetune",
     "general_distill",
     "predict",
+    "prune",
     "run",
 ]
 __version__ = "0.1.0"
@@ -40,6 +41,7 @@ _COMMANDS = {
     "general_distill": "tinybert.stages.general_distill",
     "export": "tinybert.deploy.export",
     "predict": "tinybert.deploy.predict",
+    "prune": "tinybert.stages.prune",
     "benchmark": "tinybert.deploy.benchmark",
     "run": "tinybert.pipeline.run",
     "demo": "tinybert.pipeline.demo",

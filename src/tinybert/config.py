@@ -197,7 +197,7 @@ def _known_tasks(task: str) -> list[str]:
     return [] if normalize_task_name(task) in names else [*GLUE_TASKS, *names]
 
 
-INITS = ("random", "teacher")
+INITS = ("random", "teacher", "prune", "auto")
 
 
 STUDENT_ARCHS = ("bert",)
@@ -222,8 +222,14 @@ class StudentSpec:
     intermediate: int | None = None
     """Student feed-forward width."""
     init: str = option("random", check=one_of(*INITS))
-    """random, or teacher: copy the embeddings and the mapped teacher layers (and the head) wherever
-    shapes match, every tensor shape-checked."""
+    """random; teacher: copy the embeddings and the mapped teacher layers (and the head) wherever
+    shapes match, every tensor shape-checked; prune: cut the student from the teacher, keeping its most
+    important layers, residual dimensions, heads, head dimensions and FFN neurons (measured on the
+    first --prune-samples training examples; with --layer-map, those layers); auto: teacher when the
+    student has the teacher's width, heads and FFN, prune when it is a narrower cut of a prunable
+    architecture, else random."""
+    prune_samples: int = option(512, check=at_least(1))
+    """--init prune: training examples (or corpus blocks) the importance is measured on."""
     layer_map: tuple[int, ...] | None = None
     """Teacher layer for each student layer, e.g. 3,6,9,12; default uniform, g(m) = round(m*N/M)."""
     student_arch: str | None = option(None, check=one_of(*STUDENT_ARCHS))
@@ -233,9 +239,9 @@ class StudentSpec:
     def __post_init__(self) -> None:
         check_fields(self)
         _require(
-            self.student_arch is None or self.init == "random",
+            self.student_arch is None or self.init in ("random", "auto"),
             "student_arch",
-            "copies no teacher layers (another architecture): drop {init} teacher",
+            f"copies no teacher layers (another architecture): drop {{init}} {self.init}",
         )
         _require(
             self.student_arch is None or self.student is None or self.student in STUDENT_PRESETS,
@@ -261,7 +267,9 @@ class StudentSpec:
                 "student",
                 "a folder fixes the shape: drop {layers}/{hidden}/{heads}/{intermediate}",
             )
-            _require(self.init == "random", "student", "a folder is already the init: drop {init} teacher")
+            _require(
+                self.init in ("random", "auto"), "student", f"a folder is already the init: drop {{init}} {self.init}"
+            )
 
     @property
     def is_folder(self) -> bool:
@@ -439,6 +447,9 @@ class DistillConfig:
     loss_weights: LossWeights = option(factory=LossWeights)
     """Weight of each loss part, e.g. attention=1,hidden=1,embedding=1,prediction=1,hard_label=0.5;
     hard_label adds cross-entropy (MSE for regression) to the gold labels in the prediction stage."""
+    prune_vocab: bool = False
+    """After distillation, keep only the special tokens and the word pieces of the training data in the
+    student's embedding table and tokenizer (as tinybert prune --prune-vocab); metrics are measured after."""
     run: RunOptions = group(RunOptions)
 
     def __post_init__(self) -> None:
@@ -681,6 +692,80 @@ class ExportConfig:
         return "onnx-int8" if self.quantize else "onnx"
 
 
+@dataclass(frozen=True)
+class PruneConfig:
+    """tinybert prune: cut a smaller model of the same architecture from a task model by importance
+    measured on the task's data (structured pruning), and/or drop the word pieces the data never uses
+    (vocabulary pruning). The result is a plain Hugging Face folder with pruning.json (what was kept)."""
+
+    model: str
+    """Fine-tuned (or distilled) model folder with its task head: the gradient-based head importance needs it."""
+    output: Path
+    """Folder for the pruned model, its tokenizer and pruning.json."""
+    data: DataConfig = group()
+    student: str | None = option(None, aliases=("preset",))
+    """Target shape preset (tinybert-4l-312, ...); or give the shape options (the ones left out: the model's)."""
+    layers: int | None = option(None, check=at_least(1))
+    """Layers to keep (by block importance, 1 - cos(input, output), unless --layer-map)."""
+    hidden: int | None = option(None, check=at_least(1))
+    """Residual dimensions to keep (by mean |activation| over all hidden states)."""
+    heads: int | None = option(None, check=at_least(1))
+    """Heads per layer to keep (Michel et al. gradient importance); hidden / heads is the new head size."""
+    intermediate: int | None = option(None, check=at_least(1))
+    """Feed-forward neurons per layer to keep (by mean |activation|)."""
+    layer_map: tuple[int, ...] | None = None
+    """The layers to keep, e.g. 2,3,5,6 (1-based), instead of choosing them by importance."""
+    samples: int = option(512, check=at_least(1))
+    """Training examples the importance is measured on (the first N)."""
+    prune_vocab: bool = False
+    """Keep only the special tokens and the word pieces of the training data (and --vocab-top); rewrites
+    the embedding table and the tokenizer; words the kept pieces cannot spell become [UNK]."""
+    vocab_corpus: Path | None = None
+    """--prune-vocab: a text file whose --vocab-top most frequent pieces are kept too."""
+    vocab_top: int = option(0, check=non_negative)
+    """--prune-vocab: also keep the N most frequent pieces of --vocab-corpus (or of the training data)."""
+    overwrite: bool = False
+    """Replace an existing output folder."""
+
+    def __post_init__(self) -> None:
+        check_fields(self)
+        shape = any(v is not None for v in (self.layers, self.hidden, self.heads, self.intermediate))
+        _require(
+            not (self.student is not None and shape),
+            "student",
+            f"{self.student} is a preset: drop {{layers}}/{{hidden}}/{{heads}}/{{intermediate}}",
+        )
+        _require(
+            self.student is None or self.student in STUDENT_PRESETS,
+            "student",
+            f"{self.student!r}: expected a preset ({', '.join(STUDENT_PRESETS)})",
+        )
+        _require(
+            self.prune_vocab or shape or self.student is not None or self.layer_map is not None,
+            "prune_vocab",
+            "nothing to prune: give a shape ({student}, {layers}, {hidden}, {heads}, {intermediate}) "
+            "and/or {prune_vocab}",
+        )
+        _require(
+            self.prune_vocab or (self.vocab_corpus is None and self.vocab_top == 0),
+            "vocab_top",
+            "needs {prune_vocab}",
+        )
+        _require(
+            self.vocab_corpus is None or Path(self.vocab_corpus).is_file(),
+            "vocab_corpus",
+            f"{self.vocab_corpus}: file not found",
+        )
+
+    @property
+    def prunes_structure(self) -> bool:
+        return (
+            self.student is not None
+            or self.layer_map is not None
+            or any(v is not None for v in (self.layers, self.hidden, self.heads, self.intermediate))
+        )
+
+
 DEVICES = ("cpu", "cuda")
 
 
@@ -830,6 +915,7 @@ COMMAND_CONFIGS: dict[str, type] = {
     "predict": PredictConfig,
     "benchmark": BenchmarkConfig,
     "demo": DemoConfig,
+    "prune": PruneConfig,
 }
 """Each command and the config dataclass that declares its options."""
 
@@ -848,6 +934,7 @@ __all__ = [
     "LossWeights",
     "OptimConfig",
     "PredictConfig",
+    "PruneConfig",
     "RunOptions",
     "StudentShape",
     "StudentSpec",

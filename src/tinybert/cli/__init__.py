@@ -74,6 +74,10 @@ def _predict(c: cfg.PredictConfig) -> None:
     render.predict(_run("tinybert.deploy.predict", "run_predict")(c), c.output)
 
 
+def _prune(c: cfg.PruneConfig) -> None:
+    render.prune(_run("tinybert.stages.prune", "run_prune")(c), c.output)
+
+
 def _demo(c: cfg.DemoConfig) -> None:
     summary = _run("tinybert.pipeline.demo", "run_demo")(c, echo=render.console.print)
     render.report(summary, c.output)
@@ -86,6 +90,7 @@ app.command("augment")(command(cfg.AugmentConfig, _augment))
 app.command("general-distill")(
     command(cfg.GeneralConfig, _general_distill, rest="corpus", rest_help="More corpus paths (e.g. a shell glob).")
 )
+app.command("prune")(command(cfg.PruneConfig, _prune))
 app.command("export")(command(cfg.ExportConfig, _export))
 app.command("benchmark")(command(cfg.BenchmarkConfig, _benchmark))
 app.command("predict")(command(cfg.PredictConfig, _predict))

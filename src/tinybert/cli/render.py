@@ -79,6 +79,25 @@ def general_distill(summary: dict, output: Path) -> None:
     )
 
 
+def prune(summary: dict, output: Path) -> None:
+    before, after = summary["before"], summary["after"]
+    splits = before["eval"]
+    metric_names = [m if len(splits) == 1 else f"{split} {m}" for split, ms in splits.items() for m in ms]
+    table = Table(title="pruning (no recovery training yet)")
+    for name in ("", "layers", "hidden", "heads", "FFN", "params", *metric_names):
+        table.add_column(name)
+    for name, row in (("before", before), ("after", after)):
+        metrics = [f"{v:.4f}" for ms in row["eval"].values() for v in ms.values()]
+        shape = (str(row[k]) for k in ("layers", "hidden", "heads", "intermediate"))
+        params = row["parameters"]
+        table.add_row(name, *shape, f"{params / 1e6:.2f}M" if params >= 1e6 else f"{params:,}", *metrics)
+    console.print(table)
+    vocab = summary.get("vocab")
+    if vocab:
+        console.print(f"vocabulary: {vocab['before']:,} -> {vocab['after']:,} pieces")
+    console.print(f"saved to {output} (what was kept: {output / 'pruning.json'})")
+
+
 def export(summary: dict, output: Path) -> None:
     parity = summary["parity"]
     agreement = "n/a" if parity["argmax_agreement"] is None else f"{parity['argmax_agreement']:.1%}"

@@ -39,15 +39,44 @@ class StepOutput:
     """Unweighted loss parts (detached scalars, on the device), for logging."""
 
 
-def make_projection(student_width: int, teacher_width: int) -> nn.Module:
-    """W: d' -> d, learned with the student and thrown away after; none when the widths match."""
+def make_projection(student_width: int, teacher_width: int, kept: list[int] | None = None) -> nn.Module:
+    """W: d' -> d, learned with the student and thrown away after; none when the widths match.
+
+    ``kept`` (a pruned student: the teacher dimension of each student dimension) starts W as the
+    cut's index map instead of at random."""
     if student_width == teacher_width:
         return nn.Identity()
+    if kept is not None:
+        if len(kept) != student_width or not all(0 <= k < teacher_width for k in kept):
+            raise TinyBertError(
+                f"pruned student: {len(kept)} kept dimensions for a width of {student_width} "
+                f"(teacher {teacher_width}); the cut does not describe this student"
+            )
+        proj = nn.Linear(student_width, teacher_width)
+        with torch.no_grad():
+            proj.weight.zero_()
+            proj.bias.zero_()
+            proj.weight[torch.tensor(kept), torch.arange(student_width)] = 1.0
+        return proj
     return nn.Linear(student_width, teacher_width)
 
 
-def check_heads(s_cfg: PretrainedConfig, t_cfg: PretrainedConfig, weights: LossWeights, stages: list[str]) -> None:
-    """The attention loss compares heads one to one: the head counts must match when it is on."""
+def check_heads(
+    s_cfg: PretrainedConfig,
+    t_cfg: PretrainedConfig,
+    weights: LossWeights,
+    stages: list[str],
+    kept_heads: list[list[int]] | None = None,
+) -> None:
+    """The attention loss compares heads one to one: the head counts must match when it is on,
+    unless ``kept_heads`` (a pruned student) names the teacher head each student head came from."""
+    if kept_heads is not None:
+        if any(len(h) != s_cfg.num_attention_heads for h in kept_heads):
+            raise TinyBertError(
+                f"pruned student: the cut keeps {[len(h) for h in kept_heads]} heads per layer, the student "
+                f"has {s_cfg.num_attention_heads}"
+            )
+        return
     if "intermediate" in stages and weights.attention > 0 and s_cfg.num_attention_heads != t_cfg.num_attention_heads:
         raise TinyBertError(
             f"student has {s_cfg.num_attention_heads} attention heads, the teacher "
@@ -82,11 +111,13 @@ class DistillationModule(nn.Module):
         temperature: float = 1.0,
         is_regression: bool = False,
         task_type: TaskType | None = None,
+        kept_hidden: list[int] | None = None,
+        kept_heads: list[list[int]] | None = None,
     ) -> None:
         super().__init__()
         if stage not in ("intermediate", "prediction"):
             raise ValueError(f"stage must be intermediate or prediction, got {stage!r}")
-        check_heads(student.config, teacher.config, weights, [stage])
+        check_heads(student.config, teacher.config, weights, [stage], kept_heads)
         if stage == "intermediate" and weights.attention > 0:
             # Never compare probabilities as if they were scores (a class that ignores the attention
             # interface returns probabilities as ``attentions``).
@@ -103,8 +134,11 @@ class DistillationModule(nn.Module):
         self.is_regression = is_regression
         self.task_type = task_type if task_type is not None else get_task_type(DEFAULT_TASK_TYPE)
         self.projections = nn.ModuleList(
-            make_projection(s_cfg.hidden_size, t_cfg.hidden_size) for _ in range(layer_map.num_student_layers + 1)
+            make_projection(s_cfg.hidden_size, t_cfg.hidden_size, kept_hidden)
+            for _ in range(layer_map.num_student_layers + 1)
         )
+        # A pruned student's head j of layer m learned from teacher head kept_heads[m-1][j].
+        self.kept_heads = None if kept_heads is None else [torch.tensor(h) for h in kept_heads]
         teacher.eval()
         teacher.requires_grad_(False)
         # Padding-free forwards where both models give the padded outputs (checked once per model).
@@ -158,7 +192,8 @@ class DistillationModule(nn.Module):
                 )
             if w.attention > 0:
                 parts["attention"] = sum(
-                    attention_mse(s_out.attentions[s], t_attn[t], mask) for s, t in self.layer_map.attention_pairs()
+                    attention_mse(s_out.attentions[s], self._teacher_heads(t_attn[t], s), mask)
+                    for s, t in self.layer_map.attention_pairs()
                 )
         else:
             s_views = self.task_type.views(s_out, batch)
@@ -170,6 +205,12 @@ class DistillationModule(nn.Module):
             raise TinyBertError(f"all loss weights of the {self.stage} stage are 0: nothing to train")
         loss = sum(getattr(w, name) * value for name, value in parts.items())
         return StepOutput(loss=loss, parts={k: v.detach() for k, v in parts.items()})
+
+    def _teacher_heads(self, scores: torch.Tensor, layer: int) -> torch.Tensor:
+        """The teacher scores (B, H, L, L) of the heads student layer ``layer`` (0-based) kept."""
+        if self.kept_heads is None:
+            return scores
+        return scores.index_select(1, self.kept_heads[layer].to(scores.device))
 
 
 class SupervisedModule(nn.Module):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import torch
@@ -169,7 +170,11 @@ def _layer_map(spec: StudentSpec, s_layers: int, t_layers: int) -> LayerMap:
 
 
 def make_student(
-    spec: StudentSpec, teacher: PreTrainedModel, labels: tuple[str, ...] | None, head: bool = True
+    spec: StudentSpec,
+    teacher: PreTrainedModel,
+    labels: tuple[str, ...] | None,
+    head: bool = True,
+    batches: Callable[[], Iterable[dict[str, torch.Tensor]]] | None = None,
 ) -> tuple[PreTrainedModel, LayerMap, dict]:
     """Build the student ``spec`` describes for ``teacher``: its model, layer map, and a description.
 
@@ -177,9 +182,19 @@ def make_student(
     is loaded (with a head over the teacher's labels); otherwise the student is
     built in the resolved shape and, with ``init="teacher"``, initialised from the mapped layers.
     ``head=False`` gives the bare encoder instead (general distillation; ``labels`` unused).
+    ``init="prune"`` cuts the student from the teacher by importance measured on ``batches()``
+    (model inputs, with ``labels`` where the task has them): see :mod:`tinybert.models.pruning`.
+    Its description then holds ``kept_hidden`` (teacher residual dimension of each student one) and,
+    when fewer heads are kept, ``kept_heads`` (teacher heads of each student layer), which the
+    objective uses for the index-map projections and the head-to-head attention loss.
     """
     t_cfg = teacher.config
     head_class = task_type_for_model(teacher).head_class if head else None  # the teacher's kind of head
+    if spec.init == "auto" and not spec.is_folder:
+        spec = replace(spec, init=auto_init(spec, teacher))
+        log.info("--init auto: %s", spec.init)
+    if spec.init == "prune" and not spec.is_folder:
+        return _pruned_student(spec, teacher, head, head_class, batches)
     if spec.is_folder:
         s_cfg = load_config(spec.student, "--student")
         if s_cfg.vocab_size != t_cfg.vocab_size:
@@ -191,6 +206,14 @@ def make_student(
         info: dict = {"init": f"folder {spec.student}"}
         if head_note:
             info["head"] = head_note
+        cut = _cut_of(spec.student, teacher)
+        if cut is not None:  # cut from this teacher by tinybert prune: as --init prune from here on
+            if not spec.layer_map:
+                spec = replace(spec, layer_map=tuple(cut["layers"]))
+            info["kept_hidden"] = cut["hidden"]
+            if len(cut["heads"][0]) != t_cfg.num_attention_heads:
+                info["kept_heads"] = cut["heads"]
+            info["pruning"] = {"layers": cut["layers"], "from": "pruning.json"}
     else:
         shape = resolve_shape(t_cfg, spec.student, spec.layers, spec.hidden, spec.heads, spec.intermediate)
         layer_map = _layer_map(spec, shape.layers, t_cfg.num_hidden_layers)
@@ -217,4 +240,74 @@ def make_student(
                 "use --init random or the teacher's --hidden"
             )
         log.info("init from teacher: %d tensors copied, %d left random", len(report.copied), len(report.skipped))
+    return student, layer_map, info
+
+
+def _cut_of(folder: str, teacher: PreTrainedModel) -> dict | None:
+    """The cut recorded in ``folder/pruning.json`` when ``tinybert prune`` made the folder from
+    ``teacher`` (same path) without changing its vocabulary; else None."""
+    import json
+    from pathlib import Path
+
+    path = Path(folder) / "pruning.json"
+    if not path.is_file():
+        return None
+    report = json.loads(path.read_text())
+    source, cut = report.get("model"), report.get("cut")
+    teacher_path = getattr(teacher, "name_or_path", None)
+    if cut is None or "vocab" in report or not source or not teacher_path:
+        return None
+    if Path(source).resolve() != Path(teacher_path).resolve():
+        return None
+    return cut
+
+
+def auto_init(spec: StudentSpec, teacher: PreTrainedModel) -> str:
+    """What ``--init auto`` means for ``spec``: ``teacher`` when the student keeps the teacher's width,
+    heads and FFN (its layers can be copied whole), ``prune`` when it is a narrower cut of a prunable
+    architecture, else ``random``."""
+    from tinybert.models.pruning import check_shape
+
+    if spec.student_arch is not None:
+        return "random"
+    base = describe_encoder(teacher.config, "--teacher")
+    shape = resolve_shape(teacher.config, spec.student, spec.layers, spec.hidden, spec.heads, spec.intermediate)
+    if (shape.hidden, shape.heads, shape.intermediate) == (base.hidden, base.heads, base.intermediate):
+        return "teacher"
+    try:
+        check_shape(teacher, shape, "--init auto")
+    except TinyBertError:
+        return "random"
+    return "prune"
+
+
+def _pruned_student(
+    spec: StudentSpec,
+    teacher: PreTrainedModel,
+    head: bool,
+    head_class: Any,
+    batches: Callable[[], Iterable[dict[str, torch.Tensor]]] | None,
+) -> tuple[PreTrainedModel, LayerMap, dict]:
+    """``--init prune``: the student in the resolved shape, cut from ``teacher`` by importance."""
+    from tinybert.models.pruning import cut_model
+
+    if spec.student_arch is not None:
+        raise TinyBertError("--init prune: a cut keeps the teacher's architecture: drop --student-arch")
+    if batches is None:
+        raise TinyBertError("--init prune: needs data to measure importance on")
+    t_cfg = teacher.config
+    shape = resolve_shape(t_cfg, spec.student, spec.layers, spec.hidden, spec.heads, spec.intermediate)
+    fixed = _layer_map(spec, shape.layers, t_cfg.num_hidden_layers).teacher_layers if spec.layer_map else None
+    student, cut = cut_model(teacher, shape, batches(), layers=fixed, head=head, head_class=head_class)
+    layer_map = LayerMap(tuple(cut.layers), t_cfg.num_hidden_layers)
+    info: dict = {
+        "init": "prune",
+        "shape": asdict(shape),
+        "architecture": student.config.model_type,
+        "pruning": {"layers": cut.layers, "estimators": cut.estimators},
+        "kept_hidden": cut.hidden,
+    }
+    if shape.heads != t_cfg.num_attention_heads:
+        info["kept_heads"] = cut.heads
+    log.info("init prune: teacher layers %s, estimators %s", cut.layers, cut.estimators)
     return student, layer_map, info

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from accelerate import Accelerator
+from torch.utils.data import DataLoader
 from transformers import set_seed
 
 from tinybert.config import (
@@ -33,6 +34,7 @@ from tinybert.models.loading import (
 from tinybert.models.saving import install_model, save_model
 from tinybert.models.structure import sequence_length
 from tinybert.models.students import make_student
+from tinybert.models.vocab import prune_to_data
 from tinybert.options import build, signature
 from tinybert.tasks.base import get_task_type
 from tinybert.tasks.metrics import main_metric_value
@@ -76,10 +78,14 @@ def _distill_into(config: DistillConfig, output: Path, accelerator: Accelerator)
     )
     features = Features(task, tokenizer, labels, length)
 
-    student, layer_map, student_info = make_student(config.student, teacher, labels)
+    def importance_batches() -> DataLoader:  # --init prune: the first training examples, in order
+        return features.loader(features.train[: config.student.prune_samples], 32, shuffle=False)
+
+    student, layer_map, student_info = make_student(config.student, teacher, labels, batches=importance_batches)
+    kept_hidden, kept_heads = student_info.get("kept_hidden"), student_info.get("kept_heads")
     s_layers, t_layers = student.config.num_hidden_layers, teacher.config.num_hidden_layers
     stages = ["intermediate", "prediction"] if config.stage == "all" else [config.stage]
-    check_heads(student.config, teacher.config, config.loss_weights, stages)
+    check_heads(student.config, teacher.config, config.loss_weights, stages, kept_heads)
     scores = "intermediate" in stages and config.loss_weights.attention > 0
     use_training_attention(teacher, "--teacher", scores=scores)
     use_training_attention(student, "--student", scores=scores)
@@ -105,6 +111,8 @@ def _distill_into(config: DistillConfig, output: Path, accelerator: Accelerator)
             temperature=config.temperature,
             is_regression=task.spec.is_regression,
             task_type=task_type,
+            kept_hidden=kept_hidden,
+            kept_heads=kept_heads,
         )
         best_dir = checkpoints / f"{stage}-best"
 
@@ -167,6 +175,16 @@ def _distill_into(config: DistillConfig, output: Path, accelerator: Accelerator)
         shutil.rmtree(checkpoints)
     accelerator.wait_for_everyone()
     student = load_classifier(str(output), labels, "--student", new_head=False, task_type=task_type)
+    vocab = None
+    if config.prune_vocab:
+        small_tokenizer, report = prune_to_data(student, tokenizer, features.train)
+        vocab = asdict(report)
+        if accelerator.is_main_process:
+            save_model(student, small_tokenizer, output / "vocab-pruned")
+            install_model(output / "vocab-pruned", output)
+        accelerator.wait_for_everyone()
+        features = Features(task, small_tokenizer, labels, features.max_seq_length)  # dev text, new ids
+        eval_loaders = {k: accelerator.prepare(v) for k, v in features.eval_loaders(64).items()}
     use_training_attention(student)
     student.to(accelerator.device)
     student_metrics = evaluate_model(student, features, accelerator, loaders=eval_loaders)
@@ -194,6 +212,7 @@ def _distill_into(config: DistillConfig, output: Path, accelerator: Accelerator)
             "intermediate": describe_encoder(student.config, "--student").intermediate,
             "layer_map": list(layer_map.teacher_layers),
             **student_info,
+            **({"vocab": vocab} if vocab else {}),
         },
         "retention": _retention(student_metrics, teacher_metrics),
         "stages": stage_results,

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from accelerate import Accelerator
+from torch.utils.data import DataLoader
 from transformers import set_seed
 
 from tinybert.config import (
@@ -74,15 +75,20 @@ def _finetune_into(config: FinetuneConfig, output: Path, accelerator: Accelerato
         optim = replace(config.optim, learning_rate=lr)
         set_seed(optim.seed)
         model = load_classifier(config.model, task.spec.label_names, "--model", new_head=True, task_type=task_type)
-        if config.student.is_given:
-            # The baseline without distillation: the same student, trained on the labels only.
-            model, layer_map, student_info = make_student(config.student, model, model_labels(model, task))
-            student_info["layer_map"] = list(layer_map.teacher_layers)
-        use_training_attention(model, "--model")
         length = sequence_length(
             model, config.data.max_seq_length, task.spec.max_seq_length, "--max-seq-length", f"--model {config.model}"
         )
         features = Features(task, tokenizer, model_labels(model, task), length)
+        if config.student.is_given:
+            # The baseline without distillation: the same student, trained on the labels only.
+            def importance_batches(features: Features = features) -> DataLoader:  # --init prune
+                return features.loader(features.train[: config.student.prune_samples], 32, shuffle=False)
+
+            model, layer_map, student_info = make_student(
+                config.student, model, model_labels(model, task), batches=importance_batches
+            )
+            student_info["layer_map"] = list(layer_map.teacher_layers)
+        use_training_attention(model, "--model")
         loaders = {k: accelerator.prepare(v) for k, v in features.eval_loaders(64).items()}
         first_split = next(iter(loaders))
         run_dir.mkdir(parents=True, exist_ok=True)

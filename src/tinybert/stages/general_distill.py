@@ -181,7 +181,17 @@ def _distill_into(
     set_seed(config.training.seed)
     tokenizer = load_tokenizer(config.teacher, "--teacher")
     teacher = load_encoder(config.teacher, "--teacher")
-    student, layer_map, student_info = make_student(config.student, teacher, None, head=False)
+
+    def importance_batches() -> list[dict[str, torch.Tensor]]:  # --init prune: the first training blocks
+        sample = BlockStream(corpus, tokenizer, corpus_config(config), train_start, config.training.seed)
+        n = config.student.prune_samples
+        return [sample.next_batch(min(32, n - i)) for i in range(0, n, 32)]
+
+    eval_ids, train_start = heldout_blocks(corpus, tokenizer, corpus_config(config))  # (N, L)
+    student, layer_map, student_info = make_student(
+        config.student, teacher, None, head=False, batches=importance_batches
+    )
+    kept_hidden, kept_heads = student_info.get("kept_hidden"), student_info.get("kept_heads")
     if getattr(student, "pooler", None) is not None:
         # No loss reaches the pooler here (task distillation trains it): frozen, it stays out of
         # the optimizer and DDP does not wait for its gradients. It is saved as initialised.
@@ -189,9 +199,16 @@ def _distill_into(
     scores = config.loss_weights.attention > 0
     use_training_attention(teacher, "--teacher", scores=scores)
     use_training_attention(student, "--student", scores=scores)
-    module = DistillationModule(student, teacher, layer_map, config.loss_weights, stage="intermediate")
+    module = DistillationModule(
+        student,
+        teacher,
+        layer_map,
+        config.loss_weights,
+        stage="intermediate",
+        kept_hidden=kept_hidden,
+        kept_heads=kept_heads,
+    )
 
-    eval_ids, train_start = heldout_blocks(corpus, tokenizer, corpus_config(config))  # (N, L)
     stream = BlockStream(corpus, tokenizer, corpus_config(config), train_start, config.training.seed)
 
     L = config.max_seq_length

@@ -1,0 +1,112 @@
+"""``tinybert prune``: structured and vocabulary pruning of a task model (mechanics in
+:mod:`tinybert.models.pruning` and :mod:`tinybert.models.vocab`)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from transformers import set_seed
+
+from tinybert.config import PruneConfig
+from tinybert.data.loading import Features, load_data, model_labels
+from tinybert.evaluation import evaluate_model
+from tinybert.io.environment import environment
+from tinybert.io.outputs import output_folder, write_json
+from tinybert.models.attention import use_default_attention
+from tinybert.models.loading import count_parameters, describe_encoder, folder_size, load_classifier, load_tokenizer
+from tinybert.models.pruning import cut_model
+from tinybert.models.saving import install_model, save_model
+from tinybert.models.structure import sequence_length
+from tinybert.models.students import resolve_shape
+from tinybert.models.vocab import piece_counts, prune_to_data
+from tinybert.options import build, signature
+from tinybert.tasks.base import get_task_type
+from tinybert.training.loop import make_accelerator
+
+log = logging.getLogger(__name__)
+
+
+def run_prune(config: PruneConfig) -> dict:
+    """Prune ``config.model`` into ``config.output``; returns the report also written to
+    ``output/pruning.json`` (shape before and after, what was kept, the estimators, dev metrics of
+    the model before and after pruning, no recovery training)."""
+    inputs = {"--model": config.model, **config.data.paths()}
+    with output_folder(config.output, config.overwrite, inputs) as output:
+        return _prune_into(config, output)
+
+
+def _prune_into(config: PruneConfig, output: Path) -> dict:
+    set_seed(0)
+    task = load_data(config.data, need_train=True)
+    task_type = get_task_type(task.task_type)
+    model = load_classifier(config.model, task.spec.label_names, "--model", new_head=False, task_type=task_type)
+    model.eval()
+    tokenizer = load_tokenizer(config.model, "--model")
+    before = describe_encoder(model.config, "--model")
+    labels = model_labels(model, task)
+    length = sequence_length(
+        model, config.data.max_seq_length, task.spec.max_seq_length, "--max-seq-length", f"--model {config.model}"
+    )
+    features = Features(task, tokenizer, labels, length)
+    accelerator = make_accelerator("fp32")
+    report: dict[str, Any] = {
+        "command": "prune",
+        "model": config.model,
+        "task": task.spec.name,
+        "before": {
+            **asdict(before),
+            "parameters": count_parameters(model),
+            "eval": evaluate_model(model, features, accelerator),
+        },
+    }
+    pruned = model
+    if config.prunes_structure:
+        shape = resolve_shape(
+            model.config, config.student, config.layers, config.hidden, config.heads, config.intermediate
+        )
+        if config.student is None and config.layers is None and config.layer_map is not None:
+            shape = type(shape)(len(config.layer_map), shape.hidden, shape.heads, shape.intermediate)
+        batches = features.loader(features.train[: config.samples], 32, shuffle=False)
+        pruned, cut = cut_model(
+            model,
+            shape,
+            batches,
+            layers=config.layer_map,
+            head_class=task_type.head_class,
+            option="tinybert prune",
+        )
+        report["cut"] = cut.describe()
+    if config.prune_vocab:
+        corpus = None
+        if config.vocab_corpus is not None:
+            with open(config.vocab_corpus, encoding="utf-8") as lines:
+                corpus = piece_counts(tokenizer, (line.strip() for line in lines if line.strip()))
+        tokenizer, vocab = prune_to_data(pruned, tokenizer, features.train, corpus, config.vocab_top)
+        report["vocab"] = {**asdict(vocab), "top": config.vocab_top, "corpus": str(config.vocab_corpus or "")}
+        features = Features(task, tokenizer, labels, length)  # dev text through the pruned tokenizer
+    use_default_attention(pruned)
+    save_model(pruned, tokenizer, output / "model")
+    install_model(output / "model", output)
+    after = describe_encoder(pruned.config, "--model")
+    report["after"] = {
+        **asdict(after),
+        "parameters": count_parameters(pruned),
+        "size_bytes": folder_size(output),
+        "eval": evaluate_model(pruned, features, accelerator),
+    }
+    report["environment"] = environment()
+    write_json(output / "pruning.json", report)
+    log.info("pruned %s -> %s", report["before"]["parameters"], report["after"]["parameters"])
+    return report
+
+
+def prune(model: Any, output: Any, **options: Any) -> dict:
+    """Structured and/or vocabulary pruning; the options of ``tinybert prune``
+    (:class:`~tinybert.config.PruneConfig`). Returns the contents of ``output/pruning.json``."""
+    return run_prune(build(PruneConfig, {"model": model, "output": output, **options}))
+
+
+prune.__signature__ = signature(PruneConfig, first=("model", "output"))  # type: ignore[attr-defined]

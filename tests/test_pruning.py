@@ -1,0 +1,278 @@
+"""Structured and vocabulary pruning (models/pruning.py, models/vocab.py, tinybert prune, --init prune)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+import torch
+from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
+
+from architectures import make_arch_model
+from builders import make_model, run_cli, write_sst2
+from tinybert.config import StudentShape
+from tinybert.distillation.objective import make_projection
+from tinybert.errors import TinyBertError
+from tinybert.models.pruning import Cut, apply_cut, check_shape, choose_cut, full_cut, layer_parts, measure_importance
+from tinybert.models.vocab import kept_ids, piece_counts, prune_vocabulary
+
+TEXTS = ["the movie was good and fun .", "the plot was awful , boring and weak .", "a nice film"]
+
+
+def _load(folder: Path) -> torch.nn.Module:
+    return AutoModelForSequenceClassification.from_pretrained(folder).eval()
+
+
+def _batches(tokenizer, texts=TEXTS, labels=(1, 0, 1)) -> list[dict]:
+    enc = tokenizer(list(texts), padding=True, return_tensors="pt")
+    return [{**enc, "labels": torch.tensor(labels)}]
+
+
+@pytest.mark.parametrize("arch", ["bert", "distilbert", "roberta", "xlm-roberta", "electra"])
+def test_a_cut_that_keeps_everything_equals_the_original(arch: str, tmp_path: Path) -> None:
+    folder = make_arch_model(tmp_path / arch, arch)
+    model, tokenizer = _load(folder), AutoTokenizer.from_pretrained(folder)
+    enc = tokenizer(TEXTS, padding=True, return_tensors="pt")
+    same = apply_cut(model, full_cut(model)).eval()
+    with torch.no_grad():
+        assert torch.equal(same(**enc).logits, model(**enc).logits)
+
+
+def test_a_cut_keeps_exactly_the_selected_weights(tmp_path: Path) -> None:
+    model = _load(make_model(tmp_path / "m", layers=3, hidden=32, heads=4, intermediate=64))
+    d_head = 8
+    hidden = [1, 4, 9, 12, 17, 22, 27, 30]  # 8 of 32 residual dimensions: 2 heads of size 4
+    cut = Cut(
+        layers=[1, 3],
+        hidden=hidden,
+        heads=[[0, 2], [1, 3]],
+        qk_dims=[[[1, 4, 6, 7], [0, 2, 3, 5]], [[0, 1, 2, 3], [4, 5, 6, 7]]],
+        v_dims=[[[0, 1, 2, 7], [3, 4, 5, 6]], [[1, 3, 5, 7], [0, 2, 4, 6]]],
+        neurons=[list(range(10, 42)), list(range(0, 64, 2))],
+    )
+    student = apply_cut(model, cut)
+    assert (student.config.num_hidden_layers, student.config.hidden_size) == (2, 8)
+    assert (student.config.num_attention_heads, student.config.intermediate_size) == (2, 32)
+    h = torch.tensor(hidden)
+    t_layers, s_layers = model.bert.encoder.layer, student.bert.encoder.layer
+    for m, t in enumerate(cut.layers):
+        tp, sp = layer_parts(t_layers[t - 1], 32, "x"), layer_parts(s_layers[m], 8, "x")
+        pairs = list(zip(cut.heads[m], cut.qk_dims[m], cut.v_dims[m], strict=True))
+        qk = torch.tensor([head * d_head + j for head, dims, _ in pairs for j in dims])
+        v = torch.tensor([head * d_head + j for head, _, dims in pairs for j in dims])
+        n = torch.tensor(cut.neurons[m])
+        scale = math.sqrt(4 / 8)
+        assert torch.allclose(sp.query.weight, tp.query.weight[qk][:, h] * scale)
+        assert torch.allclose(sp.query.bias, tp.query.bias[qk] * scale)
+        assert torch.equal(sp.key.weight, tp.key.weight[qk][:, h])
+        assert torch.equal(sp.value.weight, tp.value.weight[v][:, h])
+        assert torch.equal(sp.output.weight, tp.output.weight[h][:, v])
+        assert torch.equal(sp.ffn_in.weight, tp.ffn_in.weight[n][:, h])
+        assert torch.equal(sp.ffn_out.weight, tp.ffn_out.weight[h][:, n])
+        assert torch.equal(sp.ffn_norm.weight, tp.ffn_norm.weight[h])
+    emb_t, emb_s = model.bert.embeddings, student.bert.embeddings
+    assert torch.equal(emb_s.word_embeddings.weight, emb_t.word_embeddings.weight[:, h])
+    assert torch.equal(emb_s.position_embeddings.weight, emb_t.position_embeddings.weight[:, h])
+    assert torch.equal(student.bert.pooler.dense.weight, model.bert.pooler.dense.weight[h][:, h])
+    assert torch.equal(student.classifier.weight, model.classifier.weight[:, h])
+
+
+@torch.no_grad()
+def test_importance_ranks_a_dead_head_neuron_and_dimension_last(tmp_path: Path) -> None:
+    folder = make_model(tmp_path / "m", layers=2, hidden=32, heads=4, intermediate=64, dropout=0.0)
+    model, tokenizer = _load(folder), AutoTokenizer.from_pretrained(folder)
+    parts = layer_parts(model.bert.encoder.layer[0], 32, "x")
+    parts.value.weight[8:16] = 0  # head 1 of layer 1 outputs nothing
+    parts.value.bias[8:16] = 0
+    parts.ffn_in.weight[5] = 0  # neuron 5: GELU(0) = 0 always
+    parts.ffn_in.bias[5] = 0
+    parts.query.weight[3] = 0  # query dim 3 of head 0: no term in the scores
+    parts.query.bias[3] = 0
+    # residual dimension 7: zero everywhere it is written (every LayerNorm's scale and shift)
+    for norm in [model.bert.embeddings.LayerNorm] + [
+        n for layer in model.bert.encoder.layer for n in layer.modules() if isinstance(n, torch.nn.LayerNorm)
+    ]:
+        norm.weight[7] = 0
+        norm.bias[7] = 0
+    imp = measure_importance(model, _batches(tokenizer) * 2, heads=True)
+    assert imp.head_estimator == "gradient"
+    assert int(imp.heads[0].argmin()) == 1 and float(imp.heads[0][1]) == 0.0
+    assert int(imp.neurons[0].argmin()) == 5
+    assert int(imp.qk_dims[0][0].argmin()) == 3
+    assert int(imp.hidden.argmin()) == 7
+    cut = choose_cut(model, imp, StudentShape(layers=2, hidden=24, heads=3, intermediate=63))
+    assert 1 not in cut.heads[0] and 5 not in cut.neurons[0] and 7 not in cut.hidden
+    # Without labels, heads are ranked by their output norm: the dead head is still last.
+    enc = tokenizer(TEXTS, padding=True, return_tensors="pt")
+    imp = measure_importance(model, [dict(enc)], heads=True)
+    assert imp.head_estimator == "activation" and int(imp.heads[0].argmin()) == 1
+
+
+def test_shapes_the_config_cannot_state_are_refused(tmp_path: Path) -> None:
+    model = _load(make_model(tmp_path / "m", hidden=32, heads=4))
+    with pytest.raises(TinyBertError, match="head size of 16, larger than the teacher's 8"):
+        check_shape(model, StudentShape(layers=2, hidden=32, heads=2, intermediate=32))
+    with pytest.raises(TinyBertError, match="30 is not divisible by heads 4"):
+        check_shape(model, StudentShape(layers=2, hidden=30, heads=4, intermediate=32))
+    with pytest.raises(TinyBertError, match=r"student layers 5, expected 1\.\.4"):
+        check_shape(model, StudentShape(layers=5, hidden=32, heads=4, intermediate=32))
+    albert = _load(make_arch_model(tmp_path / "albert", "albert"))
+    with pytest.raises(TinyBertError, match="shares its layers' weights"):
+        check_shape(albert, StudentShape(layers=2, hidden=32, heads=4, intermediate=32))
+
+
+def test_the_projection_of_a_cut_starts_as_its_index_map() -> None:
+    proj = make_projection(3, 5, [0, 2, 4])
+    x = torch.tensor([[1.0, 2.0, 3.0]])
+    assert torch.equal(proj(x), torch.tensor([[1.0, 0.0, 2.0, 0.0, 3.0]]))
+    with pytest.raises(TinyBertError, match="3 kept dimensions for a width of 4"):
+        make_projection(4, 5, [0, 1, 2])
+
+
+def test_vocabulary_pruning_gives_identical_logits_inside_the_kept_vocabulary(tmp_path: Path) -> None:
+    folder = make_model(tmp_path / "m", dropout=0.0)
+    model, tokenizer = _load(folder), AutoTokenizer.from_pretrained(folder)
+    keep = kept_ids(tokenizer, piece_counts(tokenizer, TEXTS[:2]))
+    enc = tokenizer(TEXTS[:2], padding=True, return_tensors="pt")
+    with torch.no_grad():
+        before = model(**enc).logits
+    small, report = prune_vocabulary(model, tokenizer, keep)
+    assert report.after == len(keep) < report.before and len(small) == len(keep)
+    assert model.config.vocab_size == len(keep) and model.get_input_embeddings().num_embeddings == len(keep)
+    enc2 = small(TEXTS[:2], padding=True, return_tensors="pt")
+    with torch.no_grad():
+        assert torch.equal(model(**enc2).logits, before)
+    assert small.tokenize("the nice movie") == ["the", "[UNK]", "movie"]  # "nice" was not kept
+    model.save_pretrained(tmp_path / "small")
+    small.save_pretrained(tmp_path / "small")
+    clf = pipeline("text-classification", model=str(tmp_path / "small"), device="cpu")
+    assert clf(TEXTS[0])[0]["label"] in {"negative", "positive"}
+    reloaded = AutoTokenizer.from_pretrained(tmp_path / "small")
+    assert reloaded(TEXTS[1])["input_ids"] == small(TEXTS[1])["input_ids"] == enc2["input_ids"][1].tolist()
+
+
+def test_prune_command_gives_a_plain_folder_with_its_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    teacher = make_model(tmp_path / "teacher", layers=4, hidden=32, heads=4, intermediate=64)
+    data = write_sst2(tmp_path / "SST-2", n_train=48, n_dev=16)
+    out = tmp_path / "pruned"
+    args = ["prune", "--model", teacher, "--task", "sst2", "--data-dir", data, "--output", out]
+    code, err = run_cli(
+        [*args, "--layers", "2", "--hidden", "16", "--heads", "2", "--prune-vocab"], monkeypatch, capsys
+    )
+    assert code == 0, err
+    report = json.loads((out / "pruning.json").read_text())
+    assert report["cut"]["shape"] == {"layers": 2, "hidden": 16, "heads": 2, "intermediate": 64}
+    assert report["cut"]["estimators"]["heads"] == "gradient"
+    assert len(report["cut"]["heads"]) == 2 and all(len(h) == 2 for h in report["cut"]["heads"])
+    assert report["vocab"]["after"] < report["vocab"]["before"]
+    model = _load(out)
+    assert (model.config.num_hidden_layers, model.config.hidden_size, model.config.num_attention_heads) == (2, 16, 2)
+    assert model.config.vocab_size == report["vocab"]["after"]
+    clf = pipeline("text-classification", model=str(out), device="cpu")
+    assert clf(TEXTS[0])[0]["label"] in {"negative", "positive"}
+    code, err = run_cli([*args, "--overwrite"], monkeypatch, capsys)
+    assert code == 2 and "nothing to prune" in err
+    # Recovery: distilling the cut from the teacher it was cut from uses the cut's layers, index-map
+    # projections and head map (pruning.json), as --init prune does.
+    code, err = run_cli(
+        [*args[:-1], tmp_path / "cut", "--layers", "2", "--hidden", "16", "--heads", "2"], monkeypatch, capsys
+    )
+    assert code == 0, err
+    cut = json.loads((tmp_path / "cut" / "pruning.json").read_text())["cut"]
+    code, err = run_cli(
+        [
+            "distill", "--teacher", teacher, "--student", tmp_path / "cut", "--task", "sst2", "--data-dir", data,
+            "--epochs", "1", "--batch-size", "16", "--output", tmp_path / "recovered",
+        ],
+        monkeypatch,
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    student = json.loads((tmp_path / "recovered" / "metrics.json").read_text())["student"]
+    assert student["layer_map"] == cut["layers"] and student["kept_heads"] == cut["heads"]
+    assert student["kept_hidden"] == cut["hidden"]
+
+
+@pytest.mark.parametrize("how", ["cli", "recipe"])
+def test_prune_init_then_distill_end_to_end(
+    how: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    teacher = make_model(tmp_path / "teacher", layers=4, hidden=32, heads=4, intermediate=64, dropout=0.0)
+    data = write_sst2(tmp_path / "SST-2", n_train=48, n_dev=16)
+    if how == "cli":
+        out = tmp_path / "student"
+        code, err = run_cli(
+            [
+                "distill", "--teacher", teacher, "--task", "sst2", "--data-dir", data, "--output", out,
+                "--layers", "2", "--hidden", "16", "--heads", "2", "--intermediate", "32", "--init", "prune",
+                "--epochs", "1", "--batch-size", "16", "--prune-samples", "32", "--prune-vocab",
+            ],
+            monkeypatch,
+            capsys,
+        )  # fmt: skip
+        assert code == 0, err
+    else:
+        run = tmp_path / "run"
+        recipe = tmp_path / "r.yaml"
+        recipe.write_text(
+            f"output: {run}\nteacher: {teacher}\ntask: sst2\ndata_dir: {data}\n"
+            "finetune: {enabled: false}\n"
+            "student: {layers: 2, hidden: 16, heads: 4, intermediate: 32, init: prune}\n"
+            "distill: {intermediate_epochs: 1, prediction_epochs: 1, batch_size: 16}\n"
+            "baseline: {enabled: false}\nexport: {enabled: false}\nbenchmark: {enabled: false}\n"
+        )
+        code, err = run_cli(["run", recipe], monkeypatch, capsys, stdout=True)
+        assert code == 0, err
+        out = run / "student"
+    metrics = json.loads((out / "metrics.json").read_text())
+    student = metrics["student"]
+    assert student["init"] == "prune" and student["layers"] == 2 and student["hidden"] == 16
+    assert student["layer_map"] == student["pruning"]["layers"]
+    assert len(student["kept_hidden"]) == 16
+    assert ("kept_heads" in student) == (how == "cli")
+    assert set(metrics["stages"]) == {"intermediate", "prediction"}
+    model = _load(out)
+    assert model.config.hidden_size == 16
+    if how == "cli":  # --prune-vocab: the saved student and tokenizer have the training data's pieces only
+        vocab = student["vocab"]
+        assert vocab["after"] < vocab["before"] and model.config.vocab_size == vocab["after"]
+        assert len(AutoTokenizer.from_pretrained(out)) == vocab["after"]
+        clf = pipeline("text-classification", model=str(out), device="cpu")
+        assert clf(TEXTS[0])[0]["label"] in {"negative", "positive"}
+
+
+def test_general_distill_with_prune_init(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    teacher = make_model(tmp_path / "teacher", layers=4, head=False, labels=None)
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text(
+        "\n\n".join(" ".join(f"the film was good and {w} ." for w in ("fun", "sad", "nice")) for _ in range(40))
+    )
+    out = tmp_path / "general"
+    code, err = run_cli(
+        [
+            "general-distill", "--teacher", teacher, "--corpus", corpus, "--output", out,
+            "--layers", "2", "--hidden", "16", "--heads", "2", "--intermediate", "32", "--init", "prune",
+            "--prune-samples", "8", "--max-seq-length", "16", "--max-steps", "2", "--eval-blocks", "4",
+            "--eval-steps", "2", "--save-steps", "2", "--batch-size", "4",
+        ],
+        monkeypatch,
+    )  # fmt: skip
+    assert code == 0, err
+    student = json.loads((out / "metrics.json").read_text())["student"]
+    assert student["init"] == "prune" and student["pruning"]["estimators"]["heads"] == "activation"
+    assert len(student["kept_heads"]) == 2
+
+
+def test_init_auto_copies_layers_cuts_or_starts_random(tmp_path: Path) -> None:
+    from tinybert.config import StudentSpec
+    from tinybert.models.students import auto_init
+
+    teacher = _load(make_model(tmp_path / "m", layers=4, hidden=32, heads=4, intermediate=64))
+    assert auto_init(StudentSpec(layers=2, init="auto"), teacher) == "teacher"
+    assert auto_init(StudentSpec(layers=2, hidden=16, init="auto"), teacher) == "prune"
+    assert auto_init(StudentSpec(layers=2, hidden=64, intermediate=64, init="auto"), teacher) == "random"  # wider
+    assert auto_init(StudentSpec(layers=2, hidden=16, student_arch="bert", init="auto"), teacher) == "random"
