@@ -132,7 +132,7 @@ class DataConfig:
     max_eval_samples: int | None = option(None, check=at_least(1))
     """Use only the first N examples of each evaluation split."""
     max_seq_length: int | None = option(None, check=at_least(1))
-    """Token limit; default: the task's (64 single sentences, 128 pairs)."""
+    """Token limit; default: the task's (64 single sentences, 128 pairs and tagged sentences)."""
     # -- token classification (tinybert.tasks.token) --
     token_column: str | None = None
     """Tagged files (--task-type token): the token column, a 0-based column number in CoNLL-style
