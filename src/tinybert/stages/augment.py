@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator, Sequence
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tinybert.config import AugmentConfig
 from tinybert.data.readers import glue_source
@@ -34,6 +34,9 @@ from tinybert.data.rows import (
 )
 from tinybert.errors import TinyBertError
 from tinybert.options import build, signature
+
+if TYPE_CHECKING:
+    from tinybert.models.candidates import CandidateFinder
 
 __all__ = ["AugmentConfig", "augment", "draw_variants", "run_augment"]
 
@@ -127,10 +130,7 @@ def _blocks(rows: Iterator[Row], size: int, limit: int | None) -> Iterator[list[
 
 def run_augment(config: AugmentConfig) -> dict:
     """Write the augmented file; return a summary (counts, time, sentences per second)."""
-    import torch
     from tqdm.auto import tqdm
-
-    from tinybert.models.candidates import CandidateFinder
 
     if _is_tagged(config):
         return _run_tagged(config)
@@ -142,18 +142,7 @@ def run_augment(config: AugmentConfig) -> dict:
             f"({source.path.name}), so that distill reads it the same way"
         )
     check_output(output, config.overwrite, [source.path])  # before the model loads
-    device = config.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    start = time.perf_counter()
-    finder = CandidateFinder(
-        config.model,
-        k=config.k,
-        device=device,
-        word_vectors=config.word_vectors,
-        batch_size=config.batch_size,
-        max_length=config.max_length,
-        replace_polarity_words=config.replace_polarity_words,
-    )
-    load_seconds = time.perf_counter() - start
+    finder, load_seconds = _load_finder(config)
     sides = 2 if source.is_pair else 1
     total = None
     if source.kind != "json-array":
@@ -253,10 +242,8 @@ def _run_tagged(config: AugmentConfig) -> dict:
     tag is kept. The output holds each sentence and then its variants: CoNLL lines ``token tag``
     (read back with the default columns) or, for a ``.jsonl`` input, JSON lines with ``tokens`` and
     ``tags``."""
-    import torch
     from tqdm.auto import tqdm
 
-    from tinybert.models.candidates import CandidateFinder
     from tinybert.tasks.token import read_tagged
 
     path = _tagged_input(config)
@@ -270,18 +257,7 @@ def _run_tagged(config: AugmentConfig) -> dict:
     sentences = read_tagged(path)
     if config.max_train_samples is not None:
         sentences = sentences[: config.max_train_samples]
-    device = config.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    start = time.perf_counter()
-    finder = CandidateFinder(
-        config.model,
-        k=config.k,
-        device=device,
-        word_vectors=config.word_vectors,
-        batch_size=config.batch_size,
-        max_length=config.max_length,
-        replace_polarity_words=config.replace_polarity_words,
-    )
-    load_seconds = time.perf_counter() - start
+    finder, load_seconds = _load_finder(config)
     variants_written = replaceable = kept_entity_words = 0
     start = time.perf_counter()
     with (
@@ -351,3 +327,23 @@ def augment(model: Any, output: Any, **options: Any) -> dict:
 
 
 augment.__signature__ = signature(AugmentConfig, first=("model", "output"))  # type: ignore[attr-defined]
+
+
+def _load_finder(config: AugmentConfig) -> tuple[CandidateFinder, float]:
+    """The candidate finder of ``config`` and the seconds its models took to load."""
+    import torch
+
+    from tinybert.models.candidates import CandidateFinder
+
+    device = config.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    start = time.perf_counter()
+    finder = CandidateFinder(
+        config.model,
+        k=config.k,
+        device=device,
+        word_vectors=config.word_vectors,
+        batch_size=config.batch_size,
+        max_length=config.max_length,
+        replace_polarity_words=config.replace_polarity_words,
+    )
+    return finder, time.perf_counter() - start
