@@ -276,3 +276,73 @@ def test_init_auto_copies_layers_cuts_or_starts_random(tmp_path: Path) -> None:
     assert auto_init(StudentSpec(layers=2, hidden=16, init="auto"), teacher) == "prune"
     assert auto_init(StudentSpec(layers=2, hidden=64, intermediate=64, init="auto"), teacher) == "random"  # wider
     assert auto_init(StudentSpec(layers=2, hidden=16, student_arch="bert", init="auto"), teacher) == "random"
+
+
+def _bert_parameters(layers: int, hidden: int, heads: int, intermediate: int, vocab: int) -> tuple[int, int]:
+    """(all, layer) parameters of a real (not meta) BERT classifier of this shape, 2 labels."""
+    from transformers import BertConfig, BertForSequenceClassification
+
+    config = BertConfig(
+        vocab_size=vocab,
+        hidden_size=hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        intermediate_size=intermediate,
+        max_position_embeddings=64,
+        num_labels=2,
+    )
+    model = BertForSequenceClassification(config)
+    body = sum(p.numel() for p in model.bert.parameters()) - sum(p.numel() for p in model.bert.embeddings.parameters())
+    return sum(p.numel() for p in model.parameters()), body
+
+
+def test_a_budget_gives_the_widest_shape_within_it(tmp_path: Path) -> None:
+    from tinybert.models.budget import budget_shape
+
+    teacher = _load(make_model(tmp_path / "teacher", layers=4, hidden=32, heads=4, intermediate=64))
+    vocab = teacher.config.vocab_size
+    _, original = _bert_parameters(4, 32, 4, 64, vocab)
+    # head size 8: hidden 4k, FFN 8k for k = 1..8; sparsity 0.5 keeps at most half the layers' weights
+    budget = budget_shape(teacher, (1, 2, 3, 4), AutoModelForSequenceClassification, sparsity=0.5)
+    k = budget.shape.hidden // 4
+    assert budget.shape == StudentShape(layers=4, hidden=4 * k, heads=4, intermediate=8 * k)
+    assert budget.original_encoder_parameters == original
+    assert budget.encoder_parameters == _bert_parameters(4, 4 * k, 4, 8 * k, vocab)[1] <= 0.5 * original
+    assert _bert_parameters(4, 4 * (k + 1), 4, 8 * (k + 1), vocab)[1] > 0.5 * original  # one wider does not fit
+    # a total budget counts embeddings and head too (with the vocabulary the result will have)
+    total, _ = _bert_parameters(2, 16, 4, 32, 20)
+    budget = budget_shape(
+        teacher, (2, 4), AutoModelForSequenceClassification, target_params=total, vocab_size=20, option="x"
+    )
+    assert budget.shape == StudentShape(layers=2, hidden=16, heads=4, intermediate=32) and budget.parameters == total
+    with pytest.raises(TinyBertError, match="--target-params: 100 parameters is out of reach with 2 layers"):
+        budget_shape(teacher, (2, 4), AutoModelForSequenceClassification, target_params=100, option="--target-params")
+
+
+def test_prune_to_a_sparsity_or_a_parameter_budget(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    teacher = make_model(tmp_path / "teacher", layers=4, hidden=32, heads=4, intermediate=64)
+    data = write_sst2(tmp_path / "SST-2", n_train=48, n_dev=16)
+    args = ["prune", "--model", teacher, "--task", "sst2", "--data-dir", data]
+    code, err = run_cli([*args, "--sparsity", "0.5", "--output", tmp_path / "half"], monkeypatch, capsys)
+    assert code == 0, err
+    report = json.loads((tmp_path / "half" / "pruning.json").read_text())
+    shape = report["budget"]["shape"]
+    assert report["cut"]["shape"] == shape and shape["layers"] == 4 and shape["hidden"] < 32
+    assert 0.5 <= report["budget"]["encoder_sparsity"] < 0.75
+    assert _load(tmp_path / "half").config.hidden_size == shape["hidden"]
+    # a total budget with --prune-vocab counts the pruned vocabulary; --layers combines with it
+    code, err = run_cli(
+        [*args, "--target-params", "9000", "--layers", "2", "--prune-vocab", "--output", tmp_path / "small"],
+        monkeypatch,
+        capsys,
+    )
+    assert code == 0, err
+    report = json.loads((tmp_path / "small" / "pruning.json").read_text())
+    assert report["after"]["parameters"] <= 9000 and report["after"]["layers"] == 2
+    assert _load(tmp_path / "small").num_parameters() == report["after"]["parameters"]
+    code, err = run_cli([*args, "--sparsity", "0.5", "--hidden", "16", "--output", tmp_path / "x"], monkeypatch, capsys)
+    assert code == 2 and "--sparsity" in err and "sets the widths itself" in err
+    code, err = run_cli([*args, "--target-params", "50", "--output", tmp_path / "x"], monkeypatch, capsys)
+    assert code == 2 and "out of reach" in err and not (tmp_path / "x").exists()

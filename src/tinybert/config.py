@@ -715,6 +715,13 @@ class PruneConfig:
     """Feed-forward neurons per layer to keep (by mean |activation|)."""
     layer_map: tuple[int, ...] | None = None
     """The layers to keep, e.g. 2,3,5,6 (1-based), instead of choosing them by importance."""
+    sparsity: float | None = option(None, check=fraction)
+    """Instead of a width: remove at least this fraction of the Transformer layers' parameters (embeddings
+    and head not counted), shrinking the residual, head and FFN widths together; with --layers, after the
+    layer cut."""
+    target_params: int | None = option(None, check=at_least(1))
+    """Instead of a width: the most parameters the result may have in all (embeddings and head included,
+    the pruned vocabulary with --prune-vocab); the widest shape within it is kept."""
     samples: int = option(512, check=at_least(1))
     """Training examples the importance is measured on (the first N)."""
     prune_vocab: bool = False
@@ -735,16 +742,28 @@ class PruneConfig:
             "student",
             f"{self.student} is a preset: drop {{layers}}/{{hidden}}/{{heads}}/{{intermediate}}",
         )
+        budget = self.sparsity is not None or self.target_params is not None
+        _require(
+            not (self.sparsity is not None and self.target_params is not None),
+            "sparsity",
+            "give {sparsity} or {target_params}, not both",
+        )
+        _require(
+            not budget
+            or (self.student is None and all(v is None for v in (self.hidden, self.heads, self.intermediate))),
+            "sparsity" if self.sparsity is not None else "target_params",
+            "sets the widths itself: drop {student}/{hidden}/{heads}/{intermediate} (--layers and --layer-map combine)",
+        )
         _require(
             self.student is None or self.student in STUDENT_PRESETS,
             "student",
             f"{self.student!r}: expected a preset ({', '.join(STUDENT_PRESETS)})",
         )
         _require(
-            self.prune_vocab or shape or self.student is not None or self.layer_map is not None,
+            self.prune_vocab or shape or budget or self.student is not None or self.layer_map is not None,
             "prune_vocab",
-            "nothing to prune: give a shape ({student}, {layers}, {hidden}, {heads}, {intermediate}) "
-            "and/or {prune_vocab}",
+            "nothing to prune: give a shape ({student}, {layers}, {hidden}, {heads}, {intermediate}), a budget "
+            "({sparsity}, {target_params}) and/or {prune_vocab}",
         )
         _require(
             self.prune_vocab or (self.vocab_corpus is None and self.vocab_top == 0),
@@ -762,7 +781,10 @@ class PruneConfig:
         return (
             self.student is not None
             or self.layer_map is not None
-            or any(v is not None for v in (self.layers, self.hidden, self.heads, self.intermediate))
+            or any(
+                v is not None
+                for v in (self.layers, self.hidden, self.heads, self.intermediate, self.sparsity, self.target_params)
+            )
         )
 
 

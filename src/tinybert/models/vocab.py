@@ -159,9 +159,15 @@ def prune_to_data(
     corpus: Counter[int] | None = None,
     top: int = 0,
 ) -> tuple[PreTrainedTokenizerBase, VocabReport]:
-    """Keep the pieces of the tokenised training examples ``train`` (each with ``input_ids``; the
-    one tokenisation path), the special tokens, and the ``top`` most frequent pieces of ``corpus``
-    (default: of the training data). Prunes ``model`` in place; returns the new tokenizer and a report."""
+    """Keep the pieces of :func:`data_ids`. Prunes ``model`` in place; returns the new tokenizer and a report."""
+    return prune_vocabulary(model, tokenizer, data_ids(tokenizer, train, corpus, top))
+
+
+def data_ids(
+    tokenizer: PreTrainedTokenizerBase, train: Iterable[dict], corpus: Counter[int] | None = None, top: int = 0
+) -> list[int]:
+    """Sorted ids to keep for a data set: the pieces of the tokenised training examples ``train`` (each
+    with ``input_ids``; the one tokenisation path), the special tokens, and the ``top`` most frequent
+    pieces of ``corpus`` (default: of the training data)."""
     used = Counter(i for example in train for i in example["input_ids"])
-    keep = kept_ids(tokenizer, used, used if corpus is None else corpus, top)
-    return prune_vocabulary(model, tokenizer, keep)
+    return kept_ids(tokenizer, used, used if corpus is None else corpus, top)

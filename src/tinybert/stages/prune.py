@@ -12,16 +12,18 @@ from transformers import set_seed
 
 from tinybert.config import PruneConfig
 from tinybert.data.loading import Features, load_data, model_labels
+from tinybert.distillation.layer_map import uniform_map
 from tinybert.evaluation import evaluate_model
 from tinybert.io.environment import environment
 from tinybert.io.outputs import output_folder, write_json
 from tinybert.models.attention import use_default_attention
+from tinybert.models.budget import budget_shape
 from tinybert.models.loading import count_parameters, describe_encoder, folder_size, load_classifier, load_tokenizer
 from tinybert.models.pruning import cut_model
 from tinybert.models.saving import install_model, save_model
 from tinybert.models.structure import sequence_length
 from tinybert.models.students import resolve_shape
-from tinybert.models.vocab import piece_counts, prune_to_data
+from tinybert.models.vocab import data_ids, piece_counts, prune_vocabulary
 from tinybert.options import build, signature
 from tinybert.tasks.base import get_task_type
 from tinybert.training.loop import make_accelerator
@@ -62,6 +64,13 @@ def _prune_into(config: PruneConfig, output: Path) -> dict:
             "eval": evaluate_model(model, features, accelerator),
         },
     }
+    keep = None
+    if config.prune_vocab:  # known before the cut: a --target-params budget counts the pruned vocabulary
+        corpus = None
+        if config.vocab_corpus is not None:
+            with open(config.vocab_corpus, encoding="utf-8") as lines:
+                corpus = piece_counts(tokenizer, (line.strip() for line in lines if line.strip()))
+        keep = data_ids(tokenizer, features.train, corpus, config.vocab_top)
     pruned = model
     if config.prunes_structure:
         shape = resolve_shape(
@@ -69,6 +78,23 @@ def _prune_into(config: PruneConfig, output: Path) -> dict:
         )
         if config.student is None and config.layers is None and config.layer_map is not None:
             shape = type(shape)(len(config.layer_map), shape.hidden, shape.heads, shape.intermediate)
+        if config.sparsity is not None or config.target_params is not None:
+            budget = budget_shape(
+                model,
+                config.layer_map or uniform_map(shape.layers, model.config.num_hidden_layers).teacher_layers,
+                task_type.head_class,
+                sparsity=config.sparsity,
+                target_params=config.target_params,
+                vocab_size=None if keep is None else len(keep),
+                option="--sparsity" if config.sparsity is not None else "--target-params",
+            )
+            shape = budget.shape
+            report["budget"] = {
+                "sparsity": config.sparsity,
+                "target_params": config.target_params,
+                "shape": asdict(shape),
+                "encoder_sparsity": round(budget.sparsity, 4),
+            }
         batches = features.loader(features.train[: config.samples], 32, shuffle=False)
         pruned, cut = cut_model(
             model,
@@ -79,12 +105,8 @@ def _prune_into(config: PruneConfig, output: Path) -> dict:
             option="tinybert prune",
         )
         report["cut"] = cut.describe()
-    if config.prune_vocab:
-        corpus = None
-        if config.vocab_corpus is not None:
-            with open(config.vocab_corpus, encoding="utf-8") as lines:
-                corpus = piece_counts(tokenizer, (line.strip() for line in lines if line.strip()))
-        tokenizer, vocab = prune_to_data(pruned, tokenizer, features.train, corpus, config.vocab_top)
+    if keep is not None:
+        tokenizer, vocab = prune_vocabulary(pruned, tokenizer, keep)
         report["vocab"] = {**asdict(vocab), "top": config.vocab_top, "corpus": str(config.vocab_corpus or "")}
         features = Features(task, tokenizer, labels, length)  # dev text through the pruned tokenizer
     use_default_attention(pruned)
