@@ -148,3 +148,52 @@ def test_run_reports_a_bad_recipe_as_one_line(
     assert "error: recipe key distil: unknown" in text
     code, text = run_cli(["run", tmp_path / "missing.yaml"], monkeypatch, capsys, stdout=True)
     assert code == 2 and "file not found" in text
+
+
+def test_a_recipe_prunes_the_distilled_student_and_plots_the_curve(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    teacher = make_model(tmp_path / "teacher", layers=4, hidden=32, heads=4, intermediate=64)
+    data = write_sst2(tmp_path / "SST-2", n_train=64, n_dev=16)
+    out = tmp_path / "run"
+    recipe = tmp_path / "compress.yaml"
+    recipe.write_text(
+        f"output: {out}\nteacher: {teacher}\ntask: sst2\ndata_dir: {data}\nfinetune: {{enabled: false}}\n"
+        "student: {layers: 2, init: teacher}\n"
+        "distill: {intermediate_epochs: 1, prediction_epochs: 2, batch_size: 16}\n"
+        "compress: {enabled: true, sparsities: [0.5, 0.75], prediction_lr: 1e-3}\n"
+        "export: {enabled: false}\n"
+        "benchmark: {batch_sizes: [1], seq_len: 16, warmup: 1, min_repeats: 2, min_seconds: 0}\n"
+    )
+    code, text = run_cli(["run", recipe], monkeypatch, capsys, stdout=True)
+    assert code == 0, text
+    student = json.loads((out / "student" / "metrics.json").read_text())["student"]
+    widths = []
+    for percent in (50, 75):
+        cut = json.loads((out / "compressed" / f"sparsity-{percent}-cut" / "pruning.json").read_text())
+        assert cut["model"] == str(out / "student") and cut["budget"]["encoder_sparsity"] >= percent / 100
+        recovered = json.loads((out / "compressed" / f"sparsity-{percent}" / "metrics.json").read_text())
+        assert recovered["student"]["init"] == f"folder {out / 'compressed' / f'sparsity-{percent}-cut'}"
+        assert recovered["student"]["hidden"] == cut["after"]["hidden"] < student["hidden"]
+        # the recovery's own budget (1 + 1 epochs), the distillation's batch, compress's learning rate
+        stages = recovered["stages"]
+        assert [stages[s]["epochs"] for s in ("intermediate", "prediction")] == [1.0, 1.0]
+        assert stages["prediction"]["learning_rate"] == 1e-3 and stages["prediction"]["batch_size"] == 16
+        assert (out / "eval" / f"sparsity-{percent}.json").is_file()
+        widths.append(recovered["student"]["hidden"])
+    assert widths[0] > widths[1]
+    benchmarked = {Path(m["model"]).name for m in json.loads((out / "benchmark" / "benchmark.json").read_text())["models"]}
+    assert {"teacher", "student", "sparsity-50", "sparsity-75"} <= benchmarked
+    report = json.loads((out / "report.json").read_text())
+    assert str(out / "plots" / "compression.png") in report["figures"]
+    assert [row[0] for row in report["rows"]][-2:] == [
+        "student pruned to sparsity 0.5, recovered",
+        "student pruned to sparsity 0.75, recovered",
+    ]
+    code, text = run_cli(["run", recipe], monkeypatch, capsys, stdout=True)
+    assert code == 0 and text.count("done already, skipped") == 5  # distill, 2 x compress, evaluate, benchmark
+
+    bad = recipe.read_text().replace("[0.5, 0.75]", "[0.5, 1.5]")
+    recipe.write_text(bad)
+    code, text = run_cli(["run", recipe, "--overwrite"], monkeypatch, capsys, stdout=True)
+    assert code == 2 and "compress.sparsities" in text and "(0, 1)" in text

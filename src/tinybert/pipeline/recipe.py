@@ -49,7 +49,7 @@ from tinybert.config import (
 )
 from tinybert.errors import TinyBertError
 from tinybert.io.outputs import prepare_output, write_json
-from tinybert.options import as_options, build, check_fields, group, specs
+from tinybert.options import Meta, as_options, build, check_fields, group, specs
 from tinybert.tasks.glue import GLUE_TASKS, normalize_task_name
 
 log = logging.getLogger(__name__)
@@ -73,6 +73,7 @@ def section(
     enabled: bool | None = None,
     defaults: Mapping[str, Any] | None = None,
     optional: bool = False,
+    extra: Sequence[tuple[str, Any, Any]] = (),
 ) -> type:
     """A recipe section: the options of the command config ``cls`` minus the data and student groups
     (the recipe's top level and ``student:`` hold them) and ``set_by_recipe``, with their types,
@@ -80,10 +81,12 @@ def section(
 
     ``enabled``: the section gets an ``enabled`` key with this default. ``optional``: every key
     defaults to None, meaning "derived by the recipe" (the baseline's budget comes from distill's).
+    ``extra``: the step's own keys, as ``(name, type, field)``, placed after ``enabled``.
     """
     fields: list[tuple[str, Any, Any]] = []
     if enabled is not None:
         fields.append(("enabled", bool, field(default=enabled, metadata={"help": "Run this step."})))
+    fields.extend(extra)
     for spec in specs(cls):
         if spec.path[:1] in (("data",), ("student",)) or spec.name in set_by_recipe:
             continue
@@ -132,6 +135,45 @@ BaselineStep = section(
     enabled=False,
     optional=True,
 )
+
+
+def _sparsities(value: Any) -> str | None:
+    if not value:
+        return "expected at least one sparsity, e.g. [0.25, 0.5, 0.75]"
+    if any(not 0 < v < 1 for v in value) or len(set(value)) != len(value):
+        return f"expected distinct fractions in (0, 1), got {list(value)}"
+    return None
+
+
+CompressStep = section(
+    DistillConfig,
+    "CompressStep",
+    "Pruning after distillation, as compression: the distilled student cut to each sparsity by importance "
+    "(tinybert prune --sparsity) and recovered by a short distillation from the teacher (tinybert distill "
+    "--student CUT); every result is evaluated and benchmarked, and the report plots the main metric against "
+    "size and latency. A key left out takes the distillation's value, except the epochs: 1 intermediate and 1 "
+    "prediction epoch unless epochs, intermediate_epochs or prediction_epochs is given.",
+    set_by_recipe=("teacher", *_RUN),
+    enabled=False,
+    optional=True,
+    extra=(
+        (
+            "sparsities",
+            tuple[float, ...],
+            field(
+                default=(0.25, 0.5, 0.75),
+                metadata={
+                    "help": "Fractions of the student's Transformer-layer parameters to remove, one model each "
+                    "(embeddings and head not counted; residual, head and FFN widths shrink together).",
+                    "tinybert": Meta(check=_sparsities),
+                },
+            ),
+        ),
+    ),
+)
+RECOVERY_EPOCHS = {"intermediate_epochs": 1.0, "prediction_epochs": 1.0}
+"""The recovery's budget when the compress section sets no epochs."""
+
 ExportStep = section(
     ExportConfig,
     "ExportStep",
@@ -168,6 +210,7 @@ class Recipe:
     student: StudentSpec = field(default_factory=StudentSpec)
     distill: DistillStep = field(default_factory=DistillStep)  # type: ignore[valid-type]
     baseline: BaselineStep = field(default_factory=BaselineStep)  # type: ignore[valid-type]
+    compress: CompressStep = field(default_factory=CompressStep)  # type: ignore[valid-type]
     export: ExportStep = field(default_factory=ExportStep)  # type: ignore[valid-type]
     benchmark: BenchmarkStep = field(default_factory=BenchmarkStep)  # type: ignore[valid-type]
 
@@ -181,7 +224,7 @@ class Recipe:
             )
 
 
-SECTIONS = ("finetune", "augment", "student", "distill", "baseline", "export", "benchmark")
+SECTIONS = ("finetune", "augment", "student", "distill", "baseline", "compress", "export", "benchmark")
 
 
 def build_recipe(data: Any) -> Recipe:
@@ -389,15 +432,16 @@ def run_recipe(
         write_json(out / "augment.json", summary)
         return summary
 
+    def training_files() -> dict[str, Any]:
+        """What distillation trains on: with augmentation, the augmented file (with a task: a train.tsv
+        replacement in the task's format; augmented rows are extra, the sample limit applied to the
+        original rows when augmenting)."""
+        return {"train": str(augmented), "max_train_samples": None} if recipe.augment.enabled else {}
+
     def distill_student() -> object:
-        files = {}
-        if recipe.augment.enabled:
-            # with a task: a train.tsv replacement in the task's format; augmented rows are extra,
-            # the sample limit applied to the original rows when augmenting
-            files = {"train": str(augmented), "max_train_samples": None}
         options = step_options(recipe.distill)
         return tinybert.distill(
-            teacher, student_dir, **{**data, **files}, **student, **options, seed=recipe.seed, overwrite=True
+            teacher, student_dir, **{**data, **training_files()}, **student, **options, seed=recipe.seed, overwrite=True
         )
 
     def train_baseline() -> object:
@@ -412,9 +456,29 @@ def run_recipe(
         options = {**derived, **step_options(b)}
         return tinybert.finetune(teacher, baseline_dir, **data, **student, **options, seed=recipe.seed, overwrite=True)
 
+    # Pruning after distillation: one cut and one recovered model per sparsity.
+    compressed = {s: out / "compressed" / f"sparsity-{round(100 * s)}" for s in recipe.compress.sparsities}
+
+    def compress_student(sparsity: float, folder: Path) -> Callable[[], object]:
+        def run() -> object:
+            cut = folder.with_name(folder.name + "-cut")
+            tinybert.prune(str(student_dir), cut, **data, sparsity=sparsity, overwrite=True)
+            options = {**step_options(recipe.distill), **step_options(recipe.compress, "sparsities")}
+            own_epochs = ("epochs", "intermediate_epochs", "prediction_epochs")
+            if not any(getattr(recipe.compress, key) is not None for key in own_epochs):
+                options = {k: v for k, v in options.items() if k not in own_epochs} | RECOVERY_EPOCHS
+            return tinybert.distill(
+                teacher, folder, **{**data, **training_files()}, student=str(cut), **options, seed=recipe.seed,
+                overwrite=True,
+            )  # fmt: skip
+
+        return run
+
     models = {"teacher": teacher_dir, "student": student_dir}
     if recipe.baseline.enabled:
         models["baseline"] = baseline_dir
+    if recipe.compress.enabled:
+        models.update({f"sparsity-{round(100 * s)}": folder for s, folder in compressed.items()})
     if recipe.export.enabled:
         models["export"] = export_dir
     eval_dir = out / "eval"
@@ -443,6 +507,8 @@ def run_recipe(
 
     def benchmark_models() -> object:
         names = [str(teacher_dir), str(student_dir)] + ([str(export_dir)] if recipe.export.enabled else [])
+        if recipe.compress.enabled:
+            names += [str(folder) for folder in compressed.values()]
         return tinybert.benchmark(
             names,
             bench_dir,
@@ -460,6 +526,12 @@ def run_recipe(
     if recipe.baseline.enabled:
         done = _exists(baseline_dir / "metrics.json")
         steps.append(Step("train the student without distillation", done, train_baseline, (baseline_dir,)))
+    if recipe.compress.enabled:
+        for sparsity, folder in compressed.items():
+            cut = folder.with_name(folder.name + "-cut")
+            name = f"prune the student to sparsity {sparsity:g} and recover"
+            run = compress_student(sparsity, folder)
+            steps.append(Step(name, _exists(folder / "metrics.json"), run, (cut, folder)))
     if recipe.export.enabled:
         steps.append(Step("export the student", _exists(export_dir / "export.json"), export_student, (export_dir,)))
     steps.append(Step("evaluate", lambda: all((eval_dir / f"{n}.json").is_file() for n in models), evaluate_all))
@@ -489,6 +561,7 @@ def run_recipe(
         "student": "student (distilled)",
         "export": f"student, {recipe.export.format}{' ' + recipe.export.quantize if recipe.export.quantize else ''}",
         "baseline": "student without distillation",
+        **{f"sparsity-{round(100 * s)}": f"student pruned to sparsity {s:g}, recovered" for s in compressed},
     }
     student_summary = _read(student_dir / "metrics.json")
     main_metric = student_summary["main_metric"]
@@ -496,7 +569,8 @@ def run_recipe(
     for name, folder in models.items():
         evals = _read(eval_dir / f"{name}.json")["eval"]
         split = split or next(iter(evals))
-        rows.append(ReportModel(labels[name], folder, evals[split], role=name))
+        role = "compressed" if name.startswith("sparsity-") else name
+        rows.append(ReportModel(labels[name], folder, evals[split], role=role))
     spec = ReportSpec(
         title=report_title or f"tinybert: {student_summary['task']} distillation report",
         models=tuple(rows),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,7 +36,8 @@ class ReportModel:
     metrics: dict[str, float]
     """Task metrics on the report's split."""
     role: str = "student"
-    """``teacher`` (the retention reference), ``student`` (the distilled model), ``baseline`` or ``export``."""
+    """``teacher`` (the retention reference), ``student`` (the distilled model), ``baseline``, ``export`` or
+    ``compressed`` (the student pruned and recovered: a point of the accuracy/speed curve)."""
 
 
 @dataclass(frozen=True)
@@ -196,7 +198,13 @@ def plot_metrics(models: tuple[ReportModel, ...], metric: str, split: str, path:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 0.55 * len(models) + 1.6))
     values = [m.metrics[metric] for m in models]
-    colors = {"teacher": "tab:gray", "student": "tab:blue", "export": "tab:cyan", "baseline": "tab:orange"}
+    colors = {
+        "teacher": "tab:gray",
+        "student": "tab:blue",
+        "export": "tab:cyan",
+        "baseline": "tab:orange",
+        "compressed": "tab:green",
+    }
     ax.barh(range(len(models)), values, color=[colors.get(m.role, "tab:blue") for m in models])
     ax.set_yticks(range(len(models)), [m.name for m in models])
     ax.invert_yaxis()
@@ -207,6 +215,65 @@ def plot_metrics(models: tuple[ReportModel, ...], metric: str, split: str, path:
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+@dataclass(frozen=True)
+class CurvePoint:
+    """One model on the accuracy/size/speed curve of pruning after distillation."""
+
+    label: str
+    role: str
+    metric: float
+    parameters: int
+    latency_ms: float | None
+    """Batch-1 p50 latency from ``benchmark.json``; None when not benchmarked."""
+
+
+def compression_points(spec: ReportSpec, benchmark: dict | None) -> list[CurvePoint]:
+    """The teacher, the distilled student and each compressed model (parameters from ``benchmark.json``
+    or the run's ``metrics.json``); empty without compressed models."""
+    if not any(m.role == "compressed" for m in spec.models):
+        return []
+    bench = _bench_rows(benchmark)
+    points = []
+    for m in spec.models:
+        if m.role not in ("teacher", "student", "compressed") or m.folder is None:
+            continue
+        b = bench.get(str(m.folder.resolve()))
+        params = b["parameters"] if b else _summary_params(read_json(m.folder / "metrics.json"))
+        if params is None:
+            continue
+        label = {"teacher": "teacher", "student": "distilled"}.get(m.role) or m.name.split(",")[0].split(" to ")[-1]
+        latency = b["batches"][0]["p50_ms"] if b else None
+        points.append(CurvePoint(label, m.role, m.metrics[spec.main_metric], params, latency))
+    return points
+
+
+def plot_compression(points: list[CurvePoint], metric: str, split: str, path: Path) -> bool:
+    """The main metric against parameters and (when benchmarked) batch-1 latency: the teacher as a
+    grey point, the distilled student and its pruned, recovered versions as one line."""
+    if not points:
+        return False
+    plt = _pyplot()
+    panels: list[tuple[str, Callable[[CurvePoint], float]]] = [("parameters (millions)", lambda p: p.parameters / 1e6)]
+    if all(p.latency_ms is not None for p in points):
+        panels.append(("latency p50, batch 1 (ms)", lambda p: p.latency_ms))  # type: ignore[arg-type, return-value]
+    fig, axes = plt.subplots(1, len(panels), figsize=(6.5 * len(panels), 4.2), squeeze=False)
+    for ax, (xlabel, x) in zip(axes[0], panels, strict=True):
+        curve = sorted((p for p in points if p.role != "teacher"), key=x)
+        ax.plot([x(p) for p in curve], [p.metric for p in curve], marker="o", color="tab:blue")
+        for p in points:
+            color = "tab:gray" if p.role == "teacher" else "tab:blue"
+            ax.scatter([x(p)], [p.metric], color=color, zorder=3)
+            ax.annotate(f" {p.label}", (x(p), p.metric), fontsize=8, color=color)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(f"{split} {metric}")
+        ax.grid(alpha=0.3)
+    fig.suptitle("Pruning after distillation: accuracy against size and speed")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return True
 
 
 # ---------------------------------------------------------------------------------------------
@@ -358,6 +425,8 @@ def write_report(output: Path, spec: ReportSpec) -> dict:
         figures.append(("Training loss per stage and loss part", plots / "losses.png"))
     if plot_dev(runs, spec.main_metric, plots / "dev_metric.png"):
         figures.append((f"Dev {spec.main_metric} over training", plots / "dev_metric.png"))
+    if plot_compression(compression_points(spec, benchmark), spec.main_metric, spec.split, plots / "compression.png"):
+        figures.append(("Accuracy against size and speed (pruning after distillation)", plots / "compression.png"))
     if spec.benchmark is not None and (spec.benchmark / "benchmark.png").is_file():
         figures.append(("Speed (tinybert benchmark)", spec.benchmark / "benchmark.png"))
 

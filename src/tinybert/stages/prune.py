@@ -73,12 +73,12 @@ def _prune_into(config: PruneConfig, output: Path) -> dict:
         keep = data_ids(tokenizer, features.train, corpus, config.vocab_top)
     pruned = model
     if config.prunes_structure:
-        shape = resolve_shape(
-            model.config, config.student, config.layers, config.hidden, config.heads, config.intermediate
-        )
+        budgeted = config.sparsity is not None or config.target_params is not None
+        layers = config.layers if config.layers is not None or not budgeted else before.layers  # a budget keeps depth
+        shape = resolve_shape(model.config, config.student, layers, config.hidden, config.heads, config.intermediate)
         if config.student is None and config.layers is None and config.layer_map is not None:
             shape = type(shape)(len(config.layer_map), shape.hidden, shape.heads, shape.intermediate)
-        if config.sparsity is not None or config.target_params is not None:
+        if budgeted:
             budget = budget_shape(
                 model,
                 config.layer_map or uniform_map(shape.layers, model.config.num_hidden_layers).teacher_layers,
