@@ -182,7 +182,8 @@ def test_a_recipe_prunes_the_distilled_student_and_plots_the_curve(
         assert (out / "eval" / f"sparsity-{percent}.json").is_file()
         widths.append(recovered["student"]["hidden"])
     assert widths[0] > widths[1]
-    benchmarked = {Path(m["model"]).name for m in json.loads((out / "benchmark" / "benchmark.json").read_text())["models"]}
+    bench = json.loads((out / "benchmark" / "benchmark.json").read_text())
+    benchmarked = {Path(m["model"]).name for m in bench["models"]}
     assert {"teacher", "student", "sparsity-50", "sparsity-75"} <= benchmarked
     report = json.loads((out / "report.json").read_text())
     assert str(out / "plots" / "compression.png") in report["figures"]
