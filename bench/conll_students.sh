@@ -22,12 +22,20 @@ EP=${EP:-1}          # of which the prediction stage
 EI=$((EB - EP))
 DATA_ARGS="--task conll2003 --data-dir $DATA ${SUBSET:-}"
 
-ONLY=${ONLY:-}       # e.g. ONLY=4l312: only the runs whose folder name starts with it (two chains side by side)
+ONLY=${ONLY:-*}      # shell patterns of the runs to make, e.g. ONLY="4l312*" or ONLY="3l384-labels 3l384-distill"
 
 run() {  # run OUT_DIR COMMAND...: skip when OUT_DIR/metrics.json exists
   local dir=$1; shift
   if [ -f "$dir/metrics.json" ]; then echo "skip $dir (done)"; return; fi
-  case $(basename "$dir") in "$ONLY"*) ;; *) echo "skip $dir (ONLY=$ONLY)"; return ;; esac
+  local name pattern wanted=""
+  name=$(basename "$dir")
+  set -f  # the patterns are matched against run names, not expanded to file names
+  for pattern in $ONLY; do
+    # shellcheck disable=SC2254
+    case $name in $pattern) wanted=1 ;; esac
+  done
+  set +f
+  if [ -z "$wanted" ]; then echo "skip $dir (ONLY=$ONLY)"; return; fi
   echo "+ $* --output $dir"
   "$@" --output "$dir" --overwrite
 }
@@ -52,4 +60,9 @@ run "$OUT/3l384-distill-prediction" tinybert distill --teacher "$TEACHER" $DATA_
   --prediction-epochs $EB --prediction-lr 1e-4
 run "$OUT/4l312-labels" tinybert finetune --model "$TEACHER" $DATA_ARGS $S4 --epochs $EB --learning-rate 1e-4
 run "$OUT/4l312-distill" tinybert distill --teacher "$TEACHER" $DATA_ARGS $S4 \
+  --intermediate-epochs $EI --intermediate-lr 1e-4 --prediction-epochs $EP --prediction-lr 1e-4
+# the same 4L-312 shape cut from the teacher by importance (tinybert prune's --init prune) instead of random
+S4P="--student tinybert-4l-312 --init prune"
+run "$OUT/4l312prune-labels" tinybert finetune --model "$TEACHER" $DATA_ARGS $S4P --epochs $EB --learning-rate 1e-4
+run "$OUT/4l312prune-distill" tinybert distill --teacher "$TEACHER" $DATA_ARGS $S4P \
   --intermediate-epochs $EI --intermediate-lr 1e-4 --prediction-epochs $EP --prediction-lr 1e-4

@@ -13,8 +13,12 @@ import json
 import sys
 from pathlib import Path
 
-TEXTBREWER = {"3l384": "87.5 / 91.1 = 96.0%", "4l312": "77.5 / 91.1 = 85.1%"}
-STUDENTS = (("3l384", "3L-384, teacher init"), ("4l312", "4L-312, random init"))
+TEXTBREWER = {"3l384": "87.5 / 91.1 = 96.0%", "4l312": "77.5 / 91.1 = 85.1%", "4l312prune": "77.5 / 91.1 = 85.1%"}
+STUDENTS = (
+    ("3l384", "3L-384, teacher init"),
+    ("4l312", "4L-312, random init"),
+    ("4l312prune", "4L-312, pruned from the teacher (`--init prune`)"),
+)
 
 
 def _load(path: Path) -> dict | None:

@@ -4,8 +4,10 @@ A recipe names a teacher and the task data, and says which steps to run:
 
 fine-tune the teacher (``finetune.enabled``) → augment the training data (``augment.enabled``) →
 task distillation of the student (from a general-distilled student when ``student.student`` names
-its folder) → the same student trained on the labels only (``baseline.enabled``) → evaluate every
-model → export the student (``export.enabled``) → benchmark (``benchmark.enabled``) → report.
+its folder) → the same student trained on the labels only (``baseline.enabled``) → pruning after
+distillation (``compress.enabled``: the student cut to each sparsity, each cut recovered by a short
+distillation) → export the student (``export.enabled``) → evaluate every model → benchmark
+(``benchmark.enabled``) → report.
 
 Each step writes into its own folder or file under ``output`` and is skipped when its valid result
 is already there (``metrics.json``, ``augment.json``, ``eval/*.json``, ``export.json``,
