@@ -411,6 +411,8 @@ def test_tiny_qa_model_through_finetune_distill_evaluate_export_and_predict(qa_s
     assert set(summary["teacher"]["eval"]["dev"]) == {"exact_match", "f1"} == set(summary["student"]["eval"]["dev"])
     assert summary["teacher"]["eval"]["dev"]["f1"] == pytest.approx(teacher["eval"]["dev"]["f1"])
     assert summary["student"]["eval"]["dev"]["f1"] > 0.5
+    counts = summary["features"]  # 16-token windows: several per question, counted in metrics.json
+    assert all(counts[split]["features"] > counts[split]["examples"] > 0 for split in ("train", "dev"))
     model = AutoModelForQuestionAnswering.from_pretrained(root / "student")
     assert model.config.num_hidden_layers == 2 and model.config.architectures == ["BertForQuestionAnswering"]
 

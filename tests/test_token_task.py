@@ -367,6 +367,7 @@ def test_cli_finetune_distill_evaluate_export_predict(
     summary = json.loads((student / "metrics.json").read_text())
     assert summary["teacher"]["eval"]["dev"]["f1"] == pytest.approx(t_metrics["eval"]["dev"]["f1"])
     assert summary["student"]["eval"]["dev"]["f1"] > 0.7
+    assert summary["features"] == {"train": {"examples": 96, "features": 96}, "dev": {"examples": 32, "features": 32}}
     config = json.loads((student / "config.json").read_text())
     assert config["architectures"] == ["BertForTokenClassification"] and config["id2label"]["0"] == "O"
 

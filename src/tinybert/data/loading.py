@@ -64,6 +64,13 @@ class Features:
             else (labels.index(task.spec.label_names[-1]) if task.spec.label_names else 1)
         )
 
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Examples and features (model inputs) per split: more features than examples means long
+        examples were cut into windows (NER sentences, QA contexts), each window one feature."""
+        splits = {"train": (self.task.train, self.train)} if self.task.train else {}
+        splits.update({name: (self.task.evals[name], f) for name, f in self.evals.items()})
+        return {name: {"examples": len(examples), "features": len(f)} for name, (examples, f) in splits.items()}
+
     def loader(self, features: list[dict], batch_size: int, shuffle: bool, seed: int = 0) -> DataLoader:
         """Batches of ``features`` with the task type's collator (training: length-grouped)."""
         return make_loader(features, self.tokenizer, batch_size, shuffle=shuffle, seed=seed, collator=self.collator)

@@ -194,6 +194,7 @@ def _distill_into(config: DistillConfig, output: Path, accelerator: Accelerator)
         "task": task.spec.name,
         "main_metric": task.spec.main_metric,
         "train_examples": len(task.train),
+        "features": features.counts(),
         "teacher": {
             "path": config.teacher,
             "eval": teacher_metrics,

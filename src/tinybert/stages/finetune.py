@@ -159,6 +159,7 @@ def _finetune_into(config: FinetuneConfig, output: Path, accelerator: Accelerato
         "model": config.model,
         "task": task.spec.name,
         "train_examples": len(task.train),
+        "features": features.counts(),
         "eval": metrics,
         "parameters": count_parameters(final),
         "size_bytes": folder_size(output),
