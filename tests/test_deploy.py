@@ -110,6 +110,29 @@ def test_parity_uses_task_dev_text(model_dir: Path, sst2_dir: Path, tmp_path: Pa
     assert parity["samples"] == 10 and parity["source"].startswith("sst2 dev")
 
 
+def test_export_with_a_pruned_vocabulary(model_dir: Path, sst2_dir: Path, tmp_path: Path) -> None:
+    mp = pytest.MonkeyPatch()
+    out = tmp_path / "small"
+    args = ["export", "--model", model_dir, "--output", out, "--task", "sst2", "--data-dir", sst2_dir, "--prune-vocab"]
+    code, err = run_cli(args, mp)
+    assert code == 0, err
+    info = json.loads((out / "export.json").read_text())
+    full = AutoTokenizer.from_pretrained(model_dir)
+    small = AutoTokenizer.from_pretrained(out)
+    assert info["vocab"]["after"] == len(small) < info["vocab"]["before"] == len(full)
+    assert info["parity"]["passed"] and not list(tmp_path.glob("*.tmp"))
+    # the export and the original model agree on a dev sentence (its pieces are in the training data)
+    text = (sst2_dir / "dev.tsv").read_text().splitlines()[1].split("\t")[0]
+    original = AutoModelForSequenceClassification.from_pretrained(model_dir).eval()
+    with torch.no_grad():
+        expected = original(**full([text], return_tensors="pt")).logits.numpy()
+    assert small.convert_ids_to_tokens(small(text)["input_ids"]) == full.convert_ids_to_tokens(full(text)["input_ids"])
+    np.testing.assert_allclose(load_inference_model(out).logits(_batch(small, [text])), expected, atol=1e-4)
+    code, err = run_cli(["export", "--model", model_dir, "--output", tmp_path / "x", "--prune-vocab"], mp)
+    mp.undo()
+    assert code == 2 and "--prune-vocab" in err and "--task" in err and not (tmp_path / "x").exists()
+
+
 def _write_rows(path: Path, header: list[str], rows: list[list[str]]) -> Path:
     delimiter = "\t" if path.suffix == ".tsv" else ","
     with path.open("w", newline="") as handle:

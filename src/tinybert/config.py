@@ -657,11 +657,19 @@ class ExportConfig:
     int8 regression: 0.25)."""
     min_agreement: float | None = None
     """Smallest allowed argmax agreement (default 1.0 fp32, 0.95 int8)."""
+    prune_vocab: bool = False
+    """Export with only the special tokens and the word pieces of --task's training split in the vocabulary
+    (as tinybert prune --prune-vocab); parity is checked against the vocabulary-pruned PyTorch model."""
     overwrite: bool = False
     """Replace an existing output folder."""
 
     def __post_init__(self) -> None:
         check_fields(self)
+        _require(
+            not self.prune_vocab or self.task is not None,
+            "prune_vocab",
+            "keeps the pieces of the training data: give {task} and {data_dir}",
+        )
         _require(
             not (self.format == "torch" and self.quantize is None),
             "format",

@@ -359,53 +359,88 @@ def run_export(config: ExportConfig) -> dict:
     reference = load_inference_model(config.model)
     if reference.kind != "pytorch":
         raise TinyBertError(f"--model {config.model}: is already an export ({reference.kind}); give the PyTorch model")
+    with output_folder(config.output, config.overwrite, {"--model": config.model}) as output:
+        if config.prune_vocab:
+            pruned = output.with_name(output.name + ".vocab.tmp")  # the model exported, removed after
+            try:
+                vocab = _prune_vocab_into(config, pruned)
+                summary, parity, source = _export_into(config, load_inference_model(pruned), pruned, output, vocab)
+            finally:
+                shutil.rmtree(pruned, ignore_errors=True)
+        else:
+            summary, parity, source = _export_into(config, reference, Path(config.model), output, None)
+    if not parity.passed:  # after the folder is written: the export is kept for inspection
+        raise TinyBertError(
+            f"parity check failed for {config.output}: {'; '.join(parity.failures)} on {parity.samples} texts "
+            f"({source}) (the export is kept there with parity.json; --max-diff/--min-agreement set the bar)"
+        )
+    return summary
+
+
+def _prune_vocab_into(config: ExportConfig, folder: Path) -> dict:
+    """``config.model`` with the vocabulary of ``config.task``'s training split, saved into ``folder``."""
+    from tinybert.data.loading import Features, model_labels
+    from tinybert.models.loading import load_classifier, load_tokenizer
+    from tinybert.models.saving import save_model
+    from tinybert.models.vocab import data_ids, prune_vocabulary
+
+    task = load_data(DataConfig(task=config.task, data_dir=config.data_dir), need_train=True)
+    task_type = get_task_type(task.task_type)
+    model = load_classifier(config.model, task.spec.label_names, "--model", new_head=False, task_type=task_type)
+    tokenizer = load_tokenizer(config.model, "--model")
+    features = Features(task, tokenizer, model_labels(model, task), None)
+    tokenizer, report = prune_vocabulary(model, tokenizer, data_ids(tokenizer, features.train))
+    shutil.rmtree(folder, ignore_errors=True)
+    save_model(model, tokenizer, folder)
+    return asdict(report)
+
+
+def _export_into(
+    config: ExportConfig, reference: InferenceModel, folder: Path, output: Path, vocab: dict | None
+) -> tuple[dict, Parity, str]:
+    """Export ``reference`` (the PyTorch model of ``folder``) into ``output``; returns the summary
+    written to ``export.json``, the parity result and where the parity text came from."""
     texts, source = _parity_texts(config, reference.task_type)
     batched = text_batches(reference.task_type, reference.tokenizer, texts, config.max_seq_length, PARITY_BATCH_SIZE)
     batches = batched
     max_diff, min_agreement = _thresholds(config, reference.config.num_labels)
     # Exported with eager attention: on this CPU its ONNX graph ran faster than the SDPA one.
     head_class = reference.task_type.head_class
-    model = head_class.from_pretrained(config.model, attn_implementation="eager").eval()
-
-    with output_folder(config.output, config.overwrite, {"--model": config.model}) as output:
-        tmp = output.with_name(output.name + ".tmp")
-        if tmp.exists():
-            shutil.rmtree(tmp)
-        tmp.mkdir()
-        start = time.perf_counter()
-        model_file = _write_export(config, reference, model, tmp)
-        seconds = time.perf_counter() - start
-        reference.config.save_pretrained(tmp)
-        reference.tokenizer.save_pretrained(tmp)
-        exported = load_inference_model(tmp)
-        parity = parity_check(reference, exported, batches, source, max_diff=max_diff, min_agreement=min_agreement)
-        summary = {
-            "source_model": config.model,
-            "format": config.format,
-            "quantize": config.quantize,
-            "kind": config.kind,
-            "file": model_file.name,
-            "opset": config.opset if config.format == "onnx" else None,
-            "inputs": list(reference.input_names),
-            "outputs": list(reference.task_type.output_names),
-            "task_type": reference.task_type.name,
-            "dynamic_axes": {"batch": 0, "sequence": 1} if config.format == "onnx" else None,
-            "parameters": reference.parameters,
-            "size_bytes": model_file.stat().st_size,
-            "source_size_bytes": reference.size_bytes,
-            "seconds": round(seconds, 2),
-            "parity": {**asdict(parity), "passed": parity.passed},
-            "versions": environment(),
-        }
-        write_json(tmp / EXPORT_INFO, summary)
-        write_json(tmp / "parity.json", summary["parity"])
-        replace_dir(tmp, output)
-    if not parity.passed:
-        raise TinyBertError(
-            f"parity check failed for {config.output}: {'; '.join(parity.failures)} on {parity.samples} texts "
-            f"({source}) (the export is kept there with parity.json; --max-diff/--min-agreement set the bar)"
-        )
-    return summary
+    model = head_class.from_pretrained(folder, attn_implementation="eager").eval()
+    tmp = output.with_name(output.name + ".tmp")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    start = time.perf_counter()
+    model_file = _write_export(config, reference, model, tmp)
+    seconds = time.perf_counter() - start
+    reference.config.save_pretrained(tmp)
+    reference.tokenizer.save_pretrained(tmp)
+    exported = load_inference_model(tmp)
+    parity = parity_check(reference, exported, batches, source, max_diff=max_diff, min_agreement=min_agreement)
+    summary = {
+        "source_model": config.model,
+        "format": config.format,
+        "quantize": config.quantize,
+        "kind": config.kind,
+        "file": model_file.name,
+        "opset": config.opset if config.format == "onnx" else None,
+        "inputs": list(reference.input_names),
+        "outputs": list(reference.task_type.output_names),
+        "task_type": reference.task_type.name,
+        "dynamic_axes": {"batch": 0, "sequence": 1} if config.format == "onnx" else None,
+        "parameters": reference.parameters,
+        "size_bytes": model_file.stat().st_size,
+        "source_size_bytes": reference.size_bytes,
+        "vocab": vocab,
+        "seconds": round(seconds, 2),
+        "parity": {**asdict(parity), "passed": parity.passed},
+        "versions": environment(),
+    }
+    write_json(tmp / EXPORT_INFO, summary)
+    write_json(tmp / "parity.json", summary["parity"])
+    replace_dir(tmp, output)
+    return summary, parity, source
 
 
 def export(model: Any, output: Any, **options: Any) -> dict:
