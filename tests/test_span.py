@@ -202,6 +202,32 @@ def test_decoding_n_best_max_length_and_impossible_spans() -> None:
     assert [x for _, _, x in ref] == pytest.approx([x for _, _, x in spans[:3]])
 
 
+def test_a_v2_model_answers_nothing_past_its_no_answer_threshold() -> None:
+    from transformers import BertConfig
+
+    ex = QAExample("q", "the plot", CONTEXT, None, SpanSettings(doc_stride=2, max_query_length=4))
+    feats = SPAN.featurize([ex], make_tokenizer(), 10, None)
+    n = [len(f["input_ids"]) for f in feats]
+    starts, ends = [np.full(k, -5.0) for k in n], [np.full(k, -5.0) for k in n]
+    for f, s, e in zip(feats, starts, ends, strict=True):
+        s[f["cls_index"]] = e[f["cls_index"]] = 3.0  # every window: the no-answer span is likely ...
+    starts[1][4], ends[1][6] = 2.0, 2.0  # ... more than the best span, 'good and the' in window 2
+    answers, null = decode_example(list(zip(starts, ends, feats, strict=True)), CONTEXT, 30)
+    gap = null - answers[0]["score"]
+    assert gap > 0
+    # training records the threshold with the best dev F1 in config.json; predict applies it
+    assert SPAN.config_records({"f1": 0.5, "best_f1": 0.6, "best_f1_threshold": 0.25}) == {
+        "tinybert_no_answer_threshold": 0.25
+    }
+    assert SPAN.config_records({"f1": 0.5}) == {}  # a v1.1 model: the pipeline's rule, always an answer
+    for threshold, expected in ((None, "good and the"), (gap + 0.01, "good and the"), (gap - 0.01, "")):
+        config = BertConfig() if threshold is None else BertConfig(tinybert_no_answer_threshold=threshold)
+        row = SPAN.postprocess([starts, ends], [ex], feats, config)[0]
+        assert row["answer"] == expected
+        if not expected:
+            assert row["score"] == pytest.approx(null) and row["start"] == row["end"] == 0
+
+
 def test_decoding_matches_the_pipeline_on_random_windows() -> None:
     rng = np.random.default_rng(0)
     for _ in range(50):

@@ -41,3 +41,14 @@ def install_model(source: Path, output: Path) -> None:
             shutil.rmtree(target)
         item.replace(target)
     source.rmdir()
+
+
+def record_in_config(folder: Path, values: dict) -> None:
+    """Add ``values`` to ``folder/config.json`` (atomically): settings the model's users need with it,
+    e.g. extractive QA's no-answer threshold. Transformers keeps unknown config keys as attributes."""
+    import json
+
+    from tinybert.io.outputs import write_json
+
+    path = Path(folder) / "config.json"
+    write_json(path, {**json.loads(path.read_text()), **values})

@@ -31,7 +31,7 @@ from tinybert.models.loading import (
     load_classifier,
     load_tokenizer,
 )
-from tinybert.models.saving import install_model, save_model
+from tinybert.models.saving import install_model, record_in_config, save_model
 from tinybert.models.structure import sequence_length
 from tinybert.models.students import make_student
 from tinybert.models.vocab import prune_to_data
@@ -222,7 +222,11 @@ def _distill_into(config: DistillConfig, output: Path, accelerator: Accelerator)
         "loss_weights": asdict(config.loss_weights),
         "environment": environment(),
     }
+    records = getattr(task_type, "config_records", None)  # e.g. the QA v2 no-answer threshold, chosen on dev
+    recorded = records(next(iter(student_metrics.values()))) if records is not None else {}
     if accelerator.is_main_process:
+        if recorded:
+            record_in_config(output, recorded)
         write_json(output / "metrics.json", summary)
     return summary
 

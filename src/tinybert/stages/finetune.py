@@ -32,7 +32,7 @@ from tinybert.models.loading import (
     load_config,
     load_tokenizer,
 )
-from tinybert.models.saving import install_model, save_model
+from tinybert.models.saving import install_model, record_in_config, save_model
 from tinybert.models.structure import sequence_length
 from tinybert.models.students import make_student, resolve_shape
 from tinybert.options import build, signature
@@ -171,7 +171,11 @@ def _finetune_into(config: FinetuneConfig, output: Path, accelerator: Accelerato
         "max_seq_length": features.max_seq_length,
         "environment": environment(),
     }
+    records = getattr(task_type, "config_records", None)  # e.g. the QA v2 no-answer threshold, chosen on dev
+    recorded = records(next(iter(metrics.values()))) if records is not None else {}
     if accelerator.is_main_process:
+        if recorded:
+            record_in_config(output, recorded)
         write_json(output / "metrics.json", summary)
     return summary
 

@@ -63,6 +63,9 @@ from tinybert.tasks.glue import TaskSpec, normalize_task_name
 
 log = logging.getLogger(__name__)
 
+NO_ANSWER_THRESHOLD = "tinybert_no_answer_threshold"
+"""``config.json`` key of a SQuAD v2 model's no-answer threshold (chosen on dev by training)."""
+
 __all__ = [
     "SPAN",
     "Answer",
@@ -682,6 +685,11 @@ class SpanTask:
         out.update({k: v for k, v in best.items() if k.startswith("best_")})
         return out
 
+    def config_records(self, metrics: Mapping[str, float]) -> dict[str, float]:
+        """What training writes into the model's ``config.json``: for SQuAD v2 models, the no-answer
+        threshold with the best F1 on the dev split (``best_f1_threshold``), which predict applies."""
+        return {NO_ANSWER_THRESHOLD: metrics["best_f1_threshold"]} if "best_f1_threshold" in metrics else {}
+
     def postprocess(
         self,
         predictions: list[list[np.ndarray]],
@@ -690,11 +698,17 @@ class SpanTask:
         config: PretrainedConfig,
     ) -> list[dict[str, Any]]:
         """The best answer of each example: ``answer``, ``score``, ``start``, ``end`` (characters), as
-        ``pipeline("question-answering", max_answer_len=<max_answer_length>)`` gives it."""
+        ``pipeline("question-answering", max_answer_len=<max_answer_length>)`` gives it. A SQuAD v2
+        model (its config holds ``tinybert_no_answer_threshold``) answers "" (score: the null score)
+        when ``null - best span score`` exceeds the threshold."""
+        threshold = getattr(config, NO_ANSWER_THRESHOLD, None)
         rows = []
         for example, windows in zip(examples, _by_example(predictions, features, len(examples)), strict=True):
-            answers, _ = decode_example(windows, example.context, example.settings.max_answer_length)
-            rows.append(answers[0] if answers else {"answer": "", "score": 0.0, "start": 0, "end": 0})
+            answers, null = decode_example(windows, example.context, example.settings.max_answer_length)
+            best = answers[0] if answers else {"answer": "", "score": 0.0, "start": 0, "end": 0}
+            if threshold is not None and null - best["score"] > threshold:
+                best = {"answer": "", "score": null, "start": 0, "end": 0}
+            rows.append(best)
         return rows
 
 
