@@ -190,7 +190,7 @@ def _bad_inputs(setup: dict[str, Path], tmp: Path) -> list[tuple[list, str]]:
         ([*base, "--corpus", c, "--output", str(tmp / "fresh"), "--resume"], "no checkpoint"),
         ([*base, "--corpus", c, "--output", str(done), "--resume", "--batch-size", "3"], "batch-size was 2"),
         ([*base, "--corpus", c, "--output", str(done), "--resume", "--overwrite"], "give one"),
-        ([*base, "--corpus", c, "--output", str(tmp / "o"), "--heads", "2"], "attention heads"),
+        ([*base, "--corpus", c, "--output", str(tmp / "o"), "--heads", "2", "--init", "random"], "attention heads"),
         ([*base, "--corpus", c, "--output", str(tmp / "o"), "--max-seq-length", "100"], "at most 64 positions"),
         ([*base, "--corpus", c, "--output", str(tmp / "o"), "--corpus-format", "xml"], "--corpus-format"),
         ([*base, "--corpus", c, "--output", str(tmp / "o"), "--max-steps", "0"], "--max-steps"),

@@ -38,8 +38,8 @@ def test_every_step_runs_for_the_architecture(arch: str, data: Path, tmp_path: P
             tinybert.distill(str(tmp_path / "teacher"), tmp_path / "refused", **epochs)
         assert not (tmp_path / "refused").exists()
         epochs["loss_weights"] = "attention=0"
-    random_init = tinybert.distill(str(tmp_path / "teacher"), tmp_path / "random", **epochs)
-    assert random_init["student"]["layers"] == 2
+    random_init = tinybert.distill(str(tmp_path / "teacher"), tmp_path / "random", init="random", **epochs)
+    assert random_init["student"]["layers"] == 2 and random_init["student"]["init"] == "random"
     student = tmp_path / "student"
     summary = tinybert.distill(str(tmp_path / "teacher"), student, init="teacher", **epochs)
     assert summary["student"]["layer_map"] == [2, 4]

@@ -94,7 +94,7 @@ def _data():
 
 
 def test_recipe_sections_cover_the_pipeline_steps() -> None:
-    assert set(SECTIONS) == {"finetune", "augment", "student", "distill", "baseline", "export", "benchmark"}
+    assert set(SECTIONS) == {"finetune", "augment", "student", "distill", "baseline", "compress", "export", "benchmark"}
 
 
 def test_the_readme_option_tables_are_generated_from_the_configs() -> None:

@@ -221,20 +221,20 @@ class StudentSpec:
     """Student attention heads."""
     intermediate: int | None = None
     """Student feed-forward width."""
-    init: str = option("random", check=one_of(*INITS))
-    """random; teacher: copy the embeddings and the mapped teacher layers (and the head) wherever
-    shapes match, every tensor shape-checked; prune: cut the student from the teacher, keeping its most
-    important layers, residual dimensions, heads, head dimensions and FFN neurons (measured on the
-    first --prune-samples training examples; with --layer-map, those layers); auto: teacher when the
-    student has the teacher's width, heads and FFN, prune when it is a narrower cut of a prunable
-    architecture, else random."""
+    init: str = option("auto", check=one_of(*INITS))
+    """auto (default): teacher when the student has the teacher's width, heads and FFN, prune when it is a narrower
+    cut of a prunable architecture, else random (BENCHMARKS.md, "Structured pruning": both beat random init on
+    every task measured); random; teacher: copy the embeddings and the mapped teacher layers (and the head)
+    wherever shapes match, every tensor shape-checked; prune: cut the student from the teacher, keeping its most
+    important layers, residual dimensions, heads, head dimensions and FFN neurons (measured on the first
+    --prune-samples training examples; with --layer-map, those layers)."""
     prune_samples: int = option(512, check=at_least(1))
     """--init prune: training examples (or corpus blocks) the importance is measured on."""
     layer_map: tuple[int, ...] | None = None
     """Teacher layer for each student layer, e.g. 3,6,9,12; default uniform, g(m) = round(m*N/M)."""
     student_arch: str | None = option(None, check=one_of(*STUDENT_ARCHS))
     """bert: build a BERT student from any teacher (its vocabulary, tokenizer, labels and usable positions);
-    default: the teacher's own architecture. Needs --init random."""
+    default: the teacher's own architecture. The student starts random (--init auto or random)."""
 
     def __post_init__(self) -> None:
         check_fields(self)
