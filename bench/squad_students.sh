@@ -11,7 +11,7 @@
 # only (`tinybert finetune` with student flags) and by TinyBERT distillation (`tinybert distill
 # --stage all`). Then the int8 ONNX export of the 3-layer distilled student, its F1 and its speed.
 # A step whose metrics.json (export.json, benchmark.json) exists is skipped: rerun to resume.
-# ONLY=3l or ONLY=4l runs the teacher and one student pair (two runners side by side).
+# ONLY=3l, ONLY=4l or ONLY=4lprune runs the teacher and one student pair (two runners side by side).
 set -euo pipefail
 ONLY=${ONLY:-all}
 OUT=${1:-/work/bench-qa}
@@ -35,7 +35,7 @@ run "$OUT/teacher" tinybert finetune --model "$MINILM" $DATA_ARGS --epochs 2 --l
 
 S3="--layers 3 --init teacher"
 S4="--student tinybert-4l-312 --init random"
-if [ "$ONLY" != 4l ]; then
+if [ "$ONLY" != 4l ] && [ "$ONLY" != 4lprune ]; then
 run "$OUT/3l384-labels" tinybert finetune --model "$OUT/teacher" $DATA_ARGS $S3 --epochs $EB --learning-rate 1e-4
 run "$OUT/3l384-distill" tinybert distill --teacher "$OUT/teacher" $DATA_ARGS $S3 \
   --intermediate-epochs 1 --intermediate-lr 1e-4 --prediction-epochs 2 --prediction-lr 1e-4
@@ -54,7 +54,14 @@ if [ ! -f "$OUT/speed/benchmark.json" ]; then
 fi
 fi
 
-[ "$ONLY" = 3l ] || run "$OUT/4l312-labels" tinybert finetune --model "$OUT/teacher" $DATA_ARGS $S4 --epochs $EB --learning-rate 1e-4
-[ "$ONLY" = 3l ] || run "$OUT/4l312-distill" tinybert distill --teacher "$OUT/teacher" $DATA_ARGS $S4 \
+[ "$ONLY" = 3l ] || [ "$ONLY" = 4lprune ] || run "$OUT/4l312-labels" tinybert finetune --model "$OUT/teacher" $DATA_ARGS $S4 --epochs $EB --learning-rate 1e-4
+[ "$ONLY" = 3l ] || [ "$ONLY" = 4lprune ] || run "$OUT/4l312-distill" tinybert distill --teacher "$OUT/teacher" $DATA_ARGS $S4 \
   --intermediate-epochs 1 --intermediate-lr 1e-4 --prediction-epochs 2 --prediction-lr 1e-4
+# the same 4L-312 shape cut from the teacher by importance (--init prune, the default --init auto for it)
+S4P="--student tinybert-4l-312 --init prune"
+if [ "$ONLY" = all ] || [ "$ONLY" = 4lprune ]; then
+run "$OUT/4l312prune-labels" tinybert finetune --model "$OUT/teacher" $DATA_ARGS $S4P --epochs $EB --learning-rate 1e-4
+run "$OUT/4l312prune-distill" tinybert distill --teacher "$OUT/teacher" $DATA_ARGS $S4P \
+  --intermediate-epochs 1 --intermediate-lr 1e-4 --prediction-epochs 2 --prediction-lr 1e-4
+fi
 echo "done ($(date -u +%H:%M:%S))"

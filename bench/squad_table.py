@@ -40,6 +40,8 @@ def main(root: str) -> None:
         ("3l384-distill", "3L-384 teacher init, distilled"),
         ("4l312-labels", "4L-312 random init, labels only"),
         ("4l312-distill", "4L-312 random init, distilled"),
+        ("4l312prune-labels", "4L-312 pruned from the teacher, labels only"),
+        ("4l312prune-distill", "4L-312 pruned from the teacher, distilled"),
     ):
         m = _eval(out / name)
         if m is None:
