@@ -16,7 +16,7 @@ from tinybert.config import StudentShape
 from tinybert.distillation.objective import make_projection
 from tinybert.errors import TinyBertError
 from tinybert.models.pruning import Cut, apply_cut, check_shape, choose_cut, full_cut, layer_parts, measure_importance
-from tinybert.models.vocab import kept_ids, piece_counts, prune_vocabulary
+from tinybert.models.vocab import dropped_share, kept_ids, piece_counts, prune_vocabulary
 
 TEXTS = ["the movie was good and fun .", "the plot was awful , boring and weak .", "a nice film"]
 
@@ -346,3 +346,15 @@ def test_prune_to_a_sparsity_or_a_parameter_budget(
     assert code == 2 and "--sparsity" in err and "sets the widths itself" in err
     code, err = run_cli([*args, "--target-params", "50", "--output", tmp_path / "x"], monkeypatch, capsys)
     assert code == 2 and "out of reach" in err and not (tmp_path / "x").exists()
+
+
+def test_the_share_of_dev_pieces_a_pruned_vocabulary_drops_is_measured_and_warned(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    tokenizer = AutoTokenizer.from_pretrained(make_model(tmp_path / "m"))
+    cls, sep = tokenizer.cls_token_id, tokenizer.sep_token_id
+    dev = [{"input_ids": [cls, 5, 6, 7, sep]}, {"input_ids": [cls, 5, sep]}]
+    shares = dropped_share(tokenizer, [cls, sep, 5, 6], {"dev": dev, "train": dev[1:]}, "--prune-vocab")
+    assert shares == {"dev": 0.25, "train": 0.0}  # piece 7: 1 of the 4 non-special pieces of dev
+    assert "25.0% of the dev split's word pieces are not in the kept vocabulary" in caplog.text
+    assert "train split" not in caplog.text

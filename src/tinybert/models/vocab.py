@@ -13,6 +13,7 @@ with the kept pieces becomes [UNK] (WordPiece's rule for a word it cannot split)
 from __future__ import annotations
 
 import json
+import logging
 import tempfile
 from collections import Counter
 from collections.abc import Iterable
@@ -27,6 +28,9 @@ from tinybert.errors import TinyBertError
 
 ID_FIELDS = ("pad_token_id", "bos_token_id", "eos_token_id", "sep_token_id", "cls_token_id", "unk_token_id")
 """Config fields holding token ids, renumbered with the vocabulary."""
+
+
+log = logging.getLogger(__name__)
 
 
 def piece_counts(tokenizer: PreTrainedTokenizerBase, texts: Iterable[str], batch: int = 1000) -> Counter[int]:
@@ -152,15 +156,24 @@ def prune_vocabulary(
     return pruned, VocabReport(before[0], len(keep), before[0] * before[1], len(keep) * before[1])
 
 
-def prune_to_data(
-    model: PreTrainedModel,
-    tokenizer: PreTrainedTokenizerBase,
-    train: Iterable[dict],
-    corpus: Counter[int] | None = None,
-    top: int = 0,
-) -> tuple[PreTrainedTokenizerBase, VocabReport]:
-    """Keep the pieces of :func:`data_ids`. Prunes ``model`` in place; returns the new tokenizer and a report."""
-    return prune_vocabulary(model, tokenizer, data_ids(tokenizer, train, corpus, top))
+def dropped_share(
+    tokenizer: PreTrainedTokenizerBase, keep: list[int], splits: dict[str, list[dict]], option: str
+) -> dict[str, float]:
+    """Per split: the share of its word pieces (special tokens not counted) outside ``keep``, which the
+    pruned tokenizer re-spells or maps to [UNK]. Warns when a split loses more than 1%: its metric
+    after pruning measures the pruned vocabulary, not the model (held-out words are the usual cause)."""
+    kept, special = set(keep), set(tokenizer.all_special_ids)
+    shares = {}
+    for name, features in splits.items():
+        pieces = [i for f in features for i in f["input_ids"] if i not in special]
+        shares[name] = round(sum(i not in kept for i in pieces) / max(len(pieces), 1), 4)
+        if shares[name] > 0.01:
+            log.warning(
+                "%s: %.1f%% of the %s split's word pieces are not in the kept vocabulary and become [UNK] or are "
+                "re-spelled; keep more with tinybert prune --vocab-corpus/--vocab-top, or leave the vocabulary whole",
+                option, 100 * shares[name], name,
+            )  # fmt: skip
+    return shares
 
 
 def data_ids(

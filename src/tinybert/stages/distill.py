@@ -34,7 +34,7 @@ from tinybert.models.loading import (
 from tinybert.models.saving import install_model, record_in_config, save_model
 from tinybert.models.structure import sequence_length
 from tinybert.models.students import make_student
-from tinybert.models.vocab import prune_to_data
+from tinybert.models.vocab import data_ids, dropped_share, prune_vocabulary
 from tinybert.options import build, signature
 from tinybert.tasks.base import get_task_type
 from tinybert.tasks.metrics import main_metric_value
@@ -177,8 +177,10 @@ def _distill_into(config: DistillConfig, output: Path, accelerator: Accelerator)
     student = load_classifier(str(output), labels, "--student", new_head=False, task_type=task_type)
     vocab = None
     if config.prune_vocab:
-        small_tokenizer, report = prune_to_data(student, tokenizer, features.train)
-        vocab = asdict(report)
+        keep = data_ids(tokenizer, features.train)
+        dropped = dropped_share(tokenizer, keep, features.evals, "--prune-vocab")
+        small_tokenizer, report = prune_vocabulary(student, tokenizer, keep)
+        vocab = {**asdict(report), "dropped_pieces": dropped}
         if accelerator.is_main_process:
             save_model(student, small_tokenizer, output / "vocab-pruned")
             install_model(output / "vocab-pruned", output)

@@ -23,7 +23,7 @@ from tinybert.models.pruning import cut_model
 from tinybert.models.saving import install_model, save_model
 from tinybert.models.structure import sequence_length
 from tinybert.models.students import resolve_shape
-from tinybert.models.vocab import data_ids, piece_counts, prune_vocabulary
+from tinybert.models.vocab import data_ids, dropped_share, piece_counts, prune_vocabulary
 from tinybert.options import build, signature
 from tinybert.tasks.base import get_task_type
 from tinybert.training.loop import make_accelerator
@@ -106,8 +106,14 @@ def _prune_into(config: PruneConfig, output: Path) -> dict:
         )
         report["cut"] = cut.describe()
     if keep is not None:
+        dropped = dropped_share(tokenizer, keep, features.evals, "--prune-vocab")
         tokenizer, vocab = prune_vocabulary(pruned, tokenizer, keep)
-        report["vocab"] = {**asdict(vocab), "top": config.vocab_top, "corpus": str(config.vocab_corpus or "")}
+        report["vocab"] = {
+            **asdict(vocab),
+            "top": config.vocab_top,
+            "corpus": str(config.vocab_corpus or ""),
+            "dropped_pieces": dropped,
+        }
         features = Features(task, tokenizer, labels, length)  # dev text through the pruned tokenizer
     use_default_attention(pruned)
     save_model(pruned, tokenizer, output / "model")
