@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 from pathlib import Path
+from typing import Any
 
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from tinybert.io.outputs import replace_dir
+from tinybert.io.outputs import replace_dir, write_json
 from tinybert.models.attention import use_default_attention, use_score_attention, uses_score_attention
 
 log = logging.getLogger(__name__)
@@ -43,12 +45,12 @@ def install_model(source: Path, output: Path) -> None:
     source.rmdir()
 
 
-def record_in_config(folder: Path, values: dict) -> None:
-    """Add ``values`` to ``folder/config.json`` (atomically): settings the model's users need with it,
-    e.g. extractive QA's no-answer threshold. Transformers keeps unknown config keys as attributes."""
-    import json
-
-    from tinybert.io.outputs import write_json
-
-    path = Path(folder) / "config.json"
-    write_json(path, {**json.loads(path.read_text()), **values})
+def record_in_config(folder: Path, task_type: Any, metrics: dict[str, float]) -> None:
+    """Add the settings ``task_type`` derives from the model's dev ``metrics`` (its optional
+    ``config_records``, e.g. extractive QA's v2 no-answer threshold) to ``folder/config.json``,
+    atomically; nothing when there are none. Transformers keeps unknown config keys as attributes."""
+    records = getattr(task_type, "config_records", None)
+    values = records(metrics) if records is not None else {}
+    if values:
+        path = Path(folder) / "config.json"
+        write_json(path, {**json.loads(path.read_text()), **values})

@@ -224,11 +224,8 @@ def _distill_into(config: DistillConfig, output: Path, accelerator: Accelerator)
         "loss_weights": asdict(config.loss_weights),
         "environment": environment(),
     }
-    records = getattr(task_type, "config_records", None)  # e.g. the QA v2 no-answer threshold, chosen on dev
-    recorded = records(next(iter(student_metrics.values()))) if records is not None else {}
     if accelerator.is_main_process:
-        if recorded:
-            record_in_config(output, recorded)
+        record_in_config(output, task_type, next(iter(student_metrics.values())))
         write_json(output / "metrics.json", summary)
     return summary
 

@@ -171,11 +171,8 @@ def _finetune_into(config: FinetuneConfig, output: Path, accelerator: Accelerato
         "max_seq_length": features.max_seq_length,
         "environment": environment(),
     }
-    records = getattr(task_type, "config_records", None)  # e.g. the QA v2 no-answer threshold, chosen on dev
-    recorded = records(next(iter(metrics.values()))) if records is not None else {}
     if accelerator.is_main_process:
-        if recorded:
-            record_in_config(output, recorded)
+        record_in_config(output, task_type, next(iter(metrics.values())))
         write_json(output / "metrics.json", summary)
     return summary
 
