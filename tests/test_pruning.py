@@ -110,6 +110,55 @@ def test_importance_ranks_a_dead_head_neuron_and_dimension_last(tmp_path: Path) 
     assert imp.head_estimator == "activation" and int(imp.heads[0].argmin()) == 1
 
 
+def test_layers_are_the_uniform_map_unless_chosen_by_block_importance(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    teacher = make_model(tmp_path / "teacher", layers=4, hidden=32, heads=4, intermediate=64, dropout=0.0)
+    model = _load(teacher)
+    # Layer 3 adds nothing to its input: its output is LayerNorm(LayerNorm(input)) = its input
+    # (the input is already a LayerNorm output with unit scale and zero shift), so 1 - cos = 0.
+    parts = layer_parts(model.bert.encoder.layer[2], 32, "x")
+    for linear in (parts.output, parts.ffn_out):
+        linear.weight.data.zero_()
+        linear.bias.data.zero_()
+    dead = tmp_path / "dead-layer-3"
+    model.save_pretrained(dead)
+    AutoTokenizer.from_pretrained(teacher).save_pretrained(dead)
+    imp = measure_importance(model, _batches(AutoTokenizer.from_pretrained(teacher)), heads=False)
+    assert int(imp.layers.argmin()) == 2 and float(imp.layers[2]) < 1e-5 < float(imp.layers.sort().values[1])
+    data = write_sst2(tmp_path / "SST-2", n_train=32, n_dev=8)
+    base = ["prune", "--model", dead, "--task", "sst2", "--data-dir", data, "--layers", "3"]
+    cuts = {}
+    for choice in ("uniform", "importance"):
+        out = tmp_path / choice
+        code, err = run_cli([*base, "--layer-choice", choice, "--output", out], monkeypatch, capsys)
+        assert code == 0, err
+        cuts[choice] = json.loads((out / "pruning.json").read_text())["cut"]
+    assert cuts["uniform"]["layers"] == [1, 3, 4]  # round(m * 4 / 3): the dead layer is kept
+    assert cuts["uniform"]["estimators"]["layers"].startswith("uniform map")
+    assert cuts["importance"]["layers"] == [1, 2, 4]  # the dead layer is the one dropped
+    assert cuts["importance"]["estimators"]["layers"].startswith("block importance")
+    code, err = run_cli([*base, "--layer-choice", "importance", "--layer-map", "1,2,4", "--output", tmp_path / "x"],
+                        monkeypatch, capsys)  # fmt: skip
+    assert code == 2 and "--layer-choice" in err and "--layer-map fixes the layers" in err
+    # --init prune chooses the same way; --layer-choice means nothing to another init.
+    distill = [
+        "distill", "--teacher", dead, "--task", "sst2", "--data-dir", data, "--layers", "3", "--hidden", "16",
+        "--init", "prune", "--epochs", "1", "--batch-size", "16", "--stage", "prediction",
+    ]  # fmt: skip
+    for choice, layers in (("uniform", [1, 3, 4]), ("importance", [1, 2, 4])):
+        out = tmp_path / f"student-{choice}"
+        code, err = run_cli([*distill, "--layer-choice", choice, "--output", out], monkeypatch, capsys)
+        assert code == 0, err
+        assert json.loads((out / "metrics.json").read_text())["student"]["layer_map"] == layers
+    code, err = run_cli(
+        [*distill[:-8], "--init", "teacher", "--layer-choice", "importance", "--output", tmp_path / "y"],
+        monkeypatch,
+        capsys,
+    )
+    assert code == 2 and "--layer-choice" in err and "chooses the layers of --init prune" in err
+
+
 def test_shapes_the_config_cannot_state_are_refused(tmp_path: Path) -> None:
     model = _load(make_model(tmp_path / "m", hidden=32, heads=4))
     with pytest.raises(TinyBertError, match="head size of 16, larger than the teacher's 8"):

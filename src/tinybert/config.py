@@ -198,6 +198,7 @@ def _known_tasks(task: str) -> list[str]:
 
 
 INITS = ("random", "teacher", "prune", "auto")
+LAYER_CHOICES = ("uniform", "importance")
 
 
 STUDENT_ARCHS = ("bert",)
@@ -232,6 +233,10 @@ class StudentSpec:
     """--init prune: training examples (or corpus blocks) the importance is measured on."""
     layer_map: tuple[int, ...] | None = None
     """Teacher layer for each student layer, e.g. 3,6,9,12; default uniform, g(m) = round(m*N/M)."""
+    layer_choice: str = option("uniform", check=one_of(*LAYER_CHOICES))
+    """--init prune without --layer-map: uniform (default; the teacher layers of the uniform map, which beat block
+    importance on SST-2 and MRPC in BENCHMARKS.md) or importance (the layers whose output differs most from their
+    input, 1 - cos)."""
     student_arch: str | None = option(None, check=one_of(*STUDENT_ARCHS))
     """bert: build a BERT student from any teacher (its vocabulary, tokenizer, labels and usable positions);
     default: the teacher's own architecture. The student starts random (--init auto or random)."""
@@ -270,6 +275,12 @@ class StudentSpec:
             _require(
                 self.init in ("random", "auto"), "student", f"a folder is already the init: drop {{init}} {self.init}"
             )
+        _require(
+            self.layer_choice == "uniform" or (self.layer_map is None and self.init in ("prune", "auto")),
+            "layer_choice",
+            "chooses the layers of --init prune: drop {layer_choice}"
+            + (" or {layer_map}" if self.layer_map is not None else ""),
+        )
 
     @property
     def is_folder(self) -> bool:
@@ -714,7 +725,7 @@ class PruneConfig:
     student: str | None = option(None, aliases=("preset",))
     """Target shape preset (tinybert-4l-312, ...); or give the shape options (the ones left out: the model's)."""
     layers: int | None = option(None, check=at_least(1))
-    """Layers to keep (by block importance, 1 - cos(input, output), unless --layer-map)."""
+    """Layers to keep (the uniform map's teacher layers unless --layer-choice importance or --layer-map)."""
     hidden: int | None = option(None, check=at_least(1))
     """Residual dimensions to keep (by mean |activation| over all hidden states)."""
     heads: int | None = option(None, check=at_least(1))
@@ -722,7 +733,11 @@ class PruneConfig:
     intermediate: int | None = option(None, check=at_least(1))
     """Feed-forward neurons per layer to keep (by mean |activation|)."""
     layer_map: tuple[int, ...] | None = None
-    """The layers to keep, e.g. 2,3,5,6 (1-based), instead of choosing them by importance."""
+    """The layers to keep, e.g. 2,3,5,6 (1-based), instead of choosing them."""
+    layer_choice: str = option("uniform", check=one_of(*LAYER_CHOICES))
+    """How the kept layers are chosen without --layer-map: uniform (default; g(m) = round(m*N/M), which beat block
+    importance on SST-2 and MRPC in BENCHMARKS.md) or importance (the layers whose output differs most from their
+    input, 1 - cos)."""
     sparsity: float | None = option(None, check=fraction)
     """Instead of a width: remove at least this fraction of the Transformer layers' parameters (embeddings
     and head not counted), shrinking the residual, head and FFN widths together; with --layers, after the
@@ -772,6 +787,11 @@ class PruneConfig:
             "prune_vocab",
             "nothing to prune: give a shape ({student}, {layers}, {hidden}, {heads}, {intermediate}), a budget "
             "({sparsity}, {target_params}) and/or {prune_vocab}",
+        )
+        _require(
+            self.layer_choice == "uniform" or self.layer_map is None,
+            "layer_choice",
+            "--layer-map fixes the layers: drop {layer_choice} or {layer_map}",
         )
         _require(
             self.prune_vocab or (self.vocab_corpus is None and self.vocab_top == 0),

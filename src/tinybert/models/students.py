@@ -297,7 +297,8 @@ def _pruned_student(
         raise TinyBertError("--init prune: needs data to measure importance on")
     t_cfg = teacher.config
     shape = resolve_shape(t_cfg, spec.student, spec.layers, spec.hidden, spec.heads, spec.intermediate)
-    fixed = _layer_map(spec, shape.layers, t_cfg.num_hidden_layers).teacher_layers if spec.layer_map else None
+    by_importance = spec.layer_choice == "importance" and not spec.layer_map
+    fixed = None if by_importance else _layer_map(spec, shape.layers, t_cfg.num_hidden_layers).teacher_layers
     student, cut = cut_model(teacher, shape, batches(), layers=fixed, head=head, head_class=head_class)
     layer_map = LayerMap(tuple(cut.layers), t_cfg.num_hidden_layers)
     info: dict = {

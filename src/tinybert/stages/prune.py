@@ -96,11 +96,14 @@ def _prune_into(config: PruneConfig, output: Path) -> dict:
                 "encoder_sparsity": round(budget.sparsity, 4),
             }
         batches = features.loader(features.train[: config.samples], 32, shuffle=False)
+        layers = config.layer_map
+        if layers is None and config.layer_choice == "uniform":
+            layers = uniform_map(shape.layers, model.config.num_hidden_layers).teacher_layers
         pruned, cut = cut_model(
             model,
             shape,
             batches,
-            layers=config.layer_map,
+            layers=layers,
             head_class=task_type.head_class,
             option="tinybert prune",
         )
