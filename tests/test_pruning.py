@@ -397,6 +397,57 @@ def test_prune_to_a_sparsity_or_a_parameter_budget(
     assert code == 2 and "out of reach" in err and not (tmp_path / "x").exists()
 
 
+def test_a_latency_budget_keeps_the_widest_shape_measured_within_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    from tinybert.models import budget as budget_module
+
+    teacher = make_model(tmp_path / "teacher", layers=4, hidden=32, heads=4, intermediate=64)
+    # A real measurement: a positive median in ms for the model's own shape and a narrower one.
+    model = _load(teacher)
+    full = budget_module.shape_latency_ms(
+        model.config, StudentShape(4, 32, 4, 64), (1, 2, 3, 4), AutoModelForSequenceClassification, seq_len=16
+    )
+    assert 0 < full < 10_000
+    # The search, on a latency that grows with the width (stand-in for the measurement): widest within it.
+    measured: list[int] = []
+
+    def fake_latency(config, shape, layers, head_class, seq_len, vocab_size=None) -> float:
+        measured.append(shape.hidden)
+        return shape.hidden * len(layers) / 4 + seq_len / 1000  # ms
+
+    monkeypatch.setattr(budget_module, "shape_latency_ms", fake_latency)
+    found = budget_module.budget_shape(
+        model, (2, 4), AutoModelForSequenceClassification, target_latency_ms=10.0, seq_len=64, option="x"
+    )
+    # hidden 4k at 2 layers costs 2k + 0.064 ms: k = 4 is the widest within 10 ms
+    assert found.shape == StudentShape(layers=2, hidden=16, heads=4, intermediate=32)
+    assert found.latency_ms == pytest.approx(8.064) and found.original_latency_ms == pytest.approx(32.064)
+    assert len(measured) <= 6  # a bisection, not a sweep: the narrowest, 3 probes, the model itself
+    with pytest.raises(TinyBertError, match="--target-latency: 1 ms at batch 1 and 64 tokens is out of reach"):
+        budget_module.budget_shape(
+            model, (2, 4), AutoModelForSequenceClassification, target_latency_ms=1.0, seq_len=64,
+            option="--target-latency",
+        )  # fmt: skip
+    # Through the CLI, with the stand-in: pruning.json says what was measured and where.
+    data = write_sst2(tmp_path / "SST-2", n_train=32, n_dev=8)
+    args = ["prune", "--model", teacher, "--task", "sst2", "--data-dir", data, "--latency-seq-len", "64"]
+    code, err = run_cli([*args, "--target-latency", "10", "--layers", "2", "--output", tmp_path / "fast"],
+                        monkeypatch, capsys)  # fmt: skip
+    assert code == 0, err
+    report = json.loads((tmp_path / "fast" / "pruning.json").read_text())
+    assert report["cut"]["shape"] == {"layers": 2, "hidden": 16, "heads": 4, "intermediate": 32}
+    latency = report["budget"]["latency"]
+    assert latency["target_ms"] == 10 and latency["seq_len"] == 64 and latency["measured_ms"] == 8.064
+    assert latency["model_ms"] == 32.064 and latency["threads"] >= 1
+    code, err = run_cli([*args, "--target-latency", "10", "--target-params", "9000", "--output", tmp_path / "x"],
+                        monkeypatch, capsys)  # fmt: skip
+    assert code == 2 and "give one budget" in err
+    code, err = run_cli([*args[:-1], "1000", "--target-latency", "10", "--output", tmp_path / "x"],
+                        monkeypatch, capsys)  # fmt: skip
+    assert code == 2 and "--latency-seq-len 1000" in err and "at most" in err and not (tmp_path / "x").exists()
+
+
 def test_the_share_of_dev_pieces_a_pruned_vocabulary_drops_is_measured_and_warned(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

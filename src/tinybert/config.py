@@ -745,6 +745,12 @@ class PruneConfig:
     target_params: int | None = option(None, check=at_least(1))
     """Instead of a width: the most parameters the result may have in all (embeddings and head included,
     the pruned vocabulary with --prune-vocab); the widest shape within it is kept."""
+    target_latency: float | None = option(None, check=positive)
+    """Instead of a width: the most milliseconds one forward pass of the result may take at batch 1 and
+    --latency-seq-len tokens, measured on this machine (PyTorch, current threads: set OMP_NUM_THREADS as
+    you will deploy); the widest shape within it is kept."""
+    latency_seq_len: int = option(128, check=at_least(1))
+    """--target-latency: the sequence length the latency is measured at."""
     samples: int = option(512, check=at_least(1))
     """Training examples the importance is measured on (the first N)."""
     prune_vocab: bool = False
@@ -765,16 +771,17 @@ class PruneConfig:
             "student",
             f"{self.student} is a preset: drop {{layers}}/{{hidden}}/{{heads}}/{{intermediate}}",
         )
-        budget = self.sparsity is not None or self.target_params is not None
+        budgets = [name for name in ("sparsity", "target_params", "target_latency") if getattr(self, name) is not None]
+        budget = bool(budgets)
         _require(
-            not (self.sparsity is not None and self.target_params is not None),
-            "sparsity",
-            "give {sparsity} or {target_params}, not both",
+            len(budgets) <= 1,
+            budgets[0] if budgets else "sparsity",
+            "give one budget, {sparsity}, {target_params} or {target_latency}, not several",
         )
         _require(
             not budget
             or (self.student is None and all(v is None for v in (self.hidden, self.heads, self.intermediate))),
-            "sparsity" if self.sparsity is not None else "target_params",
+            budgets[0] if budgets else "sparsity",
             "sets the widths itself: drop {student}/{hidden}/{heads}/{intermediate} (--layers and --layer-map combine)",
         )
         _require(
@@ -786,7 +793,7 @@ class PruneConfig:
             self.prune_vocab or shape or budget or self.student is not None or self.layer_map is not None,
             "prune_vocab",
             "nothing to prune: give a shape ({student}, {layers}, {hidden}, {heads}, {intermediate}), a budget "
-            "({sparsity}, {target_params}) and/or {prune_vocab}",
+            "({sparsity}, {target_params}, {target_latency}) and/or {prune_vocab}",
         )
         _require(
             self.layer_choice == "uniform" or self.layer_map is None,
@@ -811,7 +818,15 @@ class PruneConfig:
             or self.layer_map is not None
             or any(
                 v is not None
-                for v in (self.layers, self.hidden, self.heads, self.intermediate, self.sparsity, self.target_params)
+                for v in (
+                    self.layers,
+                    self.hidden,
+                    self.heads,
+                    self.intermediate,
+                    self.sparsity,
+                    self.target_params,
+                    self.target_latency,
+                )
             )
         )
 

@@ -11,10 +11,10 @@ have passed; latency percentiles come from those per-call times and throughput i
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import multiprocessing
 import os
 import platform
-import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -61,26 +61,13 @@ def _inputs(model, batch_size: int, seq_len: int) -> dict[str, np.ndarray]:
     return {"input_ids": ids, "attention_mask": np.ones_like(ids)}
 
 
-def _time_calls(call, config: BenchmarkConfig) -> list[float]:
-    for _ in range(config.warmup):
-        call()
-    times: list[float] = []
-    start = time.perf_counter()
-    while len(times) < config.max_repeats:
-        t0 = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - t0)
-        if len(times) >= config.min_repeats and time.perf_counter() - start >= config.min_seconds:
-            break
-    return times
-
-
 def measure_model(name: str, config: BenchmarkConfig) -> dict:
     """Load ``name`` and time it at every batch size (runs inside the per-model process)."""
     import torch
     import transformers
 
     from tinybert.deploy.runtime import load_inference_model
+    from tinybert.deploy.timing import time_calls
     from tinybert.models.structure import config_position_limit
 
     transformers.logging.set_verbosity_error()
@@ -97,10 +84,11 @@ def measure_model(name: str, config: BenchmarkConfig) -> dict:
         )
     if config.device == "cuda":
         torch.cuda.reset_peak_memory_stats()
-    rows = []
+    rows, c = [], config
     for batch_size in config.batch_sizes:
         inputs = _inputs(model, batch_size, config.seq_len)
-        times = np.array(_time_calls(lambda inputs=inputs: model.outputs(inputs), config)) * 1000  # ms
+        call = functools.partial(model.outputs, inputs)
+        times = np.array(time_calls(call, c.warmup, c.min_repeats, c.min_seconds, c.max_repeats)) * 1000  # ms
         rows.append(
             {
                 "batch_size": batch_size,

@@ -8,11 +8,13 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import torch
 from transformers import set_seed
 
 from tinybert.config import PruneConfig
 from tinybert.data.loading import Features, load_data, model_labels
 from tinybert.distillation.layer_map import uniform_map
+from tinybert.errors import TinyBertError
 from tinybert.evaluation import evaluate_model
 from tinybert.io.environment import environment
 from tinybert.io.outputs import output_folder, write_json
@@ -21,7 +23,7 @@ from tinybert.models.budget import budget_shape
 from tinybert.models.loading import count_parameters, describe_encoder, folder_size, load_classifier, load_tokenizer
 from tinybert.models.pruning import cut_model
 from tinybert.models.saving import install_model, save_model
-from tinybert.models.structure import sequence_length
+from tinybert.models.structure import config_position_limit, sequence_length
 from tinybert.models.students import resolve_shape
 from tinybert.models.vocab import data_ids, dropped_share, piece_counts, prune_vocabulary
 from tinybert.options import build, signature
@@ -73,11 +75,18 @@ def _prune_into(config: PruneConfig, output: Path) -> dict:
         keep = data_ids(tokenizer, features.train, corpus, config.vocab_top)
     pruned = model
     if config.prunes_structure:
-        budgeted = config.sparsity is not None or config.target_params is not None
+        budgets = {"--sparsity": config.sparsity, "--target-params": config.target_params}
+        budgets["--target-latency"] = config.target_latency
+        budgeted = any(v is not None for v in budgets.values())
         layers = config.layers if config.layers is not None or not budgeted else before.layers  # a budget keeps depth
         shape = resolve_shape(model.config, config.student, layers, config.hidden, config.heads, config.intermediate)
         if config.student is None and config.layers is None and config.layer_map is not None:
             shape = type(shape)(len(config.layer_map), shape.hidden, shape.heads, shape.intermediate)
+        limit = config_position_limit(model.config)
+        if config.target_latency is not None and limit is not None and config.latency_seq_len > limit:
+            raise TinyBertError(
+                f"--latency-seq-len {config.latency_seq_len}: --model {config.model} takes at most {limit} tokens"
+            )
         if budgeted:
             budget = budget_shape(
                 model,
@@ -85,8 +94,10 @@ def _prune_into(config: PruneConfig, output: Path) -> dict:
                 task_type.head_class,
                 sparsity=config.sparsity,
                 target_params=config.target_params,
+                target_latency_ms=config.target_latency,
+                seq_len=config.latency_seq_len,
                 vocab_size=None if keep is None else len(keep),
-                option="--sparsity" if config.sparsity is not None else "--target-params",
+                option=next(flag for flag, value in budgets.items() if value is not None),
             )
             shape = budget.shape
             report["budget"] = {
@@ -95,6 +106,14 @@ def _prune_into(config: PruneConfig, output: Path) -> dict:
                 "shape": asdict(shape),
                 "encoder_sparsity": round(budget.sparsity, 4),
             }
+            if config.target_latency is not None:
+                report["budget"]["latency"] = {
+                    "target_ms": config.target_latency,
+                    "seq_len": config.latency_seq_len,
+                    "threads": torch.get_num_threads(),
+                    "measured_ms": round(budget.latency_ms, 3),
+                    "model_ms": round(budget.original_latency_ms, 3),
+                }
         batches = features.loader(features.train[: config.samples], 32, shuffle=False)
         layers = config.layer_map
         if layers is None and config.layer_choice == "uniform":
