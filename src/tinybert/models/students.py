@@ -193,6 +193,12 @@ def make_student(
     if spec.init == "auto" and not spec.is_folder:
         spec = replace(spec, init=auto_init(spec, teacher))
         log.info("--init auto: %s", spec.init)
+        if spec.init != "prune" and spec.layer_choice != "uniform":
+            log.warning(
+                "--layer-choice %s is for a cut, and --init auto is %s here: the layer map is the uniform one",
+                spec.layer_choice,
+                spec.init,
+            )
     if spec.init == "prune" and not spec.is_folder:
         return _pruned_student(spec, teacher, head, head_class, batches)
     if spec.is_folder:
