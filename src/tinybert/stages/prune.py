@@ -75,8 +75,11 @@ def _prune_into(config: PruneConfig, output: Path) -> dict:
         keep = data_ids(tokenizer, features.train, corpus, config.vocab_top)
     pruned = model
     if config.prunes_structure:
-        budgets = {"--sparsity": config.sparsity, "--target-params": config.target_params}
-        budgets["--target-latency"] = config.target_latency
+        budgets = {
+            "--sparsity": config.sparsity,
+            "--target-params": config.target_params,
+            "--target-latency": config.target_latency,
+        }
         budgeted = any(v is not None for v in budgets.values())
         layers = config.layers if config.layers is not None or not budgeted else before.layers  # a budget keeps depth
         shape = resolve_shape(model.config, config.student, layers, config.hidden, config.heads, config.intermediate)
@@ -87,10 +90,15 @@ def _prune_into(config: PruneConfig, output: Path) -> dict:
             raise TinyBertError(
                 f"--latency-seq-len {config.latency_seq_len}: --model {config.model} takes at most {limit} tokens"
             )
+        # The kept layers: given, the uniform map's, or (None) chosen by importance in the cut; a
+        # budget counts the uniform map's when importance will choose (layers of one model are alike).
+        uniform = uniform_map(shape.layers, model.config.num_hidden_layers).teacher_layers
+        layers = config.layer_map or (uniform if config.layer_choice == "uniform" else None)
+        counted = layers or uniform
         if budgeted:
             budget = budget_shape(
                 model,
-                config.layer_map or uniform_map(shape.layers, model.config.num_hidden_layers).teacher_layers,
+                counted,
                 task_type.head_class,
                 sparsity=config.sparsity,
                 target_params=config.target_params,
@@ -115,9 +123,6 @@ def _prune_into(config: PruneConfig, output: Path) -> dict:
                     "model_ms": round(budget.original_latency_ms, 3),
                 }
         batches = features.loader(features.train[: config.samples], 32, shuffle=False)
-        layers = config.layer_map
-        if layers is None and config.layer_choice == "uniform":
-            layers = uniform_map(shape.layers, model.config.num_hidden_layers).teacher_layers
         pruned, cut = cut_model(
             model,
             shape,
