@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import pytest
 import torch
-from transformers import AutoModelForSequenceClassification
+from transformers import AttentionInterface, AutoModelForSequenceClassification
+from transformers.integrations.sdpa_attention import sdpa_attention_forward
+from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
 
 from architectures import ARCHITECTURES, OWN_ATTENTION, arch_config
 from tinybert.config import LossWeights
 from tinybert.distillation.layer_map import uniform_map
 from tinybert.distillation.objective import DistillationModule
 from tinybert.models.attention import use_score_attention
-from tinybert.models.packing import is_right_padded, pack_inputs, supports_packing
+from tinybert.models.packing import is_right_padded, pack_inputs, packed_forward, supports_packing
 
 SCORE_ARCHITECTURES = [a for a in ARCHITECTURES if a not in OWN_ATTENTION]
 
@@ -70,9 +72,63 @@ def test_packed_step_equals_padded_step(arch: str) -> None:
         torch.testing.assert_close(grads[1][name], grad, rtol=1e-4, atol=1e-6, msg=name)
 
 
-def test_a_model_that_attends_in_its_own_code_does_not_pack() -> None:
-    """No score-returning attention (here: sdpa), so the packed forward would attend across sequences."""
+def _leaky_attention(module, query, key, value, attention_mask, scaling=None, dropout=0.0, **kwargs):
+    """Attention over every key it is given, ignoring the mask and the packing: packed sequences mix."""
+    scores = torch.matmul(query, key.transpose(2, 3)) * (scaling or query.size(-1) ** -0.5)  # (B, H, Lq, Lk)
+    output = torch.matmul(scores.softmax(-1), value).transpose(1, 2).contiguous()  # (B, Lq, H, Dh)
+    return output, scores
+
+
+def _no_weights_attention(module, query, key, value, attention_mask, scaling=None, dropout=0.0, **kwargs):
+    """The model's own sdpa, returning no attention weights (what ``sdpa`` does for ``output_attentions``)."""
+    output, _ = sdpa_attention_forward(module, query, key, value, attention_mask, scaling=scaling, dropout=dropout)
+    return output, None
+
+
+AttentionInterface.register("test_leaky", _leaky_attention)
+AttentionInterface.register("test_no_weights", _no_weights_attention)
+AttentionMaskInterface.register("test_no_weights", sdpa_mask)
+
+
+def _bert(attention: str):
     torch.manual_seed(0)
     model = AutoModelForSequenceClassification.from_config(arch_config("bert", 2, 16))
-    model.set_attn_implementation("sdpa")
-    assert not supports_packing(model)
+    model.set_attn_implementation(attention)
+    return model.eval()
+
+
+@pytest.mark.parametrize("attention", ["sdpa", "test_no_weights"])
+def test_a_model_that_returns_no_scores_does_not_pack_for_the_attention_loss(attention: str) -> None:
+    """Where the loss needs the scores, an empty ``attentions`` compares nothing: that is a refusal."""
+    model = _bert(attention)
+    assert not supports_packing(model, scores=True)
+
+
+def test_a_model_whose_packed_forward_differs_does_not_pack() -> None:
+    """Attention that ignores the mask lets packed sequences see each other: packing is refused."""
+    model = _bert("test_leaky")
+    out = model(**_batch(), output_attentions=True)
+    assert len(out.attentions) == 2  # it does return scores; they and the hidden states differ when packed
+    assert not supports_packing(model, scores=True)
+    assert not supports_packing(model, scores=False)
+
+
+def test_packing_without_scores_follows_the_packed_forward() -> None:
+    """Without the attention loss, a model packs exactly when its packed hidden states equal the padded
+    ones: the answer is measured, whatever this transformers release does with packed position ids."""
+    model = _bert("sdpa")
+    batch = _batch()
+    with torch.no_grad():
+        padded = model(**batch, output_hidden_states=True).hidden_states
+        packed = packed_forward(model, batch, output_hidden_states=True).hidden_states
+    real = batch["attention_mask"].bool()
+    same = all(torch.allclose(a[real], b[0], atol=1e-5, rtol=1e-4) for a, b in zip(padded, packed, strict=True))
+    assert supports_packing(model, scores=False) == same
+
+
+def test_the_packing_check_follows_the_attention_implementation() -> None:
+    """A model checked on sdpa, then switched to score attention, is checked again (not a stale answer)."""
+    model = _bert("sdpa")
+    assert not supports_packing(model, scores=True)
+    use_score_attention(model)
+    assert supports_packing(model, scores=True)

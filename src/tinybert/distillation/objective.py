@@ -142,7 +142,8 @@ class DistillationModule(nn.Module):
         teacher.eval()
         teacher.requires_grad_(False)
         # Padding-free forwards where both models give the padded outputs (checked once per model).
-        self.packs = stage == "intermediate" and supports_packing(teacher) and supports_packing(student)
+        scores = weights.attention > 0
+        self.packs = stage == "intermediate" and supports_packing(teacher, scores) and supports_packing(student, scores)
         self.offsets = (position_offset(student), position_offset(teacher))
 
     def train(self, mode: bool = True) -> DistillationModule:

@@ -95,21 +95,24 @@ def packed_forward(model: PreTrainedModel, inputs: dict[str, torch.Tensor], **kw
     return model(**packed, **{PACKING_KWARG: packing}, **kwargs)
 
 
-def supports_packing(model: PreTrainedModel) -> bool:
-    """Whether a packed forward of ``model`` gives the padded forward's hidden states and scores.
+def supports_packing(model: PreTrainedModel, scores: bool = True) -> bool:
+    """Whether a packed forward of ``model`` gives the padded forward's hidden states, and with
+    ``scores=True`` (the attention loss reads them) its pre-softmax scores too.
 
-    Checked once (the answer is cached on the model) in eval mode on a synthetic batch of two
-    sequences, one padded; needs score-returning attention (:mod:`tinybert.models.attention`).
+    Checked once per attention implementation (the answer is cached on the model) in eval mode on a
+    synthetic batch of two sequences, one padded. Where scores are needed, a model that returns none
+    (``sdpa``: an empty ``attentions``) does not pack: a comparison over nothing is a failure, not a
+    pass. (That the ``attentions`` are pre-softmax scores is :func:`~tinybert.models.attention.use_score_attention`'s
+    guarantee, which the attention loss requires first.)
     """
-    cached = getattr(model, _CHECKED, None)
-    if cached is not None:
-        return cached
-    answer = _packs_like_padding(model)
-    setattr(model, _CHECKED, answer)
-    return answer
+    key = (getattr(model.config, "_attn_implementation", None), scores)
+    cache: dict[tuple[str | None, bool], bool] = model.__dict__.setdefault(_CHECKED, {})
+    if key not in cache:
+        cache[key] = _packs_like_padding(model, scores)
+    return cache[key]
 
 
-def _packs_like_padding(model: PreTrainedModel) -> bool:
+def _packs_like_padding(model: PreTrainedModel, scores: bool) -> bool:
     config = model.config
     device = next(model.parameters()).device
     generator = torch.Generator().manual_seed(0)
@@ -126,8 +129,8 @@ def _packs_like_padding(model: PreTrainedModel) -> bool:
     model.eval()
     try:
         with torch.no_grad():
-            padded = model(**inputs, output_hidden_states=True, output_attentions=True)
-            packed = packed_forward(model, inputs, output_hidden_states=True, output_attentions=True)
+            padded = model(**inputs, output_hidden_states=True, output_attentions=scores)
+            packed = packed_forward(model, inputs, output_hidden_states=True, output_attentions=scores)
     # A model whose forward rejects position ids or the packing keyword cannot pack: any error here
     # means "use padding", never a failed run.
     except Exception:
@@ -136,14 +139,15 @@ def _packs_like_padding(model: PreTrainedModel) -> bool:
         model.train(was_training)
     real = mask.bool()  # (B, L)
     pairs = real[:, None, :, None] & real[:, None, None, :]  # (B, 1, L, L)
-    if packed.hidden_states is None or packed.attentions is None:
+    layers = config.num_hidden_layers
+    if not len(packed.hidden_states or ()) == len(padded.hidden_states or ()) == layers + 1:
         return False
-    if len(packed.hidden_states) != len(padded.hidden_states) or len(packed.attentions) != len(padded.attentions):
-        return False
+    if scores and not len(packed.attentions or ()) == len(padded.attentions or ()) == layers:
+        return False  # no scores returned: nothing to compare is a failure, not a pass
     for a, b in zip(padded.hidden_states, packed.hidden_states, strict=True):
         if b.shape != (1, int(real.sum()), a.shape[-1]) or not torch.allclose(a[real], b[0], atol=1e-5, rtol=1e-4):
             return False
-    for a, b in zip(padded.attentions, packed.attentions, strict=True):
+    for a, b in zip(padded.attentions if scores else (), packed.attentions if scores else (), strict=True):
         if a.shape != b.shape or not torch.allclose(a * pairs, b * pairs, atol=1e-5, rtol=1e-4):
             return False
     return True
