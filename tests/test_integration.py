@@ -25,18 +25,31 @@ def minilm() -> Path:
     return Path(package.__file__).parent / "model"
 
 
-@pytest.mark.skipif(not (SST2 / "train.tsv").is_file(), reason=f"no SST-2 data at {SST2}")
-def test_minilm_finetune_then_distill_on_sst2_subset(minilm: Path, tmp_path: Path) -> None:
-    data = {"task": "sst2", "data_dir": SST2, "max_train_samples": 320, "max_eval_samples": 128}
-    teacher = tinybert.finetune(str(minilm), tmp_path / "teacher", epochs=3, batch_size=16, **data)
+DATA = {"task": "sst2", "data_dir": SST2, "max_train_samples": 320, "max_eval_samples": 128}
+
+
+@pytest.fixture(scope="module")
+def teacher(minilm: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    """MiniLM fine-tuned on 320 SST-2 rows (shared by the tests below): its folder and summary."""
+    if not (SST2 / "train.tsv").is_file():
+        pytest.skip(f"no SST-2 data at {SST2}")
+    folder = tmp_path_factory.mktemp("sst2") / "teacher"
+    return folder, tinybert.finetune(str(minilm), folder, epochs=3, batch_size=16, **DATA)
+
+
+def test_minilm_finetunes_on_an_sst2_subset(teacher: tuple[Path, dict]) -> None:
     # A pretrained encoder learns SST-2 well above chance from 320 examples.
-    assert teacher["eval"]["dev"]["accuracy"] >= 0.7
+    assert teacher[1]["eval"]["dev"]["accuracy"] >= 0.7
+
+
+def test_minilm_teacher_distils_on_an_sst2_subset(teacher: tuple[Path, dict], tmp_path: Path) -> None:
+    folder, finetuned = teacher
     summary = tinybert.distill(
-        str(tmp_path / "teacher"), tmp_path / "student", layers=3, init="teacher",
-        intermediate_epochs=1, prediction_epochs=1, batch_size=16, **data,
+        str(folder), tmp_path / "student", layers=3, init="teacher",
+        intermediate_epochs=1, prediction_epochs=1, batch_size=16, **DATA,
     )  # fmt: skip
     assert summary["student"]["layers"] == 3 and summary["student"]["layer_map"] == [2, 4, 6]
-    assert summary["teacher"]["eval"]["dev"]["accuracy"] == pytest.approx(teacher["eval"]["dev"]["accuracy"])
+    assert summary["teacher"]["eval"]["dev"]["accuracy"] == pytest.approx(finetuned["eval"]["dev"]["accuracy"])
     assert summary["student"]["eval"]["dev"]["accuracy"] >= 0.6
     assert summary["student"]["parameters"] < summary["teacher"]["parameters"]
     written = json.loads((tmp_path / "student" / "metrics.json").read_text())
