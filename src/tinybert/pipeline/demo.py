@@ -23,13 +23,13 @@ from tinybert.options import build, signature
 from tinybert.pipeline.demo_data import describe_demo_data, write_demo_data
 from tinybert.pipeline.recipe import MINILM, Recipe, apply_overrides, build_recipe, run_recipe
 
-# The demo's settings, as a recipe (dotted ``key=value`` overrides apply to it). Measured on the
-# 2-core CPU of BENCHMARKS.md ("Demo"): 5 min 23 s on the quiet machine, 2 threads.
+# The demo's settings, as a recipe (dotted ``key=value`` overrides apply to it). Its time and results
+# on the 2-core CPU: BENCHMARKS.md ("Demo"), recorded in bench/reference/demo/demo.json.
 DEMO_RECIPE: dict[str, Any] = {
     "max_seq_length": 32,
     "finetune": {"epochs": 2, "batch_size": 32},
     # replace_polarity_words: variants with "never"/"hardly" for "not" and "however"/"although" for
-    # "but", which the held-out dev/test phrasings use: student 79.7 -> 90.1 (BENCHMARKS.md, "Demo")
+    # "but", which the held-out dev/test phrasings use: student 79.7 -> 90.1 at 32ca4ad (BENCHMARKS.md, "Demo")
     "augment": {"enabled": True, "n": 4, "p": 0.4, "k": 15, "replace_polarity_words": True},
     "student": {"layers": 3, "init": "teacher"},
     "distill": {
