@@ -15,6 +15,7 @@ from transformers import (
     AutoModelForSequenceClassification,
     BertConfig,
     BertTokenizerFast,
+    DebertaConfig,
     DebertaV2Config,
     DistilBertConfig,
     ElectraConfig,
@@ -69,6 +70,8 @@ def arch_config(arch: str, layers: int = 4, hidden: int = 32) -> PretrainedConfi
         return DebertaV2Config(**common, relative_attention=True, position_buckets=16, pos_att_type=["p2c", "c2p"])
     if arch == "mpnet":
         return MPNetConfig(**common)
+    if arch == "deberta":  # DeBERTa v1: outside the matrix, its attention is neither interfaced nor captured
+        return DebertaConfig(**common, relative_attention=True, pos_att_type=["p2c", "c2p"])
     if arch == "modernbert":
         return ModernBertConfig(**common, cls_token_id=2, sep_token_id=3, global_attn_every_n_layers=2)
     raise KeyError(arch)
@@ -89,7 +92,8 @@ ARCHITECTURES = (
 
 NO_TOKEN_TYPES = {"distilbert", "roberta", "xlm-roberta", "mpnet", "modernbert"}
 OWN_ATTENTION = {"deberta-v2", "mpnet"}
-"""Architectures whose HF class ignores the attention interface: the attention loss is refused."""
+"""Architectures whose HF class computes attention in its own code: scores captured by hooks
+(models/own_scores.py); no padding-free packing."""
 
 
 def arch_tokenizer(arch: str) -> BertTokenizerFast:

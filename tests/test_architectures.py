@@ -3,16 +3,18 @@ teacher init by structure."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
 from transformers import AutoModelForSequenceClassification
 
-from architectures import ARCHITECTURES, OWN_ATTENTION, make_arch_model
+from architectures import ARCHITECTURES, make_arch_model
 from tinybert.config import StudentSpec
 from tinybert.errors import TinyBertError
-from tinybert.models.attention import use_score_attention
+from tinybert.models.attention import use_score_attention, uses_score_attention
 from tinybert.models.structure import encoder_layers
 from tinybert.models.students import make_student
 
@@ -30,11 +32,10 @@ def _batch() -> dict[str, torch.Tensor]:
 
 @pytest.mark.parametrize("arch", ARCHITECTURES)
 def test_attention_loss_reads_scores_or_is_refused(arch: str, arch_folders: dict[str, Path]) -> None:
+    """The captured tensors are scores (rows do not sum to 1), their masked softmax is the model's own
+    attention, and the logits are those of the model without capture. MPNet and DeBERTa-v2, which
+    compute attention in their own code, are captured by hooks (models/own_scores.py)."""
     model = AutoModelForSequenceClassification.from_pretrained(arch_folders[arch]).eval()
-    if arch in OWN_ATTENTION:
-        with pytest.raises(TinyBertError, match=r"--loss-weights attention=0"):
-            use_score_attention(model, "--teacher")
-        return
     reference = AutoModelForSequenceClassification.from_pretrained(arch_folders[arch], attn_implementation="eager")
     batch = _batch()
     with torch.no_grad():
@@ -49,7 +50,9 @@ def test_attention_loss_reads_scores_or_is_refused(arch: str, arch_folders: dict
         row_sums = scores.masked_fill(~keys, 0).sum(-1)[real_rows.unsqueeze(1).expand(-1, scores.shape[1], -1)]
         assert not torch.allclose(row_sums, torch.ones_like(row_sums), atol=1e-3)  # scores, not probabilities
         mine = torch.softmax(scores.masked_fill(~keys, torch.finfo(scores.dtype).min), dim=-1)
-        torch.testing.assert_close(mine, p, rtol=1e-4, atol=1e-5)
+        # at real query rows (the loss reads no others; DeBERTa spreads a padded query over every key)
+        rows = real_rows[:, None, :, None]  # (B, 1, L, 1)
+        torch.testing.assert_close(mine * rows, p * rows, rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(out.logits, reference(**batch).logits, rtol=1e-4, atol=1e-5)
 
 
@@ -77,3 +80,32 @@ def test_teacher_init_copies_the_mapped_teacher_layers(arch: str, arch_folders: 
         for name in s_state:
             assert torch.equal(s_state[name], t_state[name]), (m, name)
     assert info["random_tensors"] == 0
+
+
+def _mpnet_scale_changed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from transformers.models.mpnet import modeling_mpnet
+
+    changed = SimpleNamespace(**{**vars(math), "sqrt": lambda x: x})  # scores / d, not / sqrt(d)
+    monkeypatch.setattr(modeling_mpnet, "math", changed)
+
+
+def _deberta_scale_changed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from transformers.models.deberta_v2 import modeling_deberta_v2
+
+    original = modeling_deberta_v2.scaled_size_sqrt
+    monkeypatch.setattr(modeling_deberta_v2, "scaled_size_sqrt", lambda q, factor: original(q, factor + 1))
+
+
+@pytest.mark.parametrize(("arch", "change"), [("mpnet", _mpnet_scale_changed), ("deberta-v2", _deberta_scale_changed)])
+def test_a_changed_score_computation_is_refused_not_misread(
+    arch: str, change, arch_folders: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A transformers release that computes these models' scores otherwise than the capture assumes
+    stops the run with a one-line error; the model is left without the capture."""
+    model = AutoModelForSequenceClassification.from_pretrained(arch_folders[arch]).eval()
+    change(monkeypatch)
+    with pytest.raises(TinyBertError, match=r"do not reproduce the model's own attention.*attention=0"):
+        use_score_attention(model, "--teacher")
+    assert not uses_score_attention(model)
+    out = model(**_batch(), output_attentions=True).attentions[0]  # probabilities again
+    torch.testing.assert_close(out.sum(-1), torch.ones_like(out.sum(-1)))

@@ -53,7 +53,7 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     paths["three"] = make_model(root / "three", layers=2, labels=("a", "b", "c"))
     paths["other_vocab"] = make_mlm_model(root / "other_vocab")
     paths["other_heads"] = make_model(root / "other_heads", heads=2)
-    paths["deberta"] = make_arch_model(root / "deberta", "deberta-v2")
+    paths["deberta"] = make_arch_model(root / "deberta", "deberta")
     paths["regression"] = make_model(root / "regression", labels=None)
     (root / "a_file.txt").write_text("not a folder\n")
     paths["a_file"] = root / "a_file.txt"
@@ -171,7 +171,7 @@ CASES: list[tuple[str, Callable[[dict[str, Path], Path], list], str]] = [
         r"no teacher tensor",
     ),
     ("split-unknown", evaluate("teacher", "--split", "test"), r"--split test"),
-    ("own-attention-teacher", distill("deberta"), r"--teacher \(DebertaV2.*--loss-weights attention=0"),
+    ("own-attention-teacher", distill("deberta"), r"--teacher \(DebertaForSequence.*--loss-weights attention=0"),
     ("student-other-labels", student("three"), r"--student .*three: the model predicts labels"),
     ("student-other-vocab", student("other_vocab"), r"--student .*vocabulary of 39 tokens"),
     ("student-other-heads", student("other_heads"), r"attention heads"),

@@ -19,6 +19,7 @@ from transformers import AttentionInterface, PreTrainedModel
 from transformers.masking_utils import AttentionMaskInterface, eager_mask
 
 from tinybert.errors import TinyBertError
+from tinybert.models.own_scores import remove_own_scores, supports_own_scores, use_own_scores, uses_own_scores
 from tinybert.models.packing import PACKING_KWARG, Packing
 
 SCORES_ATTENTION = "tinybert_scores"
@@ -88,12 +89,18 @@ AttentionMaskInterface.register(SCORES_ATTENTION, eager_mask)
 
 
 def supports_score_attention(model: PreTrainedModel) -> bool:
-    """True when ``model``'s Hugging Face class computes attention through the attention interface.
+    """True when the pre-softmax scores of ``model`` can be read: its Hugging Face class computes
+    attention through the attention interface, or it is one whose own attention code
+    :mod:`tinybert.models.own_scores` captures (MPNet, DeBERTa-v2/v3).
 
-    Classes that compute attention in their own code (DeBERTa-v2/v3, MPNet in transformers 5.x)
-    ignore a registered attention function: ``set_attn_implementation`` only logs a warning and
-    ``output_attentions`` then returns softmax probabilities, not scores.
+    Other classes that compute attention in their own code ignore a registered attention function:
+    ``set_attn_implementation`` only logs a warning and ``output_attentions`` then returns softmax
+    probabilities, not scores.
     """
+    return _takes_attention_function(model) or supports_own_scores(model)
+
+
+def _takes_attention_function(model: PreTrainedModel) -> bool:
     return bool(getattr(model, "_supports_attention_backend", False))
 
 
@@ -104,6 +111,9 @@ def use_score_attention(model: PreTrainedModel, name: str = "model") -> None:
     scores of layer ``l``, shape (B, H, L, L). Never falls back to probabilities: a model whose
     class does not take the attention function is refused, naming ``--loss-weights attention=0``.
     """
+    if not _takes_attention_function(model) and supports_own_scores(model):
+        use_own_scores(model, name)
+        return
     if not supports_score_attention(model):
         raise TinyBertError(
             f"{name} ({type(model).__name__}) computes attention in its own code, so its pre-softmax "
@@ -125,14 +135,14 @@ def use_score_attention(model: PreTrainedModel, name: str = "model") -> None:
 
 def uses_score_attention(model: PreTrainedModel) -> bool:
     """True when ``model`` currently records pre-softmax scores as its ``attentions``."""
-    return getattr(model.config, "_attn_implementation", None) == SCORES_ATTENTION
+    return getattr(model.config, "_attn_implementation", None) == SCORES_ATTENTION or uses_own_scores(model)
 
 
 def use_training_attention(model: PreTrainedModel, name: str = "model", scores: bool = False) -> None:
     """Attention for training: pre-softmax scores with ``scores=True`` (raises where they cannot be
-    read, see :func:`use_score_attention`); otherwise scores where the class supports them (the same
-    outputs as eager attention), else the class's own eager attention."""
-    if scores or supports_score_attention(model):
+    read, see :func:`use_score_attention`); otherwise scores where the class takes the attention
+    function (the same outputs as eager attention), else the class's own eager attention."""
+    if scores or _takes_attention_function(model):
         use_score_attention(model, name)
     elif model.config._attn_implementation != "eager":
         model.set_attn_implementation("eager")
@@ -140,6 +150,7 @@ def use_training_attention(model: PreTrainedModel, name: str = "model", scores: 
 
 def use_default_attention(model: PreTrainedModel) -> None:
     """Switch back to the library's default attention (``sdpa`` where supported) for saving/inference."""
+    remove_own_scores(model)
     impl = "sdpa" if getattr(model, "_supports_sdpa", False) else "eager"
     if model.config._attn_implementation != impl:
         model.set_attn_implementation(impl)
