@@ -68,6 +68,15 @@ def arch_config(arch: str, layers: int = 4, hidden: int = 32) -> PretrainedConfi
         return ElectraConfig(**common, embedding_size=16)
     if arch == "deberta-v2":
         return DebertaV2Config(**common, relative_attention=True, position_buckets=16, pos_att_type=["p2c", "c2p"])
+    if arch == "deberta-v3":  # v2's class with v3's settings: shared attention keys, normed relative embeddings
+        return DebertaV2Config(
+            **common,
+            relative_attention=True,
+            position_buckets=16,
+            pos_att_type=["p2c", "c2p"],
+            share_att_key=True,
+            norm_rel_ebd="layer_norm",
+        )
     if arch == "mpnet":
         return MPNetConfig(**common)
     if arch == "deberta":  # DeBERTa v1: outside the matrix, its attention is neither interfaced nor captured

@@ -30,7 +30,9 @@ def _batches(tokenizer, texts=TEXTS, labels=(1, 0, 1)) -> list[dict]:
     return [{**enc, "labels": torch.tensor(labels)}]
 
 
-@pytest.mark.parametrize("arch", ["bert", "distilbert", "roberta", "xlm-roberta", "electra"])
+@pytest.mark.parametrize(
+    "arch", ["bert", "distilbert", "roberta", "xlm-roberta", "electra", "mpnet", "deberta-v2", "deberta-v3"]
+)
 def test_a_cut_that_keeps_everything_equals_the_original(arch: str, tmp_path: Path) -> None:
     folder = make_arch_model(tmp_path / arch, arch)
     model, tokenizer = _load(folder), AutoTokenizer.from_pretrained(folder)
@@ -77,6 +79,75 @@ def test_a_cut_keeps_exactly_the_selected_weights(tmp_path: Path) -> None:
     assert torch.equal(emb_s.position_embeddings.weight, emb_t.position_embeddings.weight[:, h])
     assert torch.equal(student.bert.pooler.dense.weight, model.bert.pooler.dense.weight[h][:, h])
     assert torch.equal(student.classifier.weight, model.classifier.weight[:, h])
+
+
+def _head_cut(model: torch.nn.Module, heads: list[list[int]]) -> Cut:
+    """Layers 1 and 3 of 4, 16 of 32 residual dimensions, 2 of 4 heads (size 8 of 8), 40 of 64 neurons."""
+    return Cut(
+        layers=[1, 3],
+        hidden=list(range(16)),
+        heads=heads,
+        qk_dims=[[list(range(8))] * 2] * 2,
+        v_dims=[[list(range(8))] * 2] * 2,
+        neurons=[list(range(0, 40)), list(range(24, 64))],
+    )
+
+
+def test_an_mpnet_cut_keeps_the_same_heads_and_their_relative_bias_columns(tmp_path: Path) -> None:
+    model = _load(make_arch_model(tmp_path / "mpnet", "mpnet"))
+    with pytest.raises(TinyBertError, match="shared by all layers; the cut must keep the same heads"):
+        apply_cut(model, _head_cut(model, [[0, 2], [1, 3]]))
+    student = apply_cut(model, _head_cut(model, [[1, 3], [1, 3]]))
+    bias_t, bias_s = model.mpnet.encoder.relative_attention_bias, student.mpnet.encoder.relative_attention_bias
+    assert torch.equal(bias_s.weight, bias_t.weight[:, [1, 3]])  # (buckets, heads): the kept heads' columns
+    qk = torch.tensor([8 + j for j in range(8)] + [24 + j for j in range(8)])
+    attn_t, attn_s = model.mpnet.encoder.layer[2].attention.attn, student.mpnet.encoder.layer[1].attention.attn
+    assert torch.equal(attn_s.q.weight, attn_t.q.weight[qk][:, :16])
+    assert torch.equal(attn_s.k.weight, attn_t.k.weight[qk][:, :16])
+    # heads chosen by importance: one set for every layer, from their importance summed over the kept layers
+    importance = measure_importance(model, _batches(AutoTokenizer.from_pretrained(tmp_path / "mpnet")), heads=True)
+    importance.heads = [torch.tensor([4.0, 0, 0, 1]), torch.zeros(4), torch.tensor([0, 3.0, 0, 2.5]), torch.zeros(4)]
+    cut = choose_cut(model, importance, StudentShape(layers=2, hidden=16, heads=2, intermediate=32), (1, 3))
+    assert cut.heads == [[0, 3], [0, 3]]  # sums 4, 3, 0, 3.5: not layer 1's [0, 3] and layer 3's [1, 3]
+    assert "summed over the kept layers" in cut.estimators["heads"]
+
+
+@pytest.mark.parametrize("arch", ["deberta-v2", "deberta-v3"])
+def test_a_deberta_cut_keeps_its_position_projections_and_relative_embeddings(arch: str, tmp_path: Path) -> None:
+    model = _load(make_arch_model(tmp_path / arch, arch))
+    hidden = [1, 4, 9, 12, 17, 22, 27, 30]  # 8 of 32: 2 heads of size 4
+    cut = Cut(
+        layers=[2, 4],
+        hidden=hidden,
+        heads=[[0, 2], [1, 3]],
+        qk_dims=[[[1, 4, 6, 7], [0, 2, 3, 5]], [[0, 1, 2, 3], [4, 5, 6, 7]]],
+        v_dims=[[[0, 1, 2, 7], [3, 4, 5, 6]], [[1, 3, 5, 7], [0, 2, 4, 6]]],
+        neurons=[list(range(10, 42)), list(range(0, 64, 2))],
+    )
+    student = apply_cut(model, cut)
+    h, scale = torch.tensor(hidden), math.sqrt(4 / 8)
+    for m, t in enumerate(cut.layers):
+        tp = layer_parts(model.deberta.encoder.layer[t - 1], 32, "x")
+        sp = layer_parts(student.deberta.encoder.layer[m], 8, "x")
+        qk = torch.tensor([hd * 8 + j for hd, dims in zip(cut.heads[m], cut.qk_dims[m], strict=True) for j in dims])
+        assert torch.allclose(sp.query.weight, tp.query.weight[qk][:, h] * scale)
+        assert torch.equal(sp.key.weight, tp.key.weight[qk][:, h])
+        if arch == "deberta-v3":  # shared keys: the position terms use the query and key projections
+            assert sp.pos_key is None and sp.pos_query is None and tp.pos_key is None
+        else:
+            assert torch.equal(sp.pos_key.weight, tp.pos_key.weight[qk][:, h])
+            assert torch.equal(sp.pos_key.bias, tp.pos_key.bias[qk])
+            assert torch.allclose(sp.pos_query.weight, tp.pos_query.weight[qk][:, h] * scale)
+            assert torch.allclose(sp.pos_query.bias, tp.pos_query.bias[qk] * scale)
+    rel_t, rel_s = model.deberta.encoder.rel_embeddings, student.deberta.encoder.rel_embeddings
+    assert torch.equal(rel_s.weight, rel_t.weight[:, h])
+    norm_t, norm_s = (
+        getattr(model.deberta.encoder, "LayerNorm", None),
+        getattr(student.deberta.encoder, "LayerNorm", None),
+    )
+    if norm_t is not None:
+        assert torch.equal(norm_s.weight, norm_t.weight[h])
+    student(**_batches(AutoTokenizer.from_pretrained(tmp_path / arch))[0])  # runs in its own shape
 
 
 @torch.no_grad()

@@ -37,7 +37,16 @@ Importance estimators (all from one pass of the teacher over a few hundred examp
 
 Supported: post-LayerNorm encoders whose layers are exactly query, key, value and output
 projections, a two-matrix feed-forward block and two LayerNorms (BERT, RoBERTa, XLM-R, ELECTRA,
-DistilBERT); others are refused with a one-line error.
+DistilBERT, MPNet), plus DeBERTa-v2/v3's own position projections; others are refused with a one-line
+error. Architecture-specific tensors:
+
+* **DeBERTa-v2/v3**: ``pos_key_proj`` and ``pos_query_proj`` (present unless ``share_att_key``) are
+  cut like the key and query (the same kept rows; the position query scaled like the query, so the
+  c2p and p2c terms are the teacher's partial sums over the kept dimensions); the relative position
+  embeddings and their LayerNorm lose the pruned residual dimensions, like every embedding.
+* **MPNet**: the relative position bias (one column per head) is shared by all layers, so a cut that
+  keeps fewer heads keeps the same heads in every layer (scored by their importance summed over the
+  kept layers) and keeps those heads' columns.
 """
 
 from __future__ import annotations
@@ -57,8 +66,15 @@ from tinybert.distillation.layer_map import uniform_map
 from tinybert.errors import TinyBertError
 from tinybert.models.structure import encoder_layers, student_config
 
-SUPPORTED = ("bert", "roberta", "xlm-roberta", "electra", "distilbert")
+SUPPORTED = ("bert", "roberta", "xlm-roberta", "electra", "distilbert", "mpnet", "deberta-v2")
 """Model types whose layer structure the cut is verified on (tests/test_pruning.py)."""
+
+SHARED_HEAD_TABLES = ("encoder.relative_attention_bias",)
+"""Embeddings outside the layers with one column per head, shared by every layer (MPNet's relative
+position bias): a cut keeps the same heads in all layers and these tables' columns of those heads."""
+
+POSITION_PROJECTIONS = ("pos_key_proj", "pos_query_proj")
+"""DeBERTa's per-layer position projections (absent with ``share_att_key``), cut like key and query."""
 
 
 @dataclass
@@ -73,11 +89,21 @@ class LayerParts:
     ffn_out: nn.Linear
     attention_norm: nn.LayerNorm
     ffn_norm: nn.LayerNorm
+    pos_key: nn.Linear | None = None
+    """DeBERTa's position key projection (cut like ``key``), or None."""
+    pos_query: nn.Linear | None = None
+    """DeBERTa's position query projection (cut and scaled like ``query``), or None."""
 
 
 def layer_parts(layer: nn.Module, hidden: int, option: str) -> LayerParts:
-    """The six linear maps and two LayerNorms of ``layer``, or a one-line error naming ``option``."""
-    linears = [m for m in layer.modules() if isinstance(m, nn.Linear)]
+    """The six linear maps and two LayerNorms of ``layer`` (and DeBERTa's position projections), or a
+    one-line error naming ``option``."""
+    positions = {
+        name.rsplit(".", 1)[-1]: m
+        for name, m in layer.named_modules()
+        if name.rsplit(".", 1)[-1] in POSITION_PROJECTIONS and isinstance(m, nn.Linear)
+    }
+    linears = [m for m in layer.modules() if isinstance(m, nn.Linear) and all(m is not p for p in positions.values())]
     norms = [m for m in layer.modules() if isinstance(m, nn.LayerNorm)]
     others = [
         name
@@ -103,13 +129,16 @@ def layer_parts(layer: nn.Module, hidden: int, option: str) -> LayerParts:
         and fo.in_features == fi.out_features
         and fo.out_features == hidden
         and all(tuple(n.normalized_shape) == (hidden,) for n in norms)
+        and all(p.in_features == hidden and p.out_features == inner for p in positions.values())
     )
     if not ok:
         raise TinyBertError(
             f"{option}: the linear maps of {type(layer).__name__} do not have the shapes of query, key, value, "
             f"output and feed-forward projections of width {hidden}; pruning supports {', '.join(SUPPORTED)}"
         )
-    return LayerParts(q, k, v, o, fi, fo, norms[0], norms[1])
+    return LayerParts(
+        q, k, v, o, fi, fo, norms[0], norms[1], positions.get("pos_key_proj"), positions.get("pos_query_proj")
+    )
 
 
 def _layers(model: PreTrainedModel, option: str) -> tuple[str, list[LayerParts]]:
@@ -363,14 +392,19 @@ def choose_cut(
         )
         layer_estimator = "uniform map, round(m * N / M)" if tuple(layers) == uniform else "given"
     head_size = shape.hidden // shape.heads
+    if shape.heads < t_heads and importance.heads is None:
+        raise TinyBertError(f"{option}: head importance was not measured")
+    shared = _shared_head_tables(teacher)
+    if shape.heads < t_heads and shared:  # one set of heads for every layer: summed importance
+        joint = _top(sum(importance.heads[t - 1] for t in kept_layers), shape.heads)
     heads, qk, vv, neurons = [], [], [], []
     for t in kept_layers:
         i = t - 1
         if shape.heads == t_heads:
             kept = list(range(t_heads))
+        elif shared:
+            kept = joint
         else:
-            if importance.heads is None:
-                raise TinyBertError(f"{option}: head importance was not measured")
             kept = _top(importance.heads[i], shape.heads)
         heads.append(kept)
         qk.append([_top(importance.qk_dims[i][h], head_size) for h in kept])
@@ -382,7 +416,10 @@ def choose_cut(
         "neurons": "mean |activation| after the non-linearity",
         "qk_dims": "mean |q_d| * mean |k_d|",
         "v_dims": "mean |v_d| * norm of output column",
-        "heads": "all kept" if shape.heads == t_heads else f"{importance.head_estimator}",
+        "heads": "all kept"
+        if shape.heads == t_heads
+        else f"{importance.head_estimator}"
+        + (", summed over the kept layers (shared per-head tables)" if shared else ""),
     }
     return Cut(
         layers=kept_layers,
@@ -393,6 +430,13 @@ def choose_cut(
         neurons=neurons,
         estimators=estimators,
     )
+
+
+def _shared_head_tables(model: PreTrainedModel) -> list[str]:
+    """Names of ``model``'s per-head tables shared by all layers (:data:`SHARED_HEAD_TABLES`)."""
+    prefix = model.base_model_prefix
+    names = {name for name, _ in model.named_modules()}
+    return [n for n in SHARED_HEAD_TABLES if n in names or f"{prefix}.{n}" in names]
 
 
 def full_cut(teacher: PreTrainedModel) -> Cut:
@@ -459,6 +503,12 @@ def apply_cut(teacher: PreTrainedModel, cut: Cut, head: bool = True, head_class:
         neurons = torch.tensor(cut.neurons[m], dtype=torch.long)
         _copy_linear(sp.query, tp.query, qk, hidden, scale)
         _copy_linear(sp.key, tp.key, qk, hidden)
+        if (sp.pos_key is None) != (tp.pos_key is None) or (sp.pos_query is None) != (tp.pos_query is None):
+            raise TinyBertError("--init prune: internal error: the student lacks the teacher's position projections")
+        if tp.pos_key is not None:
+            _copy_linear(sp.pos_key, tp.pos_key, qk, hidden)
+        if tp.pos_query is not None:
+            _copy_linear(sp.pos_query, tp.pos_query, qk, hidden, scale)
         _copy_linear(sp.value, tp.value, v, hidden)
         _copy_linear(sp.output, tp.output, hidden, v)
         _copy_linear(sp.ffn_in, tp.ffn_in, neurons, hidden)
@@ -476,7 +526,11 @@ def apply_cut(teacher: PreTrainedModel, cut: Cut, head: bool = True, head_class:
         src = t_modules.get(name)
         if src is None:
             raise TinyBertError(f"--init prune: the teacher has no {name}")
-        if isinstance(module, nn.Embedding):
+        if isinstance(module, nn.Embedding) and any(name.endswith(n) for n in SHARED_HEAD_TABLES):
+            if any(kept != cut.heads[0] for kept in cut.heads):
+                raise TinyBertError(f"--init prune: {name} is shared by all layers; the cut must keep the same heads")
+            module.weight.copy_(src.weight.detach().index_select(1, torch.tensor(cut.heads[0])))
+        elif isinstance(module, nn.Embedding):
             w = src.weight.detach()
             module.weight.copy_(w.index_select(1, hidden) if w.shape[1] == d else w)
         elif isinstance(module, nn.LayerNorm):

@@ -59,6 +59,8 @@ def student_config(teacher: PretrainedConfig, shape: StudentShape, teacher_layer
     setattr(config, ffn_field(config) or "intermediate_size", shape.intermediate)
     if getattr(config, "head_dim", None) is not None and shape.hidden != teacher.hidden_size:
         config.head_dim = shape.hidden // shape.heads
+    if getattr(config, "pooler_hidden_size", None) == teacher.hidden_size:  # DeBERTa's pooler reads [CLS]
+        config.pooler_hidden_size = shape.hidden
     per_layer = getattr(teacher, "layer_types", None)
     if isinstance(per_layer, (list, tuple)) and len(per_layer) == teacher.num_hidden_layers:
         config.layer_types = [per_layer[t - 1] for t in teacher_layers]
