@@ -94,13 +94,14 @@ ARCHITECTURES = (
     "albert",
     "electra",
     "deberta-v2",
+    "deberta-v3",
     "mpnet",
     "modernbert",
 )
 """The compatibility matrix's architectures (model_type-like names)."""
 
 NO_TOKEN_TYPES = {"distilbert", "roberta", "xlm-roberta", "mpnet", "modernbert"}
-OWN_ATTENTION = {"deberta-v2", "mpnet"}
+OWN_ATTENTION = {"deberta-v2", "deberta-v3", "mpnet"}
 """Architectures whose HF class computes attention in its own code: scores captured by hooks
 (models/own_scores.py); no padding-free packing."""
 

@@ -4,7 +4,8 @@ MPNet and DeBERTa-v2/v3 ignore transformers' attention interface, so the score-r
 of :mod:`tinybert.models.attention` never runs for them, and their ``attentions`` are softmax
 probabilities. Rather than copy their modeling code, we hook each self-attention module:
 
-- forward hooks on its query and key projections keep their outputs for the duration of the call;
+- forward hooks on its query and key projections keep their (first) outputs for the duration of the
+  call;
 - DeBERTa's ``disentangled_attention_bias`` (the c2p + p2c term, already divided by its scale) is
   wrapped to keep what it returns;
 - a forward hook on the self-attention module replaces the probabilities it returns with the scores
@@ -43,8 +44,11 @@ def _heads(x: torch.Tensor, heads: int) -> torch.Tensor:
 
 
 def _keep_output(store: dict[str, torch.Tensor], key: str) -> Callable:
+    """Keep the projection's first output of the call: DeBERTa-v3 (``share_att_key``) projects its
+    relative embeddings through the same query and key maps afterwards."""
+
     def hook(module: nn.Module, args: tuple, output: torch.Tensor) -> None:
-        store[key] = output
+        store.setdefault(key, output)
 
     return hook
 
