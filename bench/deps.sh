@@ -11,7 +11,8 @@
 # Run `latest` before resolving an issue; when it is green, `latest --write` and commit the new
 # constraints.txt. When it is red, the printed changes say which release to look at.
 # Environment: TORCH (default torch==2.13.0, the local CPU wheel; a range that admits a newer torch
-# downloads several GB of CUDA packages), SCRATCH (default a new folder under /tmp), PYTHON (python3).
+# downloads several GB of CUDA packages), SCRATCH (default a new folder under /tmp), PYTHON (python3),
+# TINYBERT_DATA_DIR (default ../shared/data beside the repository, for the integration tests).
 # Leaves the scratch folder for inspection; prints its path, the freeze and the suite's result.
 set -euo pipefail
 mode=${1:?usage: bash bench/deps.sh locked|latest|lowest [--write]}
@@ -21,6 +22,8 @@ torch_spec=${TORCH:-torch==2.13.0}
 scratch=${SCRATCH:-$(mktemp -d /tmp/tinybert-deps-$mode.XXXX)}
 python=${PYTHON:-python3}
 
+# the suite's integration tests read the shared data beside the repository (they skip without it)
+if [[ -z ${TINYBERT_DATA_DIR:-} && -d $repo/../shared/data ]]; then export TINYBERT_DATA_DIR=$(cd "$repo/../shared/data" && pwd); fi
 git clone -q "$repo" "$scratch/tinybert"
 cd "$scratch/tinybert"
 echo "scratch clone of $(git rev-parse --short HEAD) in $scratch/tinybert"
