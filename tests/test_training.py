@@ -241,7 +241,8 @@ def _launch(args: list, processes: int, cwd: Path) -> subprocess.CompletedProces
 
 
 @pytest.mark.skipif(ACCELERATE is None, reason="accelerate's launcher not installed")
-def test_two_processes_give_the_one_process_results_and_one_metrics_file(tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", ["distill", "general"])
+def test_two_processes_give_the_one_process_results_and_one_metrics_file(name: str, tmp_path: Path) -> None:
     """distill and general-distill on 2 CPU processes with batch 4 each = 1 process with batch 8:
     the same per-step losses (rel. 1e-5), weights (abs. 1e-4: float sums in another order) and dev
     metric, one metrics.json recording the global batch."""
@@ -261,29 +262,27 @@ def test_two_processes_give_the_one_process_results_and_one_metrics_file(tmp_pat
         "--max-seq-length", "16", "--max-steps", "4", "--eval-blocks", "4", "--eval-steps", "2", "--save-steps", "2",
         "--shuffle-buffer", "0", "--log-steps", "1", "--learning-rate", "1e-3",
     ]  # fmt: skip
-    for name, args in (("distill", distill), ("general", general)):
-        one, two = tmp_path / f"{name}-1", tmp_path / f"{name}-2"
-        done = _launch([*args, "--batch-size", "8", "--output", one], 1, tmp_path)
-        assert done.returncode == 0, done.stderr[-2000:]
-        done = _launch([*args, "--batch-size", "4", "--output", two], 2, tmp_path)
-        assert done.returncode == 0, done.stderr[-2000:]
-        assert done.stderr.count("saved to") == 1, done.stderr[-2000:]  # printed by the main process only
-        a, b = _rows(one), _rows(two)
-        assert [(r.get("stage"), r["kind"], r["step"]) for r in a] == [
-            (r.get("stage"), r["kind"], r["step"]) for r in b
-        ]
-        for ra, rb in zip(a, b, strict=True):
-            for key in ("loss", "embedding", "hidden", "attention", "prediction", "accuracy"):
-                if key in ra:
-                    assert rb[key] == pytest.approx(ra[key], rel=1e-5, abs=1e-6), (name, ra, rb)
-        wa, wb = load_file(one / "model.safetensors"), load_file(two / "model.safetensors")
-        for key in wa:
-            torch.testing.assert_close(wa[key], wb[key], rtol=1e-4, atol=1e-4)
-        metrics = json.loads((two / "metrics.json").read_text())
-        if name == "distill":
-            assert metrics["student"]["eval"] == json.loads((one / "metrics.json").read_text())["student"]["eval"]
-            assert metrics["stages"]["prediction"]["global_batch_size"] == 8
-        assert (not list(two.glob("*.tmp")) and not (two / "checkpoints").exists()) or name == "general"
+    args = {"distill": distill, "general": general}[name]
+    one, two = tmp_path / f"{name}-1", tmp_path / f"{name}-2"
+    done = _launch([*args, "--batch-size", "8", "--output", one], 1, tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    done = _launch([*args, "--batch-size", "4", "--output", two], 2, tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stderr.count("saved to") == 1, done.stderr[-2000:]  # printed by the main process only
+    a, b = _rows(one), _rows(two)
+    assert [(r.get("stage"), r["kind"], r["step"]) for r in a] == [(r.get("stage"), r["kind"], r["step"]) for r in b]
+    for ra, rb in zip(a, b, strict=True):
+        for key in ("loss", "embedding", "hidden", "attention", "prediction", "accuracy"):
+            if key in ra:
+                assert rb[key] == pytest.approx(ra[key], rel=1e-5, abs=1e-6), (name, ra, rb)
+    wa, wb = load_file(one / "model.safetensors"), load_file(two / "model.safetensors")
+    for key in wa:
+        torch.testing.assert_close(wa[key], wb[key], rtol=1e-4, atol=1e-4)
+    metrics = json.loads((two / "metrics.json").read_text())
+    if name == "distill":
+        assert metrics["student"]["eval"] == json.loads((one / "metrics.json").read_text())["student"]["eval"]
+        assert metrics["stages"]["prediction"]["global_batch_size"] == 8
+    assert (not list(two.glob("*.tmp")) and not (two / "checkpoints").exists()) or name == "general"
 
 
 def test_distill_killed_with_sigkill_then_resumed_ends_with_the_same_weights(
