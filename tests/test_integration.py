@@ -16,7 +16,8 @@ from builders import SHARED_DATA
 
 SST2 = SHARED_DATA / "glue" / "SST-2"
 
-pytestmark = pytest.mark.integration
+# one worker runs the module under pytest-xdist, so the teacher fixture is fine-tuned once
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("integration-sst2")]
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +35,7 @@ def teacher(minilm: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Pat
     if not (SST2 / "train.tsv").is_file():
         pytest.skip(f"no SST-2 data at {SST2}")
     folder = tmp_path_factory.mktemp("sst2") / "teacher"
-    return folder, tinybert.finetune(str(minilm), folder, epochs=3, batch_size=16, **DATA)
+    return folder, tinybert.finetune(str(minilm), folder, epochs=2, batch_size=16, learning_rate=2e-4, **DATA)
 
 
 def test_minilm_finetunes_on_an_sst2_subset(teacher: tuple[Path, dict]) -> None:

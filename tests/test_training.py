@@ -7,6 +7,7 @@ import os
 import pickle
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -231,11 +232,18 @@ ACCELERATE = shutil.which("accelerate")
 SHAPE = [part for key, value in TINY.items() for part in (f"--{key}", str(value))]
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def _launch(args: list, processes: int, cwd: Path) -> subprocess.CompletedProcess:
     """``tinybert ARGS`` on ``processes`` CPU processes (gloo), with the README's "More devices" command."""
     env = {**os.environ, "ACCELERATE_USE_CPU": "1", "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
     many = ["--multi_gpu"] if processes > 1 else []  # Accelerate refuses --multi_gpu for one process
-    launch = [ACCELERATE, "launch", *many, "--num_processes", str(processes), "--num_machines", "1"]
+    port = ["--main_process_port", str(_free_port())]  # tests may run side by side (pytest-xdist)
+    launch = [ACCELERATE, "launch", *many, *port, "--num_processes", str(processes), "--num_machines", "1"]
     command = [*launch, "--mixed_precision", "no", "--dynamo_backend", "no", "-m", "tinybert.cli", *map(str, args)]
     return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
 
