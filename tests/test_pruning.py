@@ -42,18 +42,24 @@ def test_a_cut_that_keeps_everything_equals_the_original(arch: str, tmp_path: Pa
         assert torch.equal(same(**enc).logits, model(**enc).logits)
 
 
-def test_a_cut_keeps_exactly_the_selected_weights(tmp_path: Path) -> None:
-    model = _load(make_model(tmp_path / "m", layers=3, hidden=32, heads=4, intermediate=64))
-    d_head = 8
-    hidden = [1, 4, 9, 12, 17, 22, 27, 30]  # 8 of 32 residual dimensions: 2 heads of size 4
-    cut = Cut(
-        layers=[1, 3],
-        hidden=hidden,
+def _narrow_cut(layers: list[int]) -> Cut:
+    """Two of a 32-wide, 4-head (size 8), FFN-64 teacher's layers cut to 8 residual dimensions, 2 heads of
+    size 4 and 32 neurons, with scattered indices."""
+    return Cut(
+        layers=layers,
+        hidden=[1, 4, 9, 12, 17, 22, 27, 30],
         heads=[[0, 2], [1, 3]],
         qk_dims=[[[1, 4, 6, 7], [0, 2, 3, 5]], [[0, 1, 2, 3], [4, 5, 6, 7]]],
         v_dims=[[[0, 1, 2, 7], [3, 4, 5, 6]], [[1, 3, 5, 7], [0, 2, 4, 6]]],
         neurons=[list(range(10, 42)), list(range(0, 64, 2))],
     )
+
+
+def test_a_cut_keeps_exactly_the_selected_weights(tmp_path: Path) -> None:
+    model = _load(make_model(tmp_path / "m", layers=3, hidden=32, heads=4, intermediate=64))
+    d_head = 8
+    cut = _narrow_cut([1, 3])
+    hidden = cut.hidden
     student = apply_cut(model, cut)
     assert (student.config.num_hidden_layers, student.config.hidden_size) == (2, 8)
     assert (student.config.num_attention_heads, student.config.intermediate_size) == (2, 32)
@@ -115,15 +121,8 @@ def test_an_mpnet_cut_keeps_the_same_heads_and_their_relative_bias_columns(tmp_p
 @pytest.mark.parametrize("arch", ["deberta-v2", "deberta-v3"])
 def test_a_deberta_cut_keeps_its_position_projections_and_relative_embeddings(arch: str, tmp_path: Path) -> None:
     model = _load(make_arch_model(tmp_path / arch, arch))
-    hidden = [1, 4, 9, 12, 17, 22, 27, 30]  # 8 of 32: 2 heads of size 4
-    cut = Cut(
-        layers=[2, 4],
-        hidden=hidden,
-        heads=[[0, 2], [1, 3]],
-        qk_dims=[[[1, 4, 6, 7], [0, 2, 3, 5]], [[0, 1, 2, 3], [4, 5, 6, 7]]],
-        v_dims=[[[0, 1, 2, 7], [3, 4, 5, 6]], [[1, 3, 5, 7], [0, 2, 4, 6]]],
-        neurons=[list(range(10, 42)), list(range(0, 64, 2))],
-    )
+    cut = _narrow_cut([2, 4])
+    hidden = cut.hidden
     student = apply_cut(model, cut)
     h, scale = torch.tensor(hidden), math.sqrt(4 / 8)
     for m, t in enumerate(cut.layers):
