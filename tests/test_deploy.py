@@ -88,6 +88,14 @@ def test_int8_exports_load_and_predict_like_the_model(model_dir: Path, exports: 
     assert 0 < np.abs(logits - reference).max() < 0.5  # quantized: close, not identical
     if kind == "onnx-int8":
         assert info["size_bytes"] < (folder.parent / "onnx" / "model.onnx").stat().st_size
+        # every int8 matrix product has one zero point (and scale) per output channel, not one per matrix
+        graph = onnx.load(str(folder / "model_int8.onnx")).graph
+        weights = {i.name: i for i in graph.initializer}
+        products = [n for n in graph.node if n.op_type == "MatMulInteger"]  # (a, b, a_zero_point, b_zero_point)
+        assert products
+        for node in products:
+            b, b_zero = weights[node.input[1]], weights[node.input[3]]
+            assert list(b_zero.dims) == [b.dims[1]] and b.dims[1] > 1, node.name
 
 
 def test_parity_failure_exits_2_and_keeps_the_export_for_inspection(model_dir: Path, tmp_path: Path) -> None:
