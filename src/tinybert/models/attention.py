@@ -111,10 +111,10 @@ def use_score_attention(model: PreTrainedModel, name: str = "model") -> None:
     scores of layer ``l``, shape (B, H, L, L). Never falls back to probabilities: a model whose
     class does not take the attention function is refused, naming ``--loss-weights attention=0``.
     """
-    if not _takes_attention_function(model) and supports_own_scores(model):
-        use_own_scores(model, name)
-        return
-    if not supports_score_attention(model):
+    if not _takes_attention_function(model):
+        if supports_own_scores(model):
+            use_own_scores(model, name)
+            return
         raise TinyBertError(
             f"{name} ({type(model).__name__}) computes attention in its own code, so its pre-softmax "
             "scores cannot be read for the attention loss; distil with --loss-weights attention=0"

@@ -32,6 +32,7 @@ from torch import nn
 from transformers import PreTrainedModel
 
 from tinybert.errors import TinyBertError
+from tinybert.models.structure import probe_batch
 
 _HANDLES = "_tinybert_score_hooks"
 """Model attribute holding the installed hooks (removed by :func:`remove_own_scores`)."""
@@ -99,7 +100,7 @@ def use_own_scores(model: PreTrainedModel, name: str = "model") -> None:
     of layer ``l``; refuses (one-line error) when they do not reproduce the model's own probabilities."""
     if uses_own_scores(model):
         return
-    batch = _check_batch(model)
+    batch = probe_batch(model)
     probs = _attentions(model, batch)
     _install(model, name)
     scores = _attentions(model, batch)
@@ -168,18 +169,6 @@ def _wrap_relative(module: nn.Module, store: dict[str, Any]) -> _Restore:
 
     module.disentangled_attention_bias = wrapped
     return _Restore(module, "disentangled_attention_bias")
-
-
-def _check_batch(model: PreTrainedModel) -> dict[str, torch.Tensor]:
-    """Two random sequences of 7 tokens, the second padded after 4 (input_ids and attention_mask (2, 7))."""
-    config = model.config
-    generator = torch.Generator().manual_seed(0)
-    ids = torch.randint(min(5, config.vocab_size - 1), config.vocab_size, (2, 7), generator=generator)
-    mask = torch.ones_like(ids)
-    mask[1, 4:] = 0
-    ids[1, 4:] = config.pad_token_id if config.pad_token_id is not None else 0
-    device = next(model.parameters()).device
-    return {"input_ids": ids.to(device), "attention_mask": mask.to(device)}
 
 
 def _attentions(model: PreTrainedModel, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:

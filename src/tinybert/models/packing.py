@@ -26,6 +26,8 @@ from dataclasses import dataclass
 import torch
 from transformers import PreTrainedModel
 
+from tinybert.models.structure import probe_batch
+
 PACKING_KWARG = "tinybert_packing"
 """Keyword under which the model passes the :class:`Packing` down to the attention function."""
 
@@ -113,18 +115,8 @@ def supports_packing(model: PreTrainedModel, scores: bool = True) -> bool:
 
 
 def _packs_like_padding(model: PreTrainedModel, scores: bool) -> bool:
-    config = model.config
-    device = next(model.parameters()).device
-    generator = torch.Generator().manual_seed(0)
-    low = min(5, config.vocab_size - 1)
-    ids = torch.randint(low, config.vocab_size, (2, 9), generator=generator).to(device)
-    mask = torch.ones_like(ids)
-    mask[1, 5:] = 0
-    pad_id = getattr(config, "pad_token_id", None)
-    ids[1, 5:] = pad_id if pad_id is not None else 0
-    inputs = {"input_ids": ids, "attention_mask": mask}
-    if getattr(config, "type_vocab_size", 0):
-        inputs["token_type_ids"] = torch.zeros_like(ids)
+    inputs = probe_batch(model)
+    mask = inputs["attention_mask"]
     was_training = model.training
     model.eval()
     try:
@@ -139,7 +131,7 @@ def _packs_like_padding(model: PreTrainedModel, scores: bool) -> bool:
         model.train(was_training)
     real = mask.bool()  # (B, L)
     pairs = real[:, None, :, None] & real[:, None, None, :]  # (B, 1, L, L)
-    layers = config.num_hidden_layers
+    layers = model.config.num_hidden_layers
     if not len(packed.hidden_states or ()) == len(padded.hidden_states or ()) == layers + 1:
         return False
     if scores and not len(packed.attentions or ()) == len(padded.attentions or ()) == layers:
@@ -147,7 +139,8 @@ def _packs_like_padding(model: PreTrainedModel, scores: bool) -> bool:
     for a, b in zip(padded.hidden_states, packed.hidden_states, strict=True):
         if b.shape != (1, int(real.sum()), a.shape[-1]) or not torch.allclose(a[real], b[0], atol=1e-5, rtol=1e-4):
             return False
-    for a, b in zip(padded.attentions if scores else (), packed.attentions if scores else (), strict=True):
-        if a.shape != b.shape or not torch.allclose(a * pairs, b * pairs, atol=1e-5, rtol=1e-4):
-            return False
+    if scores:
+        for a, b in zip(padded.attentions, packed.attentions, strict=True):
+            if a.shape != b.shape or not torch.allclose(a * pairs, b * pairs, atol=1e-5, rtol=1e-4):
+                return False
     return True

@@ -433,10 +433,8 @@ def choose_cut(
 
 
 def _shared_head_tables(model: PreTrainedModel) -> list[str]:
-    """Names of ``model``'s per-head tables shared by all layers (:data:`SHARED_HEAD_TABLES`)."""
-    prefix = model.base_model_prefix
-    names = {name for name, _ in model.named_modules()}
-    return [n for n in SHARED_HEAD_TABLES if n in names or f"{prefix}.{n}" in names]
+    """Module names of ``model``'s per-head tables shared by all layers (:data:`SHARED_HEAD_TABLES`)."""
+    return [name for name, _ in model.named_modules() if name.endswith(SHARED_HEAD_TABLES)]
 
 
 def full_cut(teacher: PreTrainedModel) -> Cut:
@@ -517,6 +515,7 @@ def apply_cut(teacher: PreTrainedModel, cut: Cut, head: bool = True, head_class:
         _copy_norm(sp.ffn_norm, tp.ffn_norm, hidden)
     # Everything outside the layer list: same module names in both models.
     t_modules = dict(teacher.named_modules())
+    shared = _shared_head_tables(teacher)
     for name, module in student.named_modules():
         if name == s_name or name.startswith(s_name + ".") or list(module.children()):
             continue
@@ -526,7 +525,7 @@ def apply_cut(teacher: PreTrainedModel, cut: Cut, head: bool = True, head_class:
         src = t_modules.get(name)
         if src is None:
             raise TinyBertError(f"--init prune: the teacher has no {name}")
-        if isinstance(module, nn.Embedding) and any(name.endswith(n) for n in SHARED_HEAD_TABLES):
+        if name in shared:
             if any(kept != cut.heads[0] for kept in cut.heads):
                 raise TinyBertError(f"--init prune: {name} is shared by all layers; the cut must keep the same heads")
             module.weight.copy_(src.weight.detach().index_select(1, torch.tensor(cut.heads[0])))

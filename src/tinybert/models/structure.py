@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 
+import torch
 from torch import nn
 from transformers import PretrainedConfig, PreTrainedModel
 
@@ -156,3 +157,21 @@ def config_position_limit(config: PretrainedConfig) -> int | None:
         limit = getattr(config, "max_position_embeddings", None)
         return limit if isinstance(limit, int) else None
     return position_limit(model)
+
+
+def probe_batch(model: PreTrainedModel) -> dict[str, torch.Tensor]:
+    """A fixed synthetic batch for checking a model against itself: two random sequences of 9 tokens,
+    the second padded after 5 (``input_ids``, ``attention_mask`` and, where the config has token
+    types, zero ``token_type_ids``; each (2, 9), on the model's device)."""
+    config = model.config
+    generator = torch.Generator().manual_seed(0)
+    ids = torch.randint(min(5, config.vocab_size - 1), config.vocab_size, (2, 9), generator=generator)
+    mask = torch.ones_like(ids)
+    mask[1, 5:] = 0
+    pad_id = getattr(config, "pad_token_id", None)
+    ids[1, 5:] = pad_id if pad_id is not None else 0
+    batch = {"input_ids": ids, "attention_mask": mask}
+    if getattr(config, "type_vocab_size", 0):
+        batch["token_type_ids"] = torch.zeros_like(ids)
+    device = next(model.parameters()).device
+    return {k: v.to(device) for k, v in batch.items()}
