@@ -115,3 +115,86 @@ def test_teacher_logits_are_computed_once_in_example_order(tiny_teacher: Path) -
         with torch.inference_mode():
             expected = teacher(input_ids=torch.tensor([original["input_ids"]])).logits[0]
         torch.testing.assert_close(torch.tensor(row[TEACHER_LOGITS]), expected, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("packs", [True, False], ids=["packed", "padded"])
+@pytest.mark.parametrize("weights", [LossWeights(), LossWeights(attention=0.0), LossWeights(hidden=0.0, embedding=0.0)])
+def test_stored_teacher_outputs_give_the_live_losses_and_gradients_without_the_teacher(
+    tiny_teacher: Path, tmp_path: Path, packs: bool, weights: LossWeights
+) -> None:
+    """The intermediate stage reading the teacher's outputs from disk computes what it computes
+    with the teacher running: the same loss parts and gradients, to float32 rounding (the stored
+    outputs come from other batches than the step's, and a matrix product's rounding depends on
+    its shape), whether the step packs its tokens or pads them."""
+    from accelerate import Accelerator
+
+    from tinybert.data.features import Collate
+    from tinybert.distillation.teacher_states import INDEX_KEY, teacher_states
+
+    module = _module(tiny_teacher, "intermediate", weights=weights).train()
+    module.packs = packs
+    rows = [
+        {"input_ids": ids, "attention_mask": [1] * len(ids)}
+        for ids in ([2, 5, 6, 7, 21, 3], [2, 9, 30, 3], [2, 11, 3], [2, 8, 8, 9, 10, 12, 14, 3])
+    ]
+    layout = module.states_layout()
+    assert layout.hidden_layers == ((0, 2, 4) if weights.hidden else ())
+    assert layout.attention_layers == ((1, 3) if weights.attention else ())
+    collate = Collate(lambda fs: {k: pad_rows([f[k] for f in fs]) for k in fs[0]})
+    states = teacher_states(module.teacher, rows, layout, tmp_path / "states", Accelerator(cpu=True), collate, 3)
+    on_disk = sum(p.stat().st_size for p in (tmp_path / "states").glob("*.f32"))
+    assert states.nbytes == layout.nbytes([6, 4, 3, 8]) == on_disk
+
+    batch = collate([{**rows[i], INDEX_KEY: i} for i in (3, 1, 0)])  # another batch than any stored one
+    torch.manual_seed(0)  # the same dropout in both steps
+    live = module(batch)
+    live.loss.backward()
+    live_grads = [p.grad.clone() for p in module.student.parameters() if p.grad is not None]
+    module.zero_grad()
+
+    module.states = states
+    module.teacher.forward = _refuse
+    torch.manual_seed(0)
+    stored = module(batch)
+    stored.loss.backward()
+    stored_grads = [p.grad for p in module.student.parameters() if p.grad is not None]
+    assert stored.parts.keys() == live.parts.keys()
+    for name in live.parts:
+        torch.testing.assert_close(stored.parts[name], live.parts[name], rtol=1e-5, atol=1e-7)
+    assert len(stored_grads) == len(live_grads)
+    for a, b in zip(stored_grads, live_grads, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_stored_teacher_outputs_are_rebuilt_for_other_inputs_or_another_teacher(
+    tiny_teacher: Path, tmp_path: Path
+) -> None:
+    from accelerate import Accelerator
+
+    from tinybert.data.features import Collate
+    from tinybert.distillation.teacher_states import teacher_states
+
+    module = _module(tiny_teacher, "intermediate")
+    layout, folder, acc = module.states_layout(), tmp_path / "states", Accelerator(cpu=True)
+    collate = Collate(lambda fs: {k: pad_rows([f[k] for f in fs]) for k in fs[0]})
+    rows = [{"input_ids": [2, 5, 6, 3], "attention_mask": [1, 1, 1, 1]}]
+    first = teacher_states(module.teacher, rows, layout, folder, acc, collate)
+    stamp = (folder / "index.json").stat().st_mtime_ns
+    teacher_states(module.teacher, rows, layout, folder, acc, collate)
+    assert (folder / "index.json").stat().st_mtime_ns == stamp  # reused, not recomputed
+    other = teacher_states(module.teacher, [{**rows[0], "input_ids": [2, 5, 7, 3]}], layout, folder, acc, collate)
+    assert other.fingerprint != first.fingerprint
+    with torch.no_grad():
+        module.teacher.bert.encoder.layer[0].output.dense.weight.add_(0.01)
+    changed = teacher_states(module.teacher, rows, layout, folder, acc, collate)
+    assert changed.fingerprint not in (first.fingerprint, other.fingerprint)
+    assert not torch.equal(torch.from_numpy(changed.hidden[:].copy()), torch.from_numpy(first.hidden[:].copy()))
+
+
+def pad_rows(values: list[list[int]]) -> torch.Tensor:
+    """Rows of ids -> (B, L), right-padded with 0."""
+    return torch.tensor([v + [0] * (max(map(len, values)) - len(v)) for v in values])
+
+
+def _refuse(*args: object, **kwargs: object) -> None:
+    raise AssertionError("the teacher ran although its outputs were stored")

@@ -153,6 +153,34 @@ def test_distill_killed_mid_epoch_resumes_to_the_same_weights(
     assert not (resumed / "checkpoints").exists()
 
 
+def test_stored_teacher_outputs_train_the_student_the_teacher_trains_when_run_every_step(
+    setup: dict[str, Path], tmp_path: Path
+) -> None:
+    """By default the intermediate stage runs the teacher once and reads its outputs back from
+    the run folder; the student ends where running the teacher in every step ends
+    (--teacher-cache-gb 0), to float32 rounding, and nothing of the stored outputs is left."""
+    args = {
+        "task": "sst2", "data_dir": setup["data"], **TINY, "init": "teacher", "intermediate_epochs": 2,
+        "prediction_epochs": 1, "learning_rate": 1e-3, "batch_size": 8, "log_steps": 1,
+    }  # fmt: skip
+    stored = tinybert.distill(str(setup["teacher"]), tmp_path / "stored", **args)
+    live = tinybert.distill(str(setup["teacher"]), tmp_path / "live", teacher_cache_gb=0, **args)
+    cache = stored["stages"]["intermediate"]["teacher_cache"]
+    assert cache["stored"] and cache["bytes"] > 0
+    assert live["stages"]["intermediate"]["teacher_cache"]["stored"] is False
+    wa, wb = load_file(tmp_path / "stored" / "model.safetensors"), load_file(tmp_path / "live" / "model.safetensors")
+    for key in wa:
+        torch.testing.assert_close(wa[key], wb[key], rtol=1e-5, atol=1e-5)
+    for a, b in zip(_rows(tmp_path / "stored"), _rows(tmp_path / "live"), strict=True):
+        assert a.keys() == b.keys()
+        assert {k: v for k, v in a.items() if isinstance(v, float)} == pytest.approx(
+            {k: v for k, v in b.items() if isinstance(v, float)}, rel=1e-4, abs=1e-6
+        )
+    assert stored["student"]["eval"] == live["student"]["eval"]
+    names = [sorted(p.name for p in (tmp_path / run).iterdir()) for run in ("stored", "live")]
+    assert names[0] == names[1]
+
+
 def test_finetune_search_killed_in_its_second_run_resumes_to_the_same_model(
     setup: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -409,6 +409,9 @@ class FinetuneConfig:
         )
 
 
+TEACHER_CACHE_GB = 8.0
+"""Default disk budget of ``distill --teacher-cache-gb``."""
+
 STAGES = ("intermediate", "prediction", "all")
 STAGE_DEFAULTS = {"intermediate": (10.0, 5e-5), "prediction": (3.0, 3e-5)}
 """(epochs, learning rate) of each distillation stage when neither its own option nor the shared one is given."""
@@ -461,6 +464,10 @@ class DistillConfig:
     prune_vocab: bool = False
     """After distillation, keep only the special tokens and the word pieces of the training data in the
     student's embedding table and tokenizer (as tinybert prune --prune-vocab); metrics are measured after."""
+    teacher_cache_gb: float = option(TEACHER_CACHE_GB, check=non_negative)
+    """Disk (GB) for the teacher's intermediate-stage outputs (the mapped layers' hidden states and
+    scores on the training and dev text): computed once, then read in every step instead of running the
+    teacher. Larger than this, or than the free disk, the teacher runs in every step; 0: always."""
     run: RunOptions = group(RunOptions)
 
     def __post_init__(self) -> None:

@@ -12,6 +12,7 @@ from tinybert.config import LossWeights
 from tinybert.data.features import model_inputs
 from tinybert.distillation.layer_map import LayerMap
 from tinybert.distillation.losses import attention_mse, hidden_mse
+from tinybert.distillation.teacher_states import INDEX_KEY, StatesLayout, TeacherStates
 from tinybert.errors import TinyBertError
 from tinybert.models.attention import use_score_attention, uses_score_attention
 from tinybert.models.packing import PACKING_KWARG, is_right_padded, pack_inputs, position_offset, supports_packing
@@ -145,6 +146,18 @@ class DistillationModule(nn.Module):
         scores = weights.attention > 0
         self.packs = stage == "intermediate" and supports_packing(teacher, scores) and supports_packing(student, scores)
         self.offsets = (position_offset(student), position_offset(teacher))
+        self.states: TeacherStates | None = None
+        """The teacher's stored outputs (:meth:`states_layout`); a batch with :data:`INDEX_KEY` reads
+        them instead of running the teacher."""
+
+    def states_layout(self) -> StatesLayout:
+        """What the intermediate losses read of the teacher: the hidden states of the embeddings and
+        the mapped layers (when a hidden-state loss is on), the scores of the mapped layers (when
+        the attention loss is on)."""
+        w, t_cfg = self.weights, self.teacher.config
+        hidden = sorted({t for s, t in self.layer_map.hidden_pairs() if (w.embedding > 0 if s == 0 else w.hidden > 0)})
+        attention = [t for _, t in self.layer_map.attention_pairs()] if w.attention > 0 else []
+        return StatesLayout(tuple(hidden), tuple(attention), t_cfg.hidden_size, t_cfg.num_attention_heads)
 
     def train(self, mode: bool = True) -> DistillationModule:
         """Train the student and projections; the teacher always stays in eval mode (no dropout)."""
@@ -172,6 +185,8 @@ class DistillationModule(nn.Module):
         t_hidden = t_attn = t_views = None
         if not intermediate and TEACHER_LOGITS in batch:
             t_views = [batch[teacher_key(v)] for v in range(len(self.task_type.output_names))]
+        elif intermediate and self.states is not None and INDEX_KEY in batch:
+            t_hidden, t_attn = self.states.batch(batch[INDEX_KEY], mask.shape[1], packed, mask.device)
         elif intermediate or self.weights.prediction > 0:
             with torch.inference_mode():
                 t_out = self.teacher(**t_inputs, output_hidden_states=intermediate, output_attentions=intermediate)

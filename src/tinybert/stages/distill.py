@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from tinybert.data.features import Collate
 from tinybert.data.loading import Features, load_data, model_labels
 from tinybert.distillation.objective import DistillationModule, check_heads
 from tinybert.distillation.teacher_cache import with_teacher_logits
+from tinybert.distillation.teacher_states import INDEX_KEY, teacher_states
 from tinybert.evaluation import evaluate_model
 from tinybert.io.environment import environment
 from tinybert.io.outputs import shared_run_folder, write_json
@@ -115,12 +117,18 @@ def _distill_into(config: DistillConfig, output: Path, accelerator: Accelerator)
             kept_heads=kept_heads,
         )
         best_dir = checkpoints / f"{stage}-best"
+        done = checkpoints / f"{stage}-done.json"  # a finished stage, when resuming
+        train_features, dev_loader, states = features.train, eval_loaders[first_split], None
+        if stage == "intermediate" and not done.is_file():
+            train_features, dev_loader, states = _store_teacher_states(
+                module, features, dev_loader, config.teacher_cache_gb, checkpoints / "teacher-states", accelerator
+            )
 
         if stage == "intermediate":
             # The classifier is not trained yet, so the dev metric means nothing: keep the
             # checkpoint with the lowest dev distillation loss instead.
-            def evaluate(m: DistillationModule) -> tuple[float, dict[str, float]]:
-                losses = mean_loss(m, eval_loaders[first_split], accelerator)
+            def evaluate(m: DistillationModule, dev_loader: DataLoader = dev_loader) -> tuple[float, dict[str, float]]:
+                losses = mean_loss(m, dev_loader, accelerator)
                 return -losses["loss"], {f"dev_{k}": v for k, v in losses.items()}
         else:
 
@@ -131,11 +139,9 @@ def _distill_into(config: DistillConfig, output: Path, accelerator: Accelerator)
         def save(m: DistillationModule, best_dir: Path = best_dir) -> None:
             save_model(m.student, tokenizer, best_dir)
 
-        done = checkpoints / f"{stage}-done.json"  # a finished stage, when resuming
         if done.is_file():
             stage_results[stage] = json.loads(done.read_text())
         else:
-            train_features = features.train
             if stage == "prediction" and config.loss_weights.prediction > 0:
                 train_features = with_teacher_logits(teacher, features, accelerator)
             stage_checkpoints = checkpoints / stage
@@ -163,6 +169,12 @@ def _distill_into(config: DistillConfig, output: Path, accelerator: Accelerator)
             stage_results[stage] = stage_summary(
                 result, optim, accelerator.num_processes, str(accelerator.mixed_precision)
             )
+            if states is not None:
+                stage_results[stage]["teacher_cache"] = states
+            module.states = None
+            accelerator.wait_for_everyone()
+            if accelerator.is_main_process:
+                shutil.rmtree(checkpoints / "teacher-states", ignore_errors=True)
             if accelerator.is_main_process:
                 write_json(done, stage_results[stage])
         # The next stage (and the output) starts from this stage's best checkpoint.
@@ -228,6 +240,45 @@ def _distill_into(config: DistillConfig, output: Path, accelerator: Accelerator)
         record_in_config(output, task_type, next(iter(student_metrics.values())))
         write_json(output / "metrics.json", summary)
     return summary
+
+
+def _store_teacher_states(
+    module: DistillationModule,
+    features: Features,
+    dev_loader: DataLoader,
+    budget_gb: float,
+    folder: Path,
+    accelerator: Accelerator,
+) -> tuple[list[dict], DataLoader, dict]:
+    """The intermediate stage's training features and dev loader, reading the teacher's outputs
+    from ``folder`` (computed here once, or kept from before a resume) when they fit ``budget_gb``
+    and the free disk; else the plain ones, and the teacher runs in every step.
+
+    Returns (training features, dev loader, what was done, for metrics.json)."""
+    train, dev = features.train, next(iter(features.evals.values()))
+    plain = features.train, dev_loader
+    layout = module.states_layout()
+    nbytes = layout.nbytes([len(f["input_ids"]) for f in (*train, *dev)])
+    free = shutil.disk_usage(folder.parent).free + (_folder_bytes(folder) if folder.is_dir() else 0)
+    if nbytes > budget_gb * 1e9 or nbytes > 0.9 * free:
+        log.info(
+            "teacher outputs: %.2f GB (budget %.2f GB, free %.2f GB); the teacher runs in every step",
+            nbytes / 1e9,
+            budget_gb,
+            free / 1e9,
+        )
+        return (*plain, {"stored": False, "bytes": nbytes, "budget_bytes": int(budget_gb * 1e9)})
+    rows = [{**f, INDEX_KEY: i} for i, f in enumerate((*train, *dev))]
+    start = time.perf_counter()
+    module.states = teacher_states(module.teacher, rows, layout, folder, accelerator, Collate(features.collator))
+    seconds = time.perf_counter() - start
+    log.info("teacher outputs: %.2f GB in %s (%.0f s)", nbytes / 1e9, folder, seconds)
+    dev_loader = accelerator.prepare(features.loader(rows[len(train) :], 64, shuffle=False))
+    return rows[: len(train)], dev_loader, {"stored": True, "bytes": nbytes, "seconds": round(seconds, 1)}
+
+
+def _folder_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
 
 
 def _retention(student: dict[str, dict[str, float]], teacher: dict[str, dict[str, float]]) -> dict:

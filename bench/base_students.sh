@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# The paper's setting (issue 24): a base-size teacher (all-mpnet-base-v2, 109M) fine-tuned with
+# `tinybert finetune` defaults, and its 4L-312 student (7.6x fewer parameters) with `tinybert
+# distill` defaults (--init auto: cut from the teacher; 10 intermediate + 3 prediction epochs).
+#
+#   bash bench/base_students.sh TASK [OUT]        TASK: sst2 | mrpc | cola | conll2003
+#
+# Runs, each skipped when its metrics.json exists (an interrupted run continues where it stopped;
+# a run stopped mid-way restarts from its last checkpoint with --resume):
+#   teacher         tinybert finetune (defaults) from all-mpnet-base-v2
+#   4l312-labels    the same cut as the distilled student, trained on the labels only, the same
+#                   13 epochs as distillation's two stages together
+#   4l312-distill   tinybert distill with defaults (the default student is tinybert-4l-312)
+#   6l768-distill   the 6L-768 preset, distilled with defaults (ONLY=6l768-distill to make it)
+# then the int8 ONNX exports of the teacher and of the 4L-312 student, and their latency at
+# batch 1 and 32 (`tinybert benchmark`).
+#
+# ONLY: shell patterns of the runs to make (default: teacher 4l312-labels 4l312-distill int8 bench).
+# MODEL: the teacher's pre-trained folder (default: bash ../shared/models/all-mpnet-base-v2.sh).
+set -euo pipefail
+TASK=${1:?usage: bench/base_students.sh sst2|mrpc|cola|conll2003 [OUT]}
+OUT=${2:-bench/results/base}/$TASK
+DATA=${TINYBERT_DATA_DIR:-$(cd "$(dirname "$0")/../.." && pwd)/shared/data}
+MODEL=${MODEL:-$(bash "$(dirname "$0")/../../shared/models/all-mpnet-base-v2.sh" | tail -1)}
+ONLY=${ONLY:-teacher 4l312-labels 4l312-distill int8 bench}
+
+case $TASK in
+  sst2) DATA_ARGS="--task sst2 --data-dir $DATA/glue/SST-2 --max-train-samples 8000" ;;
+  mrpc) DATA_ARGS="--task mrpc --data-dir $DATA/glue/MRPC" ;;
+  cola) DATA_ARGS="--task cola --data-dir $DATA/glue/CoLA" ;;
+  conll2003) DATA_ARGS="--task conll2003 --data-dir $DATA/conll2003 --max-train-samples 4000" ;;
+  *) echo "unknown task $TASK" >&2; exit 2 ;;
+esac
+
+wanted() {  # wanted NAME: NAME matches one of the ONLY patterns
+  local pattern
+  set -f
+  for pattern in $ONLY; do
+    # shellcheck disable=SC2254
+    case $1 in $pattern) set +f; return 0 ;; esac
+  done
+  set +f
+  return 1
+}
+
+run() {  # run OUT_DIR COMMAND...: skip when OUT_DIR/metrics.json exists; resume a stopped run
+  local dir=$1; shift
+  if [ -f "$dir/metrics.json" ]; then echo "skip $dir (done)"; return; fi
+  if ! wanted "$(basename "$dir")"; then echo "skip $dir (ONLY=$ONLY)"; return; fi
+  local again="--overwrite"
+  [ -d "$dir" ] && again="--resume"
+  echo "+ $* --output $dir $again"
+  "$@" --output "$dir" $again
+}
+
+run "$OUT/teacher" tinybert finetune --model "$MODEL" $DATA_ARGS
+run "$OUT/4l312-labels" tinybert finetune --model "$OUT/teacher" $DATA_ARGS --student tinybert-4l-312 --init auto --epochs 13
+run "$OUT/4l312-distill" tinybert distill --teacher "$OUT/teacher" $DATA_ARGS
+run "$OUT/6l768-distill" tinybert distill --teacher "$OUT/teacher" $DATA_ARGS --student tinybert-6l-768
+
+if wanted int8; then
+  for m in teacher 4l312-distill; do
+    [ -f "$OUT/$m-int8/export.json" ] && continue
+    echo "+ tinybert export --model $OUT/$m --format onnx --quantize int8 --output $OUT/$m-int8"
+    tinybert export --model "$OUT/$m" --format onnx --quantize int8 --output "$OUT/$m-int8" --overwrite
+  done
+fi
+if wanted bench && [ ! -f "$OUT/speed/benchmark.json" ]; then
+  echo "+ tinybert benchmark --model $OUT/teacher-int8 --model $OUT/4l312-distill-int8 --batch-size 1,32 --threads 1 --output $OUT/speed"
+  tinybert benchmark --model "$OUT/teacher-int8" --model "$OUT/4l312-distill-int8" \
+    --batch-size 1,32 --threads 1 --output "$OUT/speed" --overwrite
+fi
