@@ -37,9 +37,10 @@ import torch.nn.functional as F
 import transformers
 from transformers import AutoModel, AutoTokenizer, BertConfig, BertForMaskedLM
 
+from tinybert import augment
 from tinybert.data.readers import load_glue
 from tinybert.models.candidates import CandidateFinder, segment
-from tinybert.stages.augment import augment, draw_variants, example_rng
+from tinybert.stages.augment import draw_variants, example_rng
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("TINYBERT_DATA_DIR", REPO.parent / "shared" / "data")) / "glue" / "SST-2"

@@ -13,10 +13,11 @@ import torch
 import torch.nn.functional as F
 
 from builders import SHARED_DATA, VOCAB, WORD_PIECES, make_mlm_model, make_model, run_cli, write_sst2
+from tinybert import augment
 from tinybert.data.readers import load_glue, read_table
 from tinybert.errors import TinyBertError
 from tinybert.models.candidates import POLARITY_WORDS, STOP_WORDS, CandidateFinder, segment
-from tinybert.stages.augment import augment, draw_variants, match_case
+from tinybert.stages.augment import draw_variants, match_case
 
 SPECIAL = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"}
 

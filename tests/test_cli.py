@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import sys
 from pathlib import Path
@@ -313,16 +314,27 @@ def test_finetune_a_student_without_distillation(
     assert AutoModelForSequenceClassification.from_pretrained(out).config.num_hidden_layers == 2
 
 
-def test_python_api_names_are_the_functions() -> None:
-    import tinybert
-    import tinybert.distillation.objective
-    import tinybert.stages.distill
-    import tinybert.stages.evaluate
-    import tinybert.stages.finetune
+def test_the_python_api_is_the_command_table() -> None:
+    """Every command is a function of the same name (underscores for dashes) taking its positional
+    options in the documented order; making one imports no torch (``import tinybert`` stays fast)."""
+    import subprocess
+    import sys
 
-    assert tinybert.distill is tinybert.stages.distill.distill
-    assert tinybert.finetune is tinybert.stages.finetune.finetune
-    assert tinybert.evaluate is tinybert.stages.evaluate.evaluate
+    import tinybert
+    from tinybert.commands import COMMANDS, api_name
+
+    for name, command in COMMANDS.items():
+        function = getattr(tinybert, api_name(name))
+        assert function is getattr(tinybert, api_name(name)) and function.__name__ == api_name(name)
+        params = list(inspect.signature(function).parameters.values())
+        assert [p.name for p in params[: len(command.positional)]] == list(command.positional)
+        assert function.__doc__
+    with pytest.raises(AttributeError, match="no attribute 'distil'"):
+        tinybert.distil  # noqa: B018
+    with pytest.raises(TypeError, match="multiple values for teacher"):
+        tinybert.distill("t", "o", teacher="t2")
+    code = "import sys, tinybert; tinybert.distill; tinybert.run; print(sorted(m for m in sys.modules if m == 'torch'))"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "[]\n"
 
 
 def test_finetune_learning_rate_search_keeps_the_best(

@@ -11,7 +11,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file
 from transformers import AutoModel, AutoModelForSequenceClassification
 
-import tinybert.stages.general_distill as general
+import tinybert
 from builders import make_model, run_cli, sentiment_rows, write_sst2
 from tinybert.errors import TinyBertError
 from tinybert.training import checkpoint
@@ -52,7 +52,7 @@ def test_interrupted_and_resumed_run_equals_an_uninterrupted_one(
 ) -> None:
     args = {**RUN, "max_steps": 8, "save_steps": 4, "eval_steps": 2, "keep_checkpoints": 2}
     straight = tmp_path / "straight"
-    general.general_distill(str(setup["teacher"]), setup["corpus"], straight, **args)
+    tinybert.general_distill(str(setup["teacher"]), setup["corpus"], straight, **args)
 
     # Kill the second run right after its step-4 checkpoint is written, then resume it.
     resumed = tmp_path / "resumed"
@@ -64,11 +64,11 @@ def test_interrupted_and_resumed_run_equals_an_uninterrupted_one(
 
     monkeypatch.setattr(checkpoint, "save", save_then_die)
     with pytest.raises(KeyboardInterrupt):
-        general.general_distill(str(setup["teacher"]), setup["corpus"], resumed, **args)
+        tinybert.general_distill(str(setup["teacher"]), setup["corpus"], resumed, **args)
     monkeypatch.undo()
     assert [p.name for p in (resumed / "checkpoints").iterdir()] == ["step-00000004"]
     assert not (resumed / "model.safetensors").exists()
-    metrics = general.general_distill(str(setup["teacher"]), setup["corpus"], resumed, resume=True, **args)
+    metrics = tinybert.general_distill(str(setup["teacher"]), setup["corpus"], resumed, resume=True, **args)
 
     # Every loss part at every step, training and held-out, is the same (bit for bit on CPU).
     expected_steps, expected_losses = _losses(straight)
@@ -161,9 +161,9 @@ def test_cli_run_gives_an_init_that_task_distillation_accepts(
 def test_overwrite_starts_again_without_stale_checkpoints(setup: dict[str, Path], tmp_path: Path) -> None:
     out = tmp_path / "run"
     args = {**RUN, "max_steps": 4, "save_steps": 2, "eval_steps": 2, "keep_checkpoints": 3}
-    general.general_distill(str(setup["teacher"]), setup["corpus"], out, **args)
+    tinybert.general_distill(str(setup["teacher"]), setup["corpus"], out, **args)
     assert len(list((out / "checkpoints").iterdir())) == 2
-    general.general_distill(str(setup["teacher"]), setup["corpus"], out, **{**args, "max_steps": 2}, overwrite=True)
+    tinybert.general_distill(str(setup["teacher"]), setup["corpus"], out, **{**args, "max_steps": 2}, overwrite=True)
     assert [p.name for p in (out / "checkpoints").iterdir()] == ["step-00000002"]
     assert max(r["step"] for r in _log(out)) == 2
 
@@ -180,7 +180,7 @@ def _bad_inputs(setup: dict[str, Path], tmp: Path) -> list[tuple[list, str]]:
     (tmp / "busy" / "notes.txt").write_text("mine")
     # A run whose checkpoint was made with --batch-size 2, resumed with 3.
     done = tmp / "done"
-    general.general_distill(t, c, done, **TINY, max_seq_length=32, eval_blocks=4, max_steps=2, batch_size=2)
+    tinybert.general_distill(t, c, done, **TINY, max_seq_length=32, eval_blocks=4, max_steps=2, batch_size=2)
     return [
         ([*base, "--corpus", str(tmp / "nope.txt"), "--output", str(tmp / "o")], "--corpus"),
         ([*base, "--corpus", str(tmp / "*.none"), "--output", str(tmp / "o")], "matches no file"),
@@ -214,4 +214,4 @@ def test_bad_input_gives_one_line_errors(
 
 def test_config_rejects_bad_values() -> None:
     with pytest.raises(TinyBertError, match="all 0"):
-        general.general_distill("t", "c", "o", loss_weights="embedding=0,attention=0,hidden=0")
+        tinybert.general_distill("t", "c", "o", loss_weights="embedding=0,attention=0,hidden=0")

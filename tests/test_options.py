@@ -13,34 +13,15 @@ import tinybert
 from builders import run_cli
 from tinybert.cli import app
 from tinybert.cli.docs import GROUPS, render
-from tinybert.config import COMMAND_CONFIGS, DistillConfig, FinetuneConfig, StudentSpec
+from tinybert.commands import COMMANDS, api_name
+from tinybert.config import DistillConfig, FinetuneConfig
 from tinybert.errors import TinyBertError
 from tinybert.options import build, specs
 from tinybert.pipeline import recipe as recipe_module
 from tinybert.pipeline.recipe import SECTIONS, build_recipe
 
 README = Path(__file__).resolve().parents[1] / "README.md"
-API = {
-    "finetune": tinybert.finetune,
-    "distill": tinybert.distill,
-    "evaluate": tinybert.evaluate,
-    "augment": tinybert.augment,
-    "general-distill": tinybert.general_distill,
-    "export": tinybert.export,
-    "predict": tinybert.predict,
-    "benchmark": tinybert.benchmark,
-}
-# Where each command's options live in a recipe, and the options the recipe sets itself.
-RECIPE = {
-    "finetune": ("finetune", {"model", "output", "overwrite", "resume", "seed"}),
-    "distill": ("distill", {"teacher", "output", "overwrite", "resume", "seed"}),
-    "augment": (
-        "augment",
-        {"output", "overwrite", "task", "data_dir", "train", "text_columns", "max_train_samples", "progress"},
-    ),
-    "export": ("export", {"model", "output", "overwrite", "sample_file", "text_columns", "task", "data_dir"}),
-    "benchmark": ("benchmark", {"models", "onnx", "output", "overwrite"}),
-}
+API = {name: getattr(tinybert, api_name(name)) for name in COMMANDS}
 
 
 def _cli_options(command: str) -> set[str]:
@@ -48,43 +29,33 @@ def _cli_options(command: str) -> set[str]:
     return {opt for param in click_command.params for opt in param.opts}
 
 
-@pytest.mark.parametrize("command", sorted(COMMAND_CONFIGS))
-def test_every_option_is_a_flag_an_api_keyword_and_a_recipe_key(command: str) -> None:
-    config = COMMAND_CONFIGS[command]
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_every_option_is_a_flag_and_an_api_keyword(command: str) -> None:
+    config = COMMANDS[command].config
     flags = _cli_options(command)
     for spec in specs(config):
-        if spec.meta.cli:
+        if spec.meta.cli and spec.name not in COMMANDS[command].arguments:
             assert spec.flag in flags, (command, spec.name)
-    if command in API:
-        params = inspect.signature(API[command]).parameters
-        assert {s.name for s in specs(config)} <= set(params), command
-    if command in RECIPE:
-        section, set_by_recipe = RECIPE[command]
-        keys = {
-            f.name
-            for f in dataclasses.fields(getattr(recipe_module.Recipe(output="o", teacher="t", data=_data()), section))
-        }
-        own = {s.name for s in specs(config) if s.path[:1] not in (("data",), ("student",))}
-        assert own - set_by_recipe <= keys, command
-        assert keys - {"enabled"} <= own, command  # nothing in a section that its command lacks
-    # group options: the recipe's top level (data) and its student section
-    recipe_top = {s.name for s in specs(recipe_module.Recipe)}
-    groups = {s.path[0] for s in specs(config) if s.path}
-    if "data" in groups:
-        assert {s.name for s in specs(GROUPS["data"])} <= recipe_top
-    if "training" in groups and command in RECIPE:
-        keys = {
-            f.name
-            for f in dataclasses.fields(
-                getattr(recipe_module.Recipe(output="o", teacher="t", data=_data()), RECIPE[command][0])
-            )
-        }
-        assert {s.name for s in specs(GROUPS["training"])} - {"seed"} <= keys
-    if "student" in groups:
-        student_keys = {
-            f.name for f in dataclasses.fields(recipe_module.Recipe(output="o", teacher="t", data=_data()).student)
-        }
-        assert {s.name for s in specs(StudentSpec)} <= student_keys
+    params = inspect.signature(API[command]).parameters
+    assert {s.name for s in specs(config)} <= set(params), command
+
+
+@pytest.mark.parametrize("section", [s for s in SECTIONS if s != "student"])
+def test_a_recipe_section_holds_its_commands_options_but_the_recipes_own(section: str) -> None:
+    """Every option of the section's command is a key of the section, but the data and student
+    groups (the recipe's top level and student: hold them) and the ones the recipe sets itself."""
+    step = type(getattr(recipe_module.Recipe(output="o", teacher="t", data=_data()), section))
+    config = step.command_config
+    assert config in {c.config for c in COMMANDS.values()}
+    keys = {f.name for f in dataclasses.fields(step)}
+    own = {s.name for s in specs(config) if s.path[:1] not in (("data",), ("student",))}
+    assert keys - {"enabled", "sparsities"} == own - step.set_by_recipe, section
+    assert {s.name for s in specs(GROUPS["data"])} <= {s.name for s in specs(recipe_module.Recipe)}
+
+
+def test_a_misspelt_recipe_only_option_is_refused_when_the_section_is_made() -> None:
+    with pytest.raises(TypeError, match=r"set_by_recipe names no option of FinetuneConfig: \['modle'\]"):
+        recipe_module.section(FinetuneConfig, "Step", "doc", set_by_recipe=("modle",))
 
 
 def _data():
@@ -100,9 +71,9 @@ def test_recipe_sections_cover_the_pipeline_steps() -> None:
 def test_the_readme_option_tables_are_generated_from_the_configs() -> None:
     text = README.read_text()
     assert render(text) == text, "stale option tables: run python -m tinybert.cli.docs README.md"
-    for command in [*COMMAND_CONFIGS, *GROUPS]:
+    for command in [*COMMANDS, *GROUPS]:
         assert f"<!-- options: {command} -->" in text, command
-    for config in [*COMMAND_CONFIGS.values(), *GROUPS.values()]:
+    for config in [*(c.config for c in COMMANDS.values()), *GROUPS.values()]:
         for spec in specs(config):
             if spec.meta.cli and not spec.path:
                 assert f"| `{spec.flag}` |" in text, spec.name
@@ -130,7 +101,8 @@ def test_a_stage_takes_its_own_value_then_the_shared_one_then_the_default() -> N
         ({"prediction_lr": 0.0}, "prediction_lr: expected > 0, got 0.0"),
         ({"batch_size": 0}, "batch_size: expected >= 1, got 0"),
         ({"epochs": "three"}, "epochs: expected a number or null, got 'three'"),
-        ({"epoch": 3}, "epoch: unknown option; expected one of teacher, output, task"),
+        ({"epoch": 3}, "epoch: unknown option; did you mean epochs?"),
+        ({"zzz": 3}, "zzz: unknown option; expected one of teacher, output, task"),
     ],
 )
 def test_api_errors_name_the_keyword_and_zero_is_never_a_default(options: dict, message: str) -> None:

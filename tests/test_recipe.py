@@ -41,7 +41,10 @@ def _base() -> dict:
     ("change", "message"),
     [
         ({"epochs": 3}, "recipe key epochs: unknown"),
-        ({"distill": {"batchsize": 16}}, "recipe key distill.batchsize: unknown"),
+        (
+            {"distill": {"batchsize": 16}},
+            "recipe key distill.batchsize: unknown option; did you mean distill.batch_size?",
+        ),
         ({"distill": {"batch_size": "sixteen"}}, "recipe key distill.batch_size: expected an integer, got 'sixteen'"),
         ({"finetune": {"enabled": "yes"}}, "recipe key finetune.enabled: expected true or false"),
         ({"benchmark": {"batch_sizes": [1, "x"]}}, "recipe key benchmark.batch_sizes: expected an integer"),
@@ -145,7 +148,7 @@ def test_run_reports_a_bad_recipe_as_one_line(
     recipe.write_text("output: o\nteacher: t\ntask: sst2\ndata_dir: d\ndistil: {batch_size: 2}\n")
     code, text = run_cli(["run", recipe], monkeypatch, capsys, stdout=True)
     assert code == 2
-    assert "error: recipe key distil: unknown" in text
+    assert "error: recipe key distil: unknown option; did you mean distill?" in text
     code, text = run_cli(["run", tmp_path / "missing.yaml"], monkeypatch, capsys, stdout=True)
     assert code == 2 and "file not found" in text
 

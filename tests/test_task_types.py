@@ -34,7 +34,7 @@ from tinybert.deploy.predict import PredictConfig, run_predict
 from tinybert.deploy.runtime import load_inference_model
 from tinybert.errors import TinyBertError
 from tinybert.stages.distill import run_distill
-from tinybert.stages.evaluate import run_evaluate
+from tinybert.stages.evaluate import evaluate_folder
 from tinybert.tasks.base import (
     get_task_type,
     per_example,
@@ -282,7 +282,7 @@ def test_toy_token_task_runs_through_distill_evaluate_export_and_predict(
     assert summary["stages"]["prediction"]["steps"] == 6 * 6  # 48 examples, batch 8, 6 epochs
 
     # evaluate: the PyTorch student scores as distill reported
-    metrics = run_evaluate(str(student_dir), data)
+    metrics = evaluate_folder(str(student_dir), data)
     assert metrics["dev"]["accuracy"] == pytest.approx(summary["student"]["eval"]["dev"]["accuracy"])
 
     # export: ONNX fp32 with the task type's outputs, parity on each
@@ -294,7 +294,7 @@ def test_toy_token_task_runs_through_distill_evaluate_export_and_predict(
     runtime = load_inference_model(export_dir)
     assert runtime.kind == "onnx" and runtime.task_type.name == "toy-tagging"
     # evaluate the export: the same accuracy as the PyTorch model
-    assert run_evaluate(str(export_dir), data)["dev"]["accuracy"] == pytest.approx(metrics["dev"]["accuracy"])
+    assert evaluate_folder(str(export_dir), data)["dev"]["accuracy"] == pytest.approx(metrics["dev"]["accuracy"])
 
     # predict: one tag per word, the same from the export as from the PyTorch model
     outputs = {}
@@ -446,5 +446,5 @@ def test_toy_token_task_finetunes_on_its_labels(toy: dict[str, Path], toy_teache
     """``finetune`` trains the task type's head on per-token labels (-100 on the other pieces)."""
     saved = json.loads((toy_teacher["path"] / "config.json").read_text())
     assert saved["architectures"] == ["BertForTokenClassification"]
-    before = run_evaluate(str(toy["base"]), DataConfig(task="toytags", data_dir=toy["data"]))["dev"]["accuracy"]
+    before = evaluate_folder(str(toy["base"]), DataConfig(task="toytags", data_dir=toy["data"]))["dev"]["accuracy"]
     assert toy_teacher["summary"]["eval"]["dev"]["accuracy"] > max(before, 0.8)  # the tag rule is easy to learn

@@ -428,7 +428,7 @@ def test_cli_refuses_a_teacher_with_other_labels(
 
 def test_augment_replaces_o_words_and_keeps_tags_and_entities(tmp_path: Path) -> None:
     from builders import make_mlm_model
-    from tinybert.stages.augment import augment
+    from tinybert import augment
 
     model = make_mlm_model(tmp_path / "mlm")
     rows = [

@@ -31,26 +31,14 @@ __all__ = [
 __version__ = "0.1.0"
 
 
-# Each public function lives in its command's module; imported lazily so that `tinybert --help`
-# does not wait for torch and transformers.
-_COMMANDS = {
-    "finetune": "tinybert.stages.finetune",
-    "distill": "tinybert.stages.distill",
-    "evaluate": "tinybert.stages.evaluate",
-    "augment": "tinybert.stages.augment",
-    "general_distill": "tinybert.stages.general_distill",
-    "export": "tinybert.deploy.export",
-    "predict": "tinybert.deploy.predict",
-    "prune": "tinybert.stages.prune",
-    "benchmark": "tinybert.deploy.benchmark",
-    "run": "tinybert.pipeline.run",
-    "demo": "tinybert.pipeline.demo",
-}
-
-
+# Each public function is its command's entry in tinybert.commands.COMMANDS, made on first use so
+# that `import tinybert` does not wait for torch and transformers.
 def __getattr__(name: str) -> Any:
-    if name in _COMMANDS:
-        import importlib
+    from tinybert.commands import COMMANDS, api_function, api_name
 
-        return getattr(importlib.import_module(_COMMANDS[name]), name)
+    for command in COMMANDS:
+        if api_name(command) == name:
+            function = api_function(command)
+            globals()[name] = function
+            return function
     raise AttributeError(f"module 'tinybert' has no attribute {name!r}")

@@ -963,6 +963,23 @@ class DemoConfig:
         check_fields(self)
 
 
+@dataclass(frozen=True)
+class RunConfig:
+    """tinybert run: run a recipe: fine-tune, augment, distill, baseline, evaluate, export, benchmark,
+    report. Steps whose result is already in the recipe's output folder are skipped, so running it
+    again continues an interrupted run and a finished one returns at once."""
+
+    recipe: Path
+    """Recipe YAML file (see configs/)."""
+    overrides: tuple[str, ...] = option((), cli=False)
+    """Recipe overrides, e.g. distill.batch_size=16 (on the command line: KEY=VALUE arguments)."""
+    overwrite: bool = False
+    """Run every step again, replacing its result."""
+
+    def __post_init__(self) -> None:
+        check_fields(self)
+
+
 def default_finetune_lr(hidden_size: int) -> float:
     """Learning rate that gives a strong teacher without tuning, by model width.
 
@@ -977,22 +994,7 @@ def default_finetune_lr(hidden_size: int) -> float:
     return 2e-5
 
 
-COMMAND_CONFIGS: dict[str, type] = {
-    "finetune": FinetuneConfig,
-    "distill": DistillConfig,
-    "evaluate": EvaluateConfig,
-    "augment": AugmentConfig,
-    "general-distill": GeneralConfig,
-    "export": ExportConfig,
-    "predict": PredictConfig,
-    "benchmark": BenchmarkConfig,
-    "demo": DemoConfig,
-    "prune": PruneConfig,
-}
-"""Each command and the config dataclass that declares its options."""
-
 __all__ = [
-    "COMMAND_CONFIGS",
     "STUDENT_PRESETS",
     "AugmentConfig",
     "BenchmarkConfig",
@@ -1007,6 +1009,7 @@ __all__ = [
     "OptimConfig",
     "PredictConfig",
     "PruneConfig",
+    "RunConfig",
     "RunOptions",
     "StudentShape",
     "StudentSpec",

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import difflib
 import functools
 import inspect
 import textwrap
@@ -341,6 +342,9 @@ def _resolve_aliases(cls: type, values: dict[str, Any]) -> dict[str, Any]:
     for key, value in values.items():
         name = alias_of.get(key, key)
         if name not in known:
+            nearest = difflib.get_close_matches(name, [*known, *alias_of], n=1, cutoff=0.6)
+            if nearest:
+                raise OptionError(key, f"unknown option; did you mean {{{alias_of.get(nearest[0], nearest[0])}}}?")
             names = ", ".join("{" + n + "}" for n in known)
             raise OptionError(key, f"unknown option; expected one of {names}")
         if name != key:

@@ -1,24 +1,24 @@
-"""``tinybert`` command line: one subcommand per command, its options generated from its config.
+"""``tinybert`` command line: one subcommand per entry of :data:`tinybert.commands.COMMANDS`.
 
 Each command's options are the fields of its config dataclass in :mod:`tinybert.config`
 (:mod:`tinybert.cli.options` turns them into Typer options); the command builds the config, calls
-the command's ``run_*`` function and prints the result (:mod:`tinybert.cli.render`). The command
+the command's run function and prints the result (:mod:`tinybert.cli.render`). The command
 modules are imported only when their command runs, so ``tinybert --help`` does not wait for torch.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import typer
 
-from tinybert import config as cfg
 from tinybert.cli import render
 from tinybert.cli.options import command, flags_in_errors
+from tinybert.commands import COMMANDS, Command, api_name
 from tinybert.errors import TinyBertError
 from tinybert.io.outputs import WRITE_ERRNOS
 
@@ -30,23 +30,6 @@ app = typer.Typer(
 )
 
 
-def _run(module: str, function: str) -> Any:
-    return getattr(importlib.import_module(module), function)
-
-
-def _finetune(c: cfg.FinetuneConfig) -> None:
-    render.finetune(_run("tinybert.stages.finetune", "run_finetune")(c), c.model, c.output)
-
-
-def _distill(c: cfg.DistillConfig) -> None:
-    render.distill(_run("tinybert.stages.distill", "run_distill")(c), c.output)
-
-
-def _evaluate(c: cfg.EvaluateConfig) -> None:
-    run = _run("tinybert.stages.evaluate", "run_evaluate")
-    render.evaluate(run(c.model, c.data, split=c.split, output=c.output, batch_size=c.batch_size), c.model, c.output)
-
-
 def _evaluate_output(values: dict[str, Any]) -> dict[str, Any]:
     """The CLI writes the metrics beside a local model by default."""
     if values.get("output") is None and Path(values["model"]).is_dir():
@@ -54,68 +37,33 @@ def _evaluate_output(values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def _augment(c: cfg.AugmentConfig) -> None:
-    render.augment(_run("tinybert.stages.augment", "run_augment")(c), c.output)
+PREPARE = {"evaluate": _evaluate_output}
+"""Defaults the CLI alone sets, by command (they depend on another option's value)."""
 
 
-def _general_distill(c: cfg.GeneralConfig) -> None:
-    render.general_distill(_run("tinybert.stages.general_distill", "run_general_distill")(c), c.output)
+def _runner(name: str, entry: Command) -> Callable[[Any], None]:
+    """Run the command on its built config and print its result (``render.<name>``)."""
+    show = getattr(render, api_name(name))
+
+    def run(config: Any) -> None:
+        extras = {"echo": render.console.print} if "echo" in entry.extras else {}
+        show(entry.function()(config, **extras), config)
+
+    return run
 
 
-def _export(c: cfg.ExportConfig) -> None:
-    render.export(_run("tinybert.deploy.export", "run_export")(c), c.output)
-
-
-def _benchmark(c: cfg.BenchmarkConfig) -> None:
-    render.benchmark(_run("tinybert.deploy.benchmark", "run_benchmark")(c), c.output, c.seq_len)
-
-
-def _predict(c: cfg.PredictConfig) -> None:
-    render.predict(_run("tinybert.deploy.predict", "run_predict")(c), c.output)
-
-
-def _prune(c: cfg.PruneConfig) -> None:
-    render.prune(_run("tinybert.stages.prune", "run_prune")(c), c.output)
-
-
-def _demo(c: cfg.DemoConfig) -> None:
-    summary = _run("tinybert.pipeline.demo", "run_demo")(c, echo=render.console.print)
-    render.report(summary, c.output)
-
-
-app.command("finetune")(command(cfg.FinetuneConfig, _finetune))
-app.command("distill")(command(cfg.DistillConfig, _distill))
-app.command("evaluate")(command(cfg.EvaluateConfig, _evaluate, prepare=_evaluate_output))
-app.command("augment")(command(cfg.AugmentConfig, _augment))
-app.command("general-distill")(
-    command(cfg.GeneralConfig, _general_distill, rest="corpus", rest_help="More corpus paths (e.g. a shell glob).")
-)
-app.command("prune")(command(cfg.PruneConfig, _prune))
-app.command("export")(command(cfg.ExportConfig, _export))
-app.command("benchmark")(command(cfg.BenchmarkConfig, _benchmark))
-app.command("predict")(command(cfg.PredictConfig, _predict))
-app.command("demo")(
-    command(cfg.DemoConfig, _demo, rest="overrides", rest_help="Overrides of the demo's recipe, e.g. augment.n=2")
-)
-
-
-@app.command(context_settings={"allow_extra_args": False})
-def run(
-    recipe: Annotated[Path, typer.Argument(help="Recipe YAML file (see configs/).")],
-    overrides: Annotated[
-        list[str] | None, typer.Argument(metavar="[KEY=VALUE]...", help="Recipe overrides, e.g. distill.batch_size=16")
-    ] = None,
-    overwrite: Annotated[bool, typer.Option(help="Run every step again, replacing its result.")] = False,
-) -> None:
-    """Run a recipe: fine-tune, augment, distill, baseline, evaluate, export, benchmark, report.
-
-    Steps whose result is already in the recipe's output folder are skipped, so running it again
-    continues an interrupted run and a finished one returns at once.
-    """
-    summary = _run("tinybert.pipeline.run", "run")(
-        recipe, overrides or [], overwrite=overwrite, echo=render.console.print
+for _name, _entry in COMMANDS.items():
+    rest, rest_help = _entry.rest or (None, "")
+    app.command(_name)(
+        command(
+            _entry.config,
+            _runner(_name, _entry),
+            rest=rest,
+            rest_help=rest_help,
+            arguments=_entry.arguments,
+            prepare=PREPARE.get(_name),
+        )
     )
-    render.report(summary, Path(summary["output"]))
 
 
 def main() -> None:

@@ -12,7 +12,8 @@ import re
 import sys
 from pathlib import Path
 
-from tinybert.config import COMMAND_CONFIGS, DataConfig, RunOptions, StudentSpec, TrainingOptions
+from tinybert.commands import COMMANDS
+from tinybert.config import DataConfig, RunOptions, StudentSpec, TrainingOptions
 from tinybert.options import Spec, specs
 
 BLOCK = re.compile(r"(<!-- options: (?P<command>[a-z-]+) -->\n)(?P<body>.*?)(<!-- /options -->)", re.S)
@@ -33,17 +34,18 @@ def _default(spec: Spec) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-GROUPS = {"data": DataConfig, "student": StudentSpec, "training": TrainingOptions, "run": RunOptions}
+GROUPS = {"data": DataConfig, "student": StudentSpec, "training": TrainingOptions, "output": RunOptions}
 """Option groups shared by several commands: one table each, which the commands' tables refer to."""
 
 
 def options_table(command: str) -> str:
     """A markdown table of ``command``'s CLI options (or of a shared group's): flag, default, help."""
-    config = GROUPS.get(command) or COMMAND_CONFIGS[command]
+    config = GROUPS[command] if command in GROUPS else COMMANDS[command].config
     rows = ["| option | default | meaning |", "|---|---|---|"]
     groups = {path[0] for path in (s.path for s in specs(config)) if path}
     if groups:
-        rows.append(f"| {' and '.join(f'the {g} options' for g in sorted(groups))} | | see their tables above |")
+        names = " and ".join(f"the {'output' if g == 'run' else g} options" for g in sorted(groups))
+        rows.append(f"| {names} | | see their tables above |")
     for spec in specs(config):
         if not spec.meta.cli or spec.path:
             continue

@@ -67,17 +67,20 @@ def _default_text(spec: Spec) -> str | None:
     return None
 
 
-def _parameter(spec: Spec, rest: str | None) -> inspect.Parameter:
+def _parameter(spec: Spec, rest: str | None, argument: bool = False) -> inspect.Parameter:
     tp, repeats = _cli_type(spec.type)
     required = spec.required and spec.name != rest
     show = _default_text(spec)
     names = f"{spec.flag}/--no-{spec.flag[2:]}" if tp is bool else spec.flag  # as Typer names bool options
-    info = typer.Option(
-        names,
-        help=spec.help,
-        show_default=show if show is not None else not repeats,
-        metavar="TEXT" if repeats else None,
-    )
+    if argument:
+        info = typer.Argument(help=spec.help, show_default=False)
+    else:
+        info = typer.Option(
+            names,
+            help=spec.help,
+            show_default=show if show is not None else not repeats,
+            metavar="TEXT" if repeats else None,
+        )
     if required:
         default: Any = inspect.Parameter.empty
     elif repeats or tp != spec.type:
@@ -94,15 +97,19 @@ def command(
     rest: str | None = None,
     rest_help: str = "",
     prepare: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    arguments: tuple[str, ...] = (),
 ) -> Callable[..., None]:
     """A Typer command function for ``config``: its options, then ``run(config_instance)``.
 
     ``rest``: an option whose list also takes the command's positional arguments (general-distill's
     corpus paths, the demo's KEY=VALUE overrides). ``prepare``: adjusts the given values first
-    (e.g. a default that depends on another option).
+    (e.g. a default that depends on another option). ``arguments``: options given as positional
+    arguments, in this order, before ``rest``'s (``tinybert run RECIPE``).
     """
     options = [s for s in specs(config) if s.meta.cli or s.name == rest]
-    params = [_parameter(s, rest) for s in options if s.meta.cli]
+    by_name = {s.name: s for s in options}
+    params = [_parameter(by_name[name], rest, argument=True) for name in arguments]
+    params += [_parameter(s, rest) for s in options if s.meta.cli and s.name not in arguments]
     if rest is not None:
         info = typer.Argument(metavar="ARG...", help=rest_help, show_default=False)
         annotation = Annotated[list[str] | None, info]

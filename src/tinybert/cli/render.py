@@ -1,4 +1,7 @@
-"""What each command prints when it is done: result tables (rich) and one-line summaries."""
+"""What each command prints when it is done: result tables (rich) and one-line summaries.
+
+One function per command, named as the command (underscores for dashes), called with the command's
+result and its config."""
 
 from __future__ import annotations
 
@@ -9,6 +12,8 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+
+import tinybert.config as cfg
 
 MAIN_PROCESS = int(os.environ.get("RANK", "0")) == 0
 """False in the other processes of a multi-process launch (``accelerate launch``, ``torchrun``):
@@ -38,12 +43,12 @@ def metrics_table(title: str, rows: dict[str, dict[str, dict[str, float]]]) -> N
     print_table(table)
 
 
-def finetune(summary: dict, model: str, output: Path) -> None:
-    metrics_table(f"fine-tuned {model} (lr {summary['best_learning_rate']:g})", {"model": summary["eval"]})
-    console.print(f"saved to {output}")
+def finetune(summary: dict, config: cfg.FinetuneConfig) -> None:
+    metrics_table(f"fine-tuned {config.model} (lr {summary['best_learning_rate']:g})", {"model": summary["eval"]})
+    console.print(f"saved to {config.output}")
 
 
-def distill(summary: dict, output: Path) -> None:
+def distill(summary: dict, config: cfg.DistillConfig) -> None:
     metrics_table("distillation", {"teacher": summary["teacher"]["eval"], "student": summary["student"]["eval"]})
     split = next(iter(summary["retention"]))
     metric = summary["main_metric"]
@@ -52,34 +57,35 @@ def distill(summary: dict, output: Path) -> None:
     s_params, t_params = summary["student"]["parameters"], summary["teacher"]["parameters"]
     console.print(
         f"student keeps {kept} of the teacher's {metric} on {split} with {s_params:,} parameters "
-        f"({t_params / s_params:.1f}x fewer than the teacher's {t_params:,}); saved to {output}"
+        f"({t_params / s_params:.1f}x fewer than the teacher's {t_params:,}); saved to {config.output}"
     )
 
 
-def evaluate(metrics: dict, model: str, output: Path | None) -> None:
-    metrics_table(f"evaluation of {model}", {"model": metrics})
-    if output is not None:
-        console.print(f"written to {output}")
+def evaluate(metrics: dict, config: cfg.EvaluateConfig) -> None:
+    metrics_table(f"evaluation of {config.model}", {"model": metrics})
+    if config.output is not None:
+        console.print(f"written to {config.output}")
     else:
         print(json.dumps(metrics))
 
 
-def augment(summary: dict, output: Path) -> None:
+def augment(summary: dict, config: cfg.AugmentConfig) -> None:
     console.print(
-        f"{summary['examples']:,} examples + {summary['variants']:,} variants -> {output} "
+        f"{summary['examples']:,} examples + {summary['variants']:,} variants -> {config.output} "
         f"({summary['examples_per_second']:,} examples/s, candidates from {summary['candidates']})"
     )
 
 
-def general_distill(summary: dict, output: Path) -> None:
+def general_distill(summary: dict, config: cfg.GeneralConfig) -> None:
     held_out = ", ".join(f"{k.removeprefix('eval_')} {v:.4f}" for k, v in summary["eval"].items())
     console.print(
         f"{summary['steps']} steps, {summary['tokens_seen']:,} tokens at {summary['tokens_per_second'] or 0:,.0f} "
-        f"tokens/s; held-out losses: {held_out or 'n/a'}; saved to {output}"
+        f"tokens/s; held-out losses: {held_out or 'n/a'}; saved to {config.output}"
     )
 
 
-def prune(summary: dict, output: Path) -> None:
+def prune(summary: dict, config: cfg.PruneConfig) -> None:
+    output = config.output
     before, after = summary["before"], summary["after"]
     splits = before["eval"]
     metric_names = [m if len(splits) == 1 else f"{split} {m}" for split, ms in splits.items() for m in ms]
@@ -98,17 +104,18 @@ def prune(summary: dict, output: Path) -> None:
     console.print(f"saved to {output} (what was kept: {output / 'pruning.json'})")
 
 
-def export(summary: dict, output: Path) -> None:
+def export(summary: dict, config: cfg.ExportConfig) -> None:
     parity = summary["parity"]
     agreement = "n/a" if parity["argmax_agreement"] is None else f"{parity['argmax_agreement']:.1%}"
     console.print(
         f"exported {summary['kind']} ({summary['size_bytes'] / 2**20:.1f} MiB, source "
-        f"{summary['source_size_bytes'] / 2**20:.1f} MiB) to {output}; parity on {parity['samples']} texts "
+        f"{summary['source_size_bytes'] / 2**20:.1f} MiB) to {config.output}; parity on {parity['samples']} texts "
         f"({parity['source']}): max |logit diff| {parity['max_abs_diff']:.2e}, argmax agreement {agreement}"
     )
 
 
-def benchmark(summary: dict, output: Path, seq_len: int) -> None:
+def benchmark(summary: dict, config: cfg.BenchmarkConfig) -> None:
+    output, seq_len = config.output, config.seq_len
     results = summary["models"]
     sizes = [row["batch_size"] for row in results[0]["batches"]]
     table = Table(title=f"{summary['environment']['cpu']}, {results[0]['threads']} threads, length {seq_len}")
@@ -132,10 +139,19 @@ def benchmark(summary: dict, output: Path, seq_len: int) -> None:
     console.print(f"written to {output}/benchmark.json and benchmark.png")
 
 
-def predict(summary: dict, output: Path | None) -> None:
+def predict(summary: dict, config: cfg.PredictConfig) -> None:
+    output = config.output
     if output is not None:
         counts = ", ".join(f"{k} {v}" for k, v in sorted(summary["labels"].items()))
         console.print(f"labelled {summary['rows']} rows ({counts}) into {output}")
+
+
+def demo(summary: dict, config: cfg.DemoConfig) -> None:
+    report(summary, config.output)
+
+
+def run(summary: dict, config: cfg.RunConfig) -> None:
+    report(summary, Path(summary["output"]))
 
 
 def report(summary: dict, output: Path) -> None:

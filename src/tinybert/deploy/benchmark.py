@@ -17,7 +17,6 @@ import os
 import platform
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -25,9 +24,8 @@ from tinybert.config import BenchmarkConfig
 from tinybert.errors import TinyBertError
 from tinybert.io.environment import environment
 from tinybert.io.outputs import output_folder, write_json
-from tinybert.options import build, signature
 
-__all__ = ["BenchmarkConfig", "benchmark", "environment", "measure_model", "plot", "run_benchmark"]
+__all__ = ["BenchmarkConfig", "environment", "measure_model", "plot", "run_benchmark"]
 
 
 def _rss_mb() -> float | None:
@@ -203,11 +201,3 @@ def run_benchmark(config: BenchmarkConfig) -> dict:
             f"{env['cpu']} ({env.get('gpu', config.device)}), {threads} threads, sequence length {config.seq_len}",
         )
     return summary
-
-
-def benchmark(models: Any, output: Any, **options: Any) -> dict:
-    """Benchmark models; the options of ``tinybert benchmark`` (:class:`~tinybert.config.BenchmarkConfig`)."""
-    return run_benchmark(build(BenchmarkConfig, {"models": models, "output": output, **options}))
-
-
-benchmark.__signature__ = signature(BenchmarkConfig, first=("models", "output"))  # type: ignore[attr-defined]

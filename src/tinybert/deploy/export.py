@@ -17,7 +17,6 @@ import time
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -37,7 +36,6 @@ from tinybert.deploy.runtime import (
 from tinybert.errors import TinyBertError
 from tinybert.io.environment import environment
 from tinybert.io.outputs import output_folder, replace_dir, write_json
-from tinybert.options import build, signature
 from tinybert.tasks.base import TaskType, get_task_type, per_example, text_batches
 from tinybert.tasks.glue import GLUE_TASKS, normalize_task_name
 
@@ -46,7 +44,7 @@ Batch = tuple[dict[str, torch.Tensor], list, list[dict]]
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ExportConfig", "Parity", "export", "parity_check", "run_export"]
+__all__ = ["ExportConfig", "Parity", "parity_check", "run_export"]
 
 PARITY_BATCH_SIZE = 8
 
@@ -447,12 +445,3 @@ def _export_into(
     write_json(tmp / "parity.json", summary["parity"])
     replace_dir(tmp, output)
     return summary, parity, source
-
-
-def export(model: Any, output: Any, **options: Any) -> dict:
-    """Export a model; the options of ``tinybert export`` (:class:`~tinybert.config.ExportConfig`).
-    Returns the ``export.json`` summary."""
-    return run_export(build(ExportConfig, {"model": model, "output": output, **options}))
-
-
-export.__signature__ = signature(ExportConfig, first=("model", "output"))  # type: ignore[attr-defined]

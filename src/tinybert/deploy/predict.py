@@ -25,11 +25,10 @@ from tinybert.config import PredictConfig
 from tinybert.data.rows import Row, RowSource, atomic_output, guess_text_column, output_suffix_ok, table_source
 from tinybert.deploy.runtime import InferenceModel, load_inference_model
 from tinybert.errors import TinyBertError
-from tinybert.options import build, signature
 from tinybert.tasks.base import per_example, text_batches
 from tinybert.tasks.glue import get_task
 
-__all__ = ["PredictConfig", "predict", "predict_rows", "run_predict"]
+__all__ = ["PredictConfig", "predict_rows", "run_predict"]
 CHUNK_ROWS = 1024  # rows read, predicted and written at a time: memory stays flat on large files
 
 
@@ -139,11 +138,3 @@ def run_predict(config: PredictConfig) -> dict:
             progress.update(len(chunk))
         writer.close()
     return {"rows": sum(counts.values()), "labels": dict(counts), "output": str(config.output or "-")}
-
-
-def predict(model: Any, input: Any, **options: Any) -> dict:
-    """Label a file; the options of ``tinybert predict`` (:class:`~tinybert.config.PredictConfig`)."""
-    return run_predict(build(PredictConfig, {"model": model, "input": input, **options}))
-
-
-predict.__signature__ = signature(PredictConfig, first=("model", "input"))  # type: ignore[attr-defined]

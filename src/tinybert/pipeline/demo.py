@@ -19,7 +19,6 @@ from typing import Any
 
 from tinybert.config import DemoConfig
 from tinybert.errors import TinyBertError
-from tinybert.options import build, signature
 from tinybert.pipeline.demo_data import describe_demo_data, write_demo_data
 from tinybert.pipeline.recipe import MINILM, Recipe, apply_overrides, build_recipe, run_recipe
 
@@ -121,13 +120,3 @@ def run_demo(config: DemoConfig, *, command: str | None = None, echo: Callable[[
         else None,
     )
     return report
-
-
-def demo(output: Any = "runs/demo", **options: Any) -> dict:
-    """The demo; the options of ``tinybert demo`` (:class:`~tinybert.config.DemoConfig`), plus
-    ``echo`` (where progress lines go) and ``command`` (the command line the report shows)."""
-    echo, command = options.pop("echo", print), options.pop("command", None)
-    return run_demo(build(DemoConfig, {"output": output, **options}), command=command, echo=echo)
-
-
-demo.__signature__ = signature(DemoConfig, first=("output",))  # type: ignore[attr-defined]

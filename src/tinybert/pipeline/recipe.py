@@ -85,6 +85,10 @@ def section(
     defaults to None, meaning "derived by the recipe" (the baseline's budget comes from distill's).
     ``extra``: the step's own keys, as ``(name, type, field)``, placed after ``enabled``.
     """
+    options = {spec.name for spec in specs(cls)}
+    unknown = sorted(set(set_by_recipe) - options)
+    if unknown:  # a programming error: a misspelt name would leave that option settable in the section
+        raise TypeError(f"recipe section {name}: set_by_recipe names no option of {cls.__name__}: {unknown}")
     fields: list[tuple[str, Any, Any]] = []
     if enabled is not None:
         fields.append(("enabled", bool, field(default=enabled, metadata={"help": "Run this step."})))
@@ -99,9 +103,13 @@ def section(
             tp, default = tp | None, None  # e.g. augment's model: the recipe's teacher when left out
         metadata = {"help": spec.help, "tinybert": spec.meta}
         fields.append((spec.name, tp, field(default=default, metadata=metadata)))
-    return dataclasses.make_dataclass(
-        name, fields, frozen=True, namespace={"__doc__": doc, "__post_init__": check_fields}
-    )
+    namespace = {
+        "__doc__": doc,
+        "__post_init__": check_fields,
+        "command_config": cls,  # whose options the section holds
+        "set_by_recipe": frozenset(set_by_recipe),  # the options the recipe sets itself
+    }
+    return dataclasses.make_dataclass(name, fields, frozen=True, namespace=namespace)
 
 
 _RUN = ("output", "overwrite", "resume", "seed")

@@ -3,20 +3,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Callable
 
+from tinybert.config import RunConfig
 from tinybert.pipeline.recipe import load_recipe, run_recipe
 
 
-def run(
-    recipe: str | Path, overrides: Sequence[str] = (), *, overwrite: bool = False, echo: Callable[[str], None] = print
-) -> dict:
-    """Run the recipe file ``recipe`` with ``key=value`` overrides; returns the report's summary.
+def run_recipe_file(config: RunConfig, *, echo: Callable[[str], None] = print) -> dict:
+    """Run the recipe file ``config.recipe`` with its ``key=value`` overrides; returns the report's
+    summary, with the recipe's ``output`` folder.
 
-    Steps whose result is already in the recipe's output folder are skipped; ``overwrite`` runs
-    every step again.
+    Steps whose result is already in the recipe's output folder are skipped; ``config.overwrite``
+    runs every step again.
     """
-    loaded, resolved = load_recipe(recipe, overrides)
-    summary = run_recipe(loaded, resolved=resolved, overwrite=overwrite, echo=echo)
+    loaded, resolved = load_recipe(config.recipe, config.overrides)
+    summary = run_recipe(loaded, resolved=resolved, overwrite=config.overwrite, echo=echo)
     return {**summary, "output": loaded.output}

@@ -33,12 +33,11 @@ from tinybert.data.rows import (
     table_source,
 )
 from tinybert.errors import TinyBertError
-from tinybert.options import build, signature
 
 if TYPE_CHECKING:
     from tinybert.models.candidates import CandidateFinder
 
-__all__ = ["AugmentConfig", "augment", "draw_variants", "run_augment"]
+__all__ = ["AugmentConfig", "draw_variants", "run_augment"]
 
 log = logging.getLogger(__name__)
 
@@ -318,15 +317,6 @@ def _run_tagged(config: AugmentConfig) -> dict:
         "seconds": round(seconds, 2),
         "examples_per_second": round(len(sentences) / seconds, 2) if seconds > 0 else None,
     }
-
-
-def augment(model: Any, output: Any, **options: Any) -> dict:
-    """Augment a training file; the options of ``tinybert augment`` (:class:`~tinybert.config.AugmentConfig`).
-    Returns the run's summary."""
-    return run_augment(build(AugmentConfig, {"model": model, "output": output, **options}))
-
-
-augment.__signature__ = signature(AugmentConfig, first=("model", "output"))  # type: ignore[attr-defined]
 
 
 def _load_finder(config: AugmentConfig) -> tuple[CandidateFinder, float]:

@@ -8,7 +8,6 @@ import shutil
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 from accelerate import Accelerator
 from torch.utils.data import DataLoader
@@ -37,7 +36,6 @@ from tinybert.models.saving import install_model, record_in_config, save_model
 from tinybert.models.structure import sequence_length
 from tinybert.models.students import make_student
 from tinybert.models.vocab import data_ids, dropped_share, prune_vocabulary
-from tinybert.options import build, signature
 from tinybert.tasks.base import get_task_type
 from tinybert.tasks.metrics import main_metric_value
 from tinybert.training.loop import (
@@ -292,12 +290,3 @@ def _retention(student: dict[str, dict[str, float]], teacher: dict[str, dict[str
             if k in teacher.get(split, {})
         }
     return out
-
-
-def distill(teacher: Any, output: Any, **options: Any) -> dict:
-    """Task-specific TinyBERT distillation; the options of ``tinybert distill``
-    (:class:`~tinybert.config.DistillConfig`). Returns the contents of ``output/metrics.json``."""
-    return run_distill(build(DistillConfig, {"teacher": teacher, "output": output, **options}))
-
-
-distill.__signature__ = signature(DistillConfig, first=("teacher", "output"))  # type: ignore[attr-defined]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from accelerate import Accelerator
 
@@ -25,7 +24,6 @@ from tinybert.models.loading import (
     load_tokenizer,
 )
 from tinybert.models.structure import sequence_length
-from tinybert.options import build, signature
 from tinybert.tasks.base import get_task_type, split_metrics
 
 log = logging.getLogger(__name__)
@@ -54,7 +52,14 @@ def _evaluate_export(model: str, task: TaskData, max_seq_length: int | None, bat
     return results
 
 
-def run_evaluate(
+def run_evaluate(config: EvaluateConfig) -> dict[str, dict[str, float]]:
+    """``tinybert evaluate``: :func:`evaluate_folder` with the command's options."""
+    return evaluate_folder(
+        config.model, config.data, split=config.split, output=config.output, batch_size=config.batch_size
+    )
+
+
+def evaluate_folder(
     model: str, data: DataConfig, split: str | None = None, output: Path | None = None, batch_size: int = 64
 ) -> dict[str, dict[str, float]]:
     """The task's metrics of ``model`` on its evaluation split(s): {split: {metric: value}}.
@@ -84,15 +89,3 @@ def run_evaluate(
         Path(output).parent.mkdir(parents=True, exist_ok=True)
         write_json(Path(output), {"model": model, "task": task.spec.name, "eval": metrics})
     return metrics
-
-
-def evaluate(model: Any, **options: Any) -> dict[str, dict[str, float]]:
-    """Metrics of ``model`` on the task's dev split(s); the options of ``tinybert evaluate``
-    (:class:`~tinybert.config.EvaluateConfig`)."""
-    config = build(EvaluateConfig, {"model": model, **options})
-    return run_evaluate(
-        config.model, config.data, split=config.split, output=config.output, batch_size=config.batch_size
-    )
-
-
-evaluate.__signature__ = signature(EvaluateConfig, first=("model",))  # type: ignore[attr-defined]

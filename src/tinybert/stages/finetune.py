@@ -7,7 +7,6 @@ import logging
 import shutil
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from accelerate import Accelerator
 from torch.utils.data import DataLoader
@@ -35,7 +34,6 @@ from tinybert.models.loading import (
 from tinybert.models.saving import install_model, record_in_config, save_model
 from tinybert.models.structure import sequence_length
 from tinybert.models.students import make_student, resolve_shape
-from tinybert.options import build, signature
 from tinybert.tasks.base import get_task_type
 from tinybert.tasks.metrics import main_metric_value
 from tinybert.training.loop import MetricLog, make_accelerator, resume_step, stage_summary, train_epochs
@@ -175,12 +173,3 @@ def _finetune_into(config: FinetuneConfig, output: Path, accelerator: Accelerato
         record_in_config(output, task_type, next(iter(metrics.values())))
         write_json(output / "metrics.json", summary)
     return summary
-
-
-def finetune(model: Any, output: Any, **options: Any) -> dict:
-    """Fine-tune ``model`` (folder or hub id) on a task; the options of ``tinybert finetune``
-    (:class:`~tinybert.config.FinetuneConfig`). Returns the contents of ``output/metrics.json``."""
-    return run_finetune(build(FinetuneConfig, {"model": model, "output": output, **options}))
-
-
-finetune.__signature__ = signature(FinetuneConfig, first=("model", "output"))  # type: ignore[attr-defined]

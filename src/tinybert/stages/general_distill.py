@@ -29,7 +29,6 @@ import re
 import shutil
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 import torch
 from accelerate import Accelerator
@@ -45,7 +44,6 @@ from tinybert.models.attention import use_training_attention
 from tinybert.models.loading import count_parameters, describe_encoder, load_config, load_encoder, load_tokenizer
 from tinybert.models.saving import install_model, save_model
 from tinybert.models.students import make_student
-from tinybert.options import build, signature
 from tinybert.training import checkpoint
 from tinybert.training.batches import StreamBatches
 from tinybert.training.loop import MetricLog, loop_settings, make_accelerator, mean_loss, train
@@ -314,18 +312,3 @@ def _distill_into(
     if accelerator.is_main_process:
         write_json(output / "metrics.json", summary)
     return summary
-
-
-# ---------------------------------------------------------------------------------------------
-# Keyword-argument API, the same option names as ``tinybert general-distill``
-
-
-def general_distill(teacher: Any, corpus: Any, output: Any, **options: Any) -> dict:
-    """General distillation on raw text; the options of ``tinybert general-distill``
-    (:class:`~tinybert.config.GeneralConfig`). Returns the contents of ``output/metrics.json``."""
-    return run_general_distill(
-        build(GeneralConfig, {"teacher": teacher, "corpus": corpus, "output": output, **options})
-    )
-
-
-general_distill.__signature__ = signature(GeneralConfig, first=("teacher", "corpus", "output"))  # type: ignore[attr-defined]

@@ -26,7 +26,6 @@ from tinybert.models.saving import install_model, save_model
 from tinybert.models.structure import config_position_limit, sequence_length
 from tinybert.models.students import resolve_shape
 from tinybert.models.vocab import data_ids, dropped_share, piece_counts, prune_vocabulary
-from tinybert.options import build, signature
 from tinybert.tasks.base import get_task_type
 from tinybert.training.loop import make_accelerator
 
@@ -156,12 +155,3 @@ def _prune_into(config: PruneConfig, output: Path) -> dict:
     write_json(output / "pruning.json", report)
     log.info("pruned %s -> %s", report["before"]["parameters"], report["after"]["parameters"])
     return report
-
-
-def prune(model: Any, output: Any, **options: Any) -> dict:
-    """Structured and/or vocabulary pruning; the options of ``tinybert prune``
-    (:class:`~tinybert.config.PruneConfig`). Returns the contents of ``output/pruning.json``."""
-    return run_prune(build(PruneConfig, {"model": model, "output": output, **options}))
-
-
-prune.__signature__ = signature(PruneConfig, first=("model", "output"))  # type: ignore[attr-defined]
