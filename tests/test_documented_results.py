@@ -57,3 +57,18 @@ def test_benchmarks_demo_table_is_the_recorded_run() -> None:
         assert cells[1] == percent(model), model
         assert cells[2] == ("—" if row["retention"] == "—" else row["retention"]), model
         assert cells[3:5] == [row["parameters"], row["disk size"]], model
+
+
+def test_every_relative_link_in_the_documents_reaches_a_file() -> None:
+    from tinybert.cli.docs import pages
+
+    link = re.compile(r"\]\(([^)\s]+)\)")
+    broken = []
+    for page in [*pages(ROOT), ROOT / "ARCHITECTURE.md", ROOT / "BENCHMARKS.md"]:
+        for target in link.findall(page.read_text()):
+            if target.startswith(("http://", "https://", "#", "mailto:")):
+                continue
+            path = (page.parent / target.split("#")[0]).resolve()
+            if not path.exists():
+                broken.append(f"{page.relative_to(ROOT)} -> {target}")
+    assert not broken, broken

@@ -1,8 +1,10 @@
-"""The README's option tables, generated from the configs (so they cannot drift from the CLI).
+"""The documentation's generated blocks: option tables and the command table, from the command
+table and the configs (so they cannot drift from the CLI).
 
-``python -m tinybert.cli.docs README.md`` rewrites every block between
-``<!-- options: COMMAND -->`` and ``<!-- /options -->``; ``--check`` only reports stale blocks
-(the test suite runs the check).
+``python -m tinybert.cli.docs`` rewrites, in README.md and every page under docs/, each block
+between ``<!-- options: COMMAND -->`` (or a shared group's name) and ``<!-- /options -->``, and
+between ``<!-- commands: LINK -->`` and ``<!-- /commands -->`` (LINK: where the command pages are,
+relative to the file); ``--check`` only reports stale files (the test suite runs the check).
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from tinybert.config import DataConfig, RunOptions, StudentSpec, TrainingOptions
 from tinybert.options import Spec, specs
 
 BLOCK = re.compile(r"(<!-- options: (?P<command>[a-z-]+) -->\n)(?P<body>.*?)(<!-- /options -->)", re.S)
+COMMAND_BLOCK = re.compile(r"(<!-- commands: (?P<link>[^ ]*) -->\n)(?P<body>.*?)(<!-- /commands -->)", re.S)
+PAGES = ("README.md", "docs")
+"""The files with generated blocks: README.md and every markdown page under docs/."""
 
 
 def _default(spec: Spec) -> str:
@@ -45,7 +50,7 @@ def options_table(command: str) -> str:
     groups = {path[0] for path in (s.path for s in specs(config)) if path}
     if groups:
         names = " and ".join(f"the {'output' if g == 'run' else g} options" for g in sorted(groups))
-        rows.append(f"| {names} | | see their tables above |")
+        rows.append(f"| {names} | | see [the shared options](../options.md) |")
     for spec in specs(config):
         if not spec.meta.cli or spec.path:
             continue
@@ -54,14 +59,34 @@ def options_table(command: str) -> str:
     return "\n".join(rows) + "\n"
 
 
+def commands_table(link: str) -> str:
+    """A markdown table of every command: its name (linking to ``link``/NAME.md) and what it does."""
+    rows = ["| command | what it does |", "|---|---|"]
+    for name, command in COMMANDS.items():
+        text = " ".join((command.config.__doc__ or "").split()).split(": ", 1)[-1]
+        summary = text.split(". ")[0].rstrip(".")
+        rows.append(f"| [`tinybert {name}`]({link}{name}.md) | {summary[:1].upper() + summary[1:]} |")
+    return "\n".join(rows) + "\n"
+
+
 def render(text: str) -> str:
-    """``text`` with every options block regenerated."""
-    return BLOCK.sub(lambda m: m.group(1) + options_table(m.group("command")) + m.group(4), text)
+    """``text`` with every generated block regenerated."""
+    text = BLOCK.sub(lambda m: m.group(1) + options_table(m.group("command")) + m.group(4), text)
+    return COMMAND_BLOCK.sub(lambda m: m.group(1) + commands_table(m.group("link")) + m.group(4), text)
+
+
+def pages(root: Path) -> list[Path]:
+    """README.md and the docs/ pages under ``root`` (the repository)."""
+    out: list[Path] = []
+    for name in PAGES:
+        path = root / name
+        out.extend(sorted(path.rglob("*.md")) if path.is_dir() else [path])
+    return out
 
 
 def main(argv: list[str]) -> int:
     check = "--check" in argv
-    paths = [Path(a) for a in argv if a != "--check"] or [Path("README.md")]
+    paths = [Path(a) for a in argv if a != "--check"] or pages(Path("."))
     stale = []
     for path in paths:
         text = path.read_text()
