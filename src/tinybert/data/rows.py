@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,6 +24,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from tinybert.errors import TinyBertError
+from tinybert.io.outputs import atomic_file
 
 __all__ = [
     "JSON_SUFFIXES",
@@ -451,12 +450,6 @@ def check_output(output: Path, overwrite: bool, inputs: Sequence[Path]) -> None:
         raise TinyBertError(f"--output {output}: file exists; pass --overwrite to replace it")
 
 
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 @contextmanager
 def atomic_output(output: Path, overwrite: bool, inputs: Sequence[Path]) -> Iterator[TextIO]:
     """Open a temporary file next to ``output``; on success it replaces ``output`` atomically,
@@ -467,12 +460,5 @@ def atomic_output(output: Path, overwrite: bool, inputs: Sequence[Path]) -> Iter
     output = Path(output)
     check_output(output, overwrite, inputs)
     output.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            yield handle
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a new file honours the umask
-        os.replace(tmp, output)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_file(output) as tmp, tmp.open("w", encoding="utf-8", newline="") as handle:
+        yield handle

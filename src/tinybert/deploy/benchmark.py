@@ -13,7 +13,6 @@ from __future__ import annotations
 import concurrent.futures
 import functools
 import multiprocessing
-import os
 import platform
 from dataclasses import asdict
 from pathlib import Path
@@ -23,7 +22,7 @@ import numpy as np
 from tinybert.config import BenchmarkConfig
 from tinybert.errors import TinyBertError
 from tinybert.io.environment import environment
-from tinybert.io.outputs import output_folder, write_json
+from tinybert.io.outputs import atomic_file, output_folder, write_json
 
 __all__ = ["BenchmarkConfig", "environment", "measure_model", "plot", "run_benchmark"]
 
@@ -172,10 +171,9 @@ def plot(results: list[dict], path: Path, title: str) -> None:
     ax_thr.legend(loc="lower right", fontsize=8)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    tmp = path.with_name(path.name + ".tmp.png")
-    fig.savefig(tmp, dpi=120)
+    with atomic_file(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=120)
     plt.close(fig)
-    os.replace(tmp, path)
 
 
 def run_benchmark(config: BenchmarkConfig) -> dict:

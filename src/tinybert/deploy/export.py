@@ -35,7 +35,7 @@ from tinybert.deploy.runtime import (
 )
 from tinybert.errors import TinyBertError
 from tinybert.io.environment import environment
-from tinybert.io.outputs import output_folder, replace_dir, write_json
+from tinybert.io.outputs import atomic_folder, output_folder, write_json
 from tinybert.tasks.base import TaskType, get_task_type, per_example, text_batches
 from tinybert.tasks.glue import GLUE_TASKS, normalize_task_name
 
@@ -411,37 +411,33 @@ def _export_into(
     # Exported with eager attention: on this CPU its ONNX graph ran faster than the SDPA one.
     head_class = reference.task_type.head_class
     model = head_class.from_pretrained(folder, attn_implementation="eager").eval()
-    tmp = output.with_name(output.name + ".tmp")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
-    start = time.perf_counter()
-    model_file = _write_export(config, reference, model, tmp)
-    seconds = time.perf_counter() - start
-    reference.config.save_pretrained(tmp)
-    reference.tokenizer.save_pretrained(tmp)
-    exported = load_inference_model(tmp)
-    parity = parity_check(reference, exported, batches, source, max_diff=max_diff, min_agreement=min_agreement)
-    summary = {
-        "source_model": config.model,
-        "format": config.format,
-        "quantize": config.quantize,
-        "kind": config.kind,
-        "file": model_file.name,
-        "opset": config.opset if config.format == "onnx" else None,
-        "inputs": list(reference.input_names),
-        "outputs": list(reference.task_type.output_names),
-        "task_type": reference.task_type.name,
-        "dynamic_axes": {"batch": 0, "sequence": 1} if config.format == "onnx" else None,
-        "parameters": reference.parameters,
-        "size_bytes": model_file.stat().st_size,
-        "source_size_bytes": reference.size_bytes,
-        "vocab": vocab,
-        "seconds": round(seconds, 2),
-        "parity": {**asdict(parity), "passed": parity.passed},
-        "versions": environment(),
-    }
-    write_json(tmp / EXPORT_INFO, summary)
-    write_json(tmp / "parity.json", summary["parity"])
-    replace_dir(tmp, output)
+    with atomic_folder(output) as tmp:
+        start = time.perf_counter()
+        model_file = _write_export(config, reference, model, tmp)
+        seconds = time.perf_counter() - start
+        reference.config.save_pretrained(tmp)
+        reference.tokenizer.save_pretrained(tmp)
+        exported = load_inference_model(tmp)
+        parity = parity_check(reference, exported, batches, source, max_diff=max_diff, min_agreement=min_agreement)
+        summary = {
+            "source_model": config.model,
+            "format": config.format,
+            "quantize": config.quantize,
+            "kind": config.kind,
+            "file": model_file.name,
+            "opset": config.opset if config.format == "onnx" else None,
+            "inputs": list(reference.input_names),
+            "outputs": list(reference.task_type.output_names),
+            "task_type": reference.task_type.name,
+            "dynamic_axes": {"batch": 0, "sequence": 1} if config.format == "onnx" else None,
+            "parameters": reference.parameters,
+            "size_bytes": model_file.stat().st_size,
+            "source_size_bytes": reference.size_bytes,
+            "vocab": vocab,
+            "seconds": round(seconds, 2),
+            "parity": {**asdict(parity), "passed": parity.passed},
+            "versions": environment(),
+        }
+        write_json(tmp / EXPORT_INFO, summary)
+        write_json(tmp / "parity.json", summary["parity"])
     return summary, parity, source

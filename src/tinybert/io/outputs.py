@@ -73,15 +73,45 @@ def replace_dir(tmp: Path, final: Path) -> None:
         shutil.rmtree(old)
 
 
-def write_json(path: Path, data: object) -> None:
-    """Write JSON atomically (temporary file + rename)."""
-    tmp = path.with_name(path.name + ".tmp")
+@contextmanager
+def atomic_file(path: Path, suffix: str = "") -> Iterator[Path]:
+    """A temporary path beside ``path`` (``NAME.tmp`` + ``suffix``, e.g. ``.png`` for a writer that
+    reads the format off the name) to write the file into. When the block ends it replaces ``path``
+    in one rename; when it raises, the temporary file is removed and ``path`` is left as it was.
+    The one way tinybert writes a file that must never be seen half-written."""
+    tmp = path.with_name(path.name + ".tmp" + suffix)
     try:
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
-    except OSError:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
         tmp.unlink(missing_ok=True)
-        raise
-    os.replace(tmp, path)
+
+
+@contextmanager
+def atomic_folder(final: Path, fsync: bool = False) -> Iterator[Path]:
+    """A fresh temporary folder beside ``final`` (``NAME.tmp``) to fill. When the block ends it
+    replaces ``final`` (:func:`replace_dir`; with ``fsync``, each file is flushed to disk first);
+    when it raises, the temporary folder is removed and ``final`` is left as it was. The one way
+    tinybert writes a folder (a model, a checkpoint, an export)."""
+    tmp = final.with_name(final.name + ".tmp")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    try:
+        yield tmp
+        if fsync:
+            for file in (p for p in tmp.rglob("*") if p.is_file()):
+                with file.open("rb") as handle:
+                    os.fsync(handle.fileno())
+        replace_dir(tmp, final)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def write_json(path: Path, data: object) -> None:
+    """Write JSON atomically (:func:`atomic_file`)."""
+    with atomic_file(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
 
 
 @contextmanager

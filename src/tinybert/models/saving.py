@@ -10,7 +10,7 @@ from typing import Any
 
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from tinybert.io.outputs import replace_dir, write_json
+from tinybert.io.outputs import atomic_folder, write_json
 from tinybert.models.attention import use_default_attention, use_score_attention, uses_score_attention
 
 log = logging.getLogger(__name__)
@@ -18,21 +18,15 @@ log = logging.getLogger(__name__)
 
 def save_model(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, final: Path) -> None:
     """Write a plain Hugging Face folder atomically (temporary folder, then rename)."""
-    tmp = final.with_name(final.name + ".tmp")
-    if tmp.exists():
-        shutil.rmtree(tmp)
     scores = uses_score_attention(model)
     use_default_attention(model)
     try:
-        model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        with atomic_folder(final) as tmp:
+            model.save_pretrained(tmp)
+            tokenizer.save_pretrained(tmp)
     finally:
         if scores:
             use_score_attention(model)
-    replace_dir(tmp, final)
 
 
 def install_model(source: Path, output: Path) -> None:

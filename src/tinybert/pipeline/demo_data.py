@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tinybert.errors import TinyBertError
+from tinybert.io.outputs import atomic_file
 
 LABELS = ("negative", "positive")
 
@@ -114,12 +115,10 @@ def generate(n: int, vocab: Vocabulary, seed: int, exclude: set[str] | None = No
 
 
 def _write_csv(path: Path, rows: Sequence[tuple[str, str]]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", newline="") as f:
+    with atomic_file(path) as tmp, tmp.open("w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["sentence", "label"])
         writer.writerows(rows)
-    tmp.replace(path)
 
 
 def describe_demo_data(n_train: int = 2000, n_dev: int = 400, n_test: int = 1000, seed: int = 0) -> dict[str, int]:

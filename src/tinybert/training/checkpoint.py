@@ -16,7 +16,6 @@ exists; it is written into ``step-N.tmp``, each file fsynced, then renamed.
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
 import shutil
@@ -30,7 +29,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from tinybert.errors import TinyBertError
-from tinybert.io.outputs import replace_dir
+from tinybert.io.outputs import atomic_folder
 
 CHECKPOINT = re.compile(r"^step-(\d+)$")
 STATE_FILE = "state.json"
@@ -106,11 +105,6 @@ def set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def _fsync(path: Path) -> None:
-    with path.open("rb") as f:
-        os.fsync(f.fileno())
-
-
 # ---------------------------------------------------------------------------------------------
 # Save and load
 
@@ -129,18 +123,14 @@ def save(
     (optimizer and scheduler state dicts, RNG states, counters).
     """
     final = folder / f"step-{step:08d}"
-    tmp = folder / f"step-{step:08d}.tmp"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
-    save_file({k: v.detach().cpu().clone().contiguous() for k, v in model.items()}, str(tmp / "model.safetensors"))
-    tensors: dict[str, torch.Tensor] = {}
-    document = _split(state, "state", tensors)
-    save_file(tensors, str(tmp / "state.safetensors"))
-    (tmp / STATE_FILE).write_text(json.dumps(document))
-    for name in ("model.safetensors", "state.safetensors", STATE_FILE):
-        _fsync(tmp / name)
-    replace_dir(tmp, final)
+    folder.mkdir(parents=True, exist_ok=True)
+    with atomic_folder(final, fsync=True) as tmp:
+        tensors = {k: v.detach().cpu().clone().contiguous() for k, v in model.items()}
+        save_file(tensors, str(tmp / "model.safetensors"))
+        state_tensors: dict[str, torch.Tensor] = {}
+        document = _split(state, "state", state_tensors)
+        save_file(state_tensors, str(tmp / "state.safetensors"))
+        (tmp / STATE_FILE).write_text(json.dumps(document))
     for old in checkpoints(folder)[:-keep]:
         shutil.rmtree(old)
     return final
