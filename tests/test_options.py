@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import re
 from pathlib import Path
 
 import pytest
@@ -175,3 +176,32 @@ def test_old_names_still_work_with_a_warning() -> None:
     assert config.data.train == Path("t.csv") and config.data.text_columns == ("text",)
     with pytest.raises(TinyBertError, match="given twice"), pytest.warns(FutureWarning):
         build(FinetuneConfig, {"model": "m", "output": "o", "train_file": "a", "train": "b", "text_columns": "t"})
+
+
+def test_help_groups_options_in_panels_and_shows_how_structured_values_are_written(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    code, text = run_cli(["distill", "--help"], monkeypatch, capsys, stdout=True)
+    assert code == 0
+    panels = [line.split("─ ", 1)[1].split(" ─")[0] for line in text.splitlines() if line.startswith("╭─ ")]
+    assert panels == [
+        "Options",
+        "Data",
+        "Token classification (--task-type token)",
+        "Extractive QA (--task-type span)",
+        "Student",
+        "Training",
+        "Output and resume",
+    ]
+    assert re.search(r"--layer-map +3,6,9,12 ", text) and re.search(r"--loss-weights +attention=1,hidden=1", text)
+
+
+def test_help_texts_name_stage_defaults_by_reference() -> None:
+    from tinybert.config import STAGE_DEFAULTS
+
+    helps = {s.name: s.help for s in specs(DistillConfig)}
+    epochs, rate = STAGE_DEFAULTS["intermediate"]
+    assert helps["intermediate_epochs"].endswith(f"else {epochs:g}).")
+    assert helps["intermediate_lr"].endswith(f"else {rate:g}).")
+    assert "{const:" not in " ".join(s.help for c in COMMANDS.values() for s in specs(c.config))

@@ -104,6 +104,11 @@ class LossWeights:
 # Shared option groups
 
 
+TOKEN_PANEL = "Token classification (--task-type token)"
+SPAN_PANEL = "Extractive QA (--task-type span)"
+"""``--help`` panels of the task types' own data options."""
+
+
 @dataclass(frozen=True)
 class DataConfig:
     """Where the task's examples come from: a GLUE task folder, or generic files."""
@@ -135,22 +140,22 @@ class DataConfig:
     """Token limit; default: the task's (64 single sentences, 128 pairs and tagged sentences, 384
     extractive QA windows)."""
     # -- token classification (tinybert.tasks.token) --
-    token_column: str | None = None
+    token_column: str | None = option(None, panel=TOKEN_PANEL)
     """Tagged files (--task-type token): the token column, a 0-based column number in CoNLL-style
     files (default 0, the first) or a JSON key in .jsonl files (default tokens)."""
-    tag_column: str | None = None
+    tag_column: str | None = option(None, panel=TOKEN_PANEL)
     """Tagged files: the tag column, a column number in CoNLL-style files (default -1, the last) or
     a JSON key in .jsonl files (default tags)."""
-    soft_pieces: str = option("first", check=one_of("first", "all"))
+    soft_pieces: str = option("first", check=one_of("first", "all"), panel=TOKEN_PANEL)
     """Token classification: the pieces the per-token soft loss covers: first (each word's first
     piece, the ones the labels and the metric use) or all (every real word piece)."""
     # -- extractive QA (the span task type: --task squad|squad_v2, or --task-type span) --
-    doc_stride: int = option(128, check=at_least(0))
+    doc_stride: int = option(128, check=at_least(0), panel=SPAN_PANEL)
     """Extractive QA: tokens of overlap between consecutive windows of a long context (the tokenizer's stride, as in
     transformers' run_qa.py and question-answering pipeline)."""
-    max_query_length: int = option(64, check=at_least(1))
+    max_query_length: int = option(64, check=at_least(1), panel=SPAN_PANEL)
     """Extractive QA: questions are cut to this many tokens."""
-    max_answer_length: int = option(30, check=at_least(1))
+    max_answer_length: int = option(30, check=at_least(1), panel=SPAN_PANEL)
     """Extractive QA: longest answer span, in tokens, when decoding predictions."""
 
     def __post_init__(self) -> None:
@@ -231,7 +236,7 @@ class StudentSpec:
     --prune-samples training examples; with --layer-map, those layers)."""
     prune_samples: int = option(512, check=at_least(1))
     """--init prune: training examples (or corpus blocks) the importance is measured on."""
-    layer_map: tuple[int, ...] | None = None
+    layer_map: tuple[int, ...] | None = option(None, example="3,6,9,12")
     """Teacher layer for each student layer, e.g. 3,6,9,12; default uniform, g(m) = round(m*N/M)."""
     layer_choice: str = option("uniform", check=one_of(*LAYER_CHOICES))
     """--init prune without --layer-map: uniform (default; the teacher layers of the uniform map, which beat block
@@ -446,19 +451,21 @@ class DistillConfig:
     epochs: float | None = option(None, check=positive)
     """Epochs of every stage not given its own."""
     intermediate_epochs: float | None = option(None, check=positive)
-    """Epochs of the intermediate stage (default: --epochs, else 10)."""
+    """Epochs of the intermediate stage (default: --epochs, else {const:STAGE_DEFAULTS['intermediate'][0]})."""
     prediction_epochs: float | None = option(None, check=positive)
-    """Epochs of the prediction stage (default: --epochs, else 3)."""
+    """Epochs of the prediction stage (default: --epochs, else {const:STAGE_DEFAULTS['prediction'][0]})."""
     learning_rate: float | None = option(None, check=positive)
     """Learning rate of every stage not given its own."""
     intermediate_lr: float | None = option(None, check=positive)
-    """Learning rate of the intermediate stage (default: --learning-rate, else 5e-5)."""
+    """Learning rate of the intermediate stage (default: --learning-rate, else
+    {const:STAGE_DEFAULTS['intermediate'][1]})."""
     prediction_lr: float | None = option(None, check=positive)
-    """Learning rate of the prediction stage (default: --learning-rate, else 3e-5)."""
+    """Learning rate of the prediction stage (default: --learning-rate, else
+    {const:STAGE_DEFAULTS['prediction'][1]})."""
     training: TrainingOptions = group(TrainingOptions)
     temperature: float = option(1.0, check=positive)
     """Softmax temperature of the prediction loss."""
-    loss_weights: LossWeights = option(factory=LossWeights)
+    loss_weights: LossWeights = option(factory=LossWeights, example="attention=1,hidden=1,...")
     """Weight of each loss part, e.g. attention=1,hidden=1,embedding=1,prediction=1,hard_label=0.5;
     hard_label adds cross-entropy (MSE for regression) to the gold labels in the prediction stage."""
     prune_vocab: bool = False
@@ -613,7 +620,7 @@ class GeneralConfig:
     training: TrainingOptions = group(lambda: TrainingOptions(max_steps=10_000, eval_steps=500, save_steps=500))
     learning_rate: float = option(1e-4, check=positive)
     """Peak AdamW learning rate, reached after the warm-up and decayed linearly to 0 at --max-steps."""
-    loss_weights: LossWeights = option(factory=LossWeights)
+    loss_weights: LossWeights = option(factory=LossWeights, example="attention=1,hidden=1,...")
     """Weights of the intermediate losses, e.g. attention=1,hidden=1,embedding=1."""
     eval_blocks: int = option(128, check=non_negative)
     """Blocks held out from the start of the corpus (training starts at the first document they do not touch)."""
@@ -739,7 +746,7 @@ class PruneConfig:
     """Heads per layer to keep (Michel et al. gradient importance); hidden / heads is the new head size."""
     intermediate: int | None = option(None, check=at_least(1))
     """Feed-forward neurons per layer to keep (by mean |activation|)."""
-    layer_map: tuple[int, ...] | None = None
+    layer_map: tuple[int, ...] | None = option(None, example="3,6,9,12")
     """The layers to keep, e.g. 2,3,5,6 (1-based), instead of choosing them."""
     layer_choice: str = option("uniform", check=one_of(*LAYER_CHOICES))
     """How the kept layers are chosen without --layer-map: uniform (default; g(m) = round(m*N/M), which beat block

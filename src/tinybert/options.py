@@ -21,6 +21,8 @@ import dataclasses
 import difflib
 import functools
 import inspect
+import re
+import sys
 import textwrap
 import types
 import typing
@@ -60,6 +62,10 @@ class Meta:
     check: Check | None = None
     group: bool = False
     """The field holds an option group whose fields are flattened into the command's options."""
+    panel: str | None = None
+    """The ``--help`` panel of the option when it is not its group's (a task type's own options)."""
+    example: str | None = None
+    """How a structured value is written (``3,6,9,12``), shown in ``--help`` in place of its type."""
 
 
 def option(
@@ -70,9 +76,11 @@ def option(
     aliases: Sequence[str] = (),
     cli: bool = True,
     check: Check | None = None,
+    panel: str | None = None,
+    example: str | None = None,
 ) -> Any:
     """A config field with option metadata (its help text is the attribute docstring below it)."""
-    meta = {"tinybert": Meta(flag=flag, aliases=tuple(aliases), cli=cli, check=check)}
+    meta = {"tinybert": Meta(flag=flag, aliases=tuple(aliases), cli=cli, check=check, panel=panel, example=example)}
     if factory is not MISSING:
         return dataclasses.field(default_factory=factory, metadata=meta)
     return dataclasses.field(default=default, metadata=meta)
@@ -204,8 +212,22 @@ def field_help(cls: type) -> dict[str, str]:
                 and isinstance(after.value, ast.Constant)
                 and isinstance(after.value.value, str)
             ):
-                helps[node.target.id] = " ".join(inspect.cleandoc(after.value.value).split())
+                text = " ".join(inspect.cleandoc(after.value.value).split())
+                helps[node.target.id] = _constants(text, sys.modules[klass.__module__])
     return helps
+
+
+CONSTANT = re.compile(r"\{const:(?P<name>[\w.\[\]'\"]+)\}")
+"""A help text's reference to a constant of its config's module, e.g. ``{const:INTERMEDIATE_EPOCHS}``:
+help texts name defaults by reference, so that they never restate (and drift from) the value."""
+
+
+def _constants(text: str, module: Any) -> str:
+    def value(match: re.Match[str]) -> str:
+        found = eval(match.group("name"), vars(module))
+        return f"{found:g}" if isinstance(found, float) else str(found)
+
+    return CONSTANT.sub(value, text)
 
 
 def _default(f: dataclasses.Field) -> Any:

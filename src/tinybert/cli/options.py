@@ -67,6 +67,17 @@ def _default_text(spec: Spec) -> str | None:
     return None
 
 
+PANELS = {"data": "Data", "student": "Student", "training": "Training", "run": "Output and resume"}
+"""``--help`` panels of the shared option groups, by the field that holds the group."""
+
+
+def _panel(spec: Spec) -> str:
+    """The option's ``--help`` panel: its own (a task type's options), its group's, or the command's."""
+    if spec.meta.panel:
+        return spec.meta.panel
+    return PANELS.get(spec.path[0], spec.path[0].capitalize()) if spec.path else "Options"
+
+
 def _parameter(spec: Spec, rest: str | None, argument: bool = False) -> inspect.Parameter:
     tp, repeats = _cli_type(spec.type)
     required = spec.required and spec.name != rest
@@ -79,7 +90,8 @@ def _parameter(spec: Spec, rest: str | None, argument: bool = False) -> inspect.
             names,
             help=spec.help,
             show_default=show if show is not None else not repeats,
-            metavar="TEXT" if repeats else None,
+            metavar=spec.meta.example or ("TEXT" if repeats else None),
+            rich_help_panel=_panel(spec),
         )
     if required:
         default: Any = inspect.Parameter.empty
