@@ -162,8 +162,6 @@ class DataConfig:
         check_fields(self)
         if self.task is not None:
             _require(self.task_type is None, "task_type", "is for generic files; {task} decides the task type")
-            known = _known_tasks(self.task)
-            _require(not known, "task", f"unknown task {self.task!r}: expected one of {', '.join(known)}")
             _require(
                 self.data_dir is not None, "task", f"{self.task} needs {{data_dir}} (the folder with its TSV files)"
             )
@@ -188,18 +186,6 @@ class DataConfig:
     def paths(self) -> dict[str, Path | None]:
         """The data inputs by option name (an output folder must never overlap them)."""
         return {"--data-dir": self.data_dir, "--train": self.train, "--dev": self.dev}
-
-
-def _known_tasks(task: str) -> list[str]:
-    """The known task names when ``task`` is not one of them (else an empty list)."""
-    from tinybert.tasks.glue import GLUE_TASKS, normalize_task_name  # no torch
-
-    if normalize_task_name(task) in GLUE_TASKS:
-        return []
-    from tinybert.tasks.base import registered_tasks  # a task type's own task (imports torch)
-
-    names = registered_tasks()
-    return [] if normalize_task_name(task) in names else [*GLUE_TASKS, *names]
 
 
 INITS = ("random", "teacher", "prune", "auto")
