@@ -20,6 +20,7 @@ LAYERS = (
     "io",  # output folders, atomic writes, the environment record
     "timing",  # timing a call (benchmark, latency budgets)
     "losses",  # TinyBERT's loss functions, pure
+    "training",  # the loop's option group and settings (no torch), the training loop, checkpoints
     "config",  # every command's config dataclasses
     "commands",  # the command table (run functions named as text, imported lazily)
     "data",  # rows, readers, the GLUE tables, features and loaders, the raw-text corpus
@@ -28,7 +29,6 @@ LAYERS = (
     "deploy",  # runtimes, export and parity, predict, benchmark
     "evaluation",  # predictions and metrics of a model or an export
     "distillation",  # the TinyBERT objective, the teacher's cached outputs
-    "training",  # the training loop and checkpoints
     "stages",  # the training commands
     "pipeline",  # recipes, run, demo, report
     "cli",  # the command line

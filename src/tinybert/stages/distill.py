@@ -101,7 +101,7 @@ def _distill_into(config: DistillConfig, output: Path, accelerator: Accelerator)
     stage_results: dict[str, dict] = {}
     for stage in stages:
         optim = config.intermediate_optim if stage == "intermediate" else config.prediction_optim
-        set_seed(optim.seed)
+        set_seed(optim.options.seed)
         module = DistillationModule(
             student,
             teacher,

@@ -71,7 +71,7 @@ def _finetune_into(config: FinetuneConfig, output: Path, accelerator: Accelerato
     for lr in rates:
         run_dir = output / f"lr-{lr:g}" if len(rates) > 1 else output
         optim = replace(config.optim, learning_rate=lr)
-        set_seed(optim.seed)
+        set_seed(optim.options.seed)
         model = load_classifier(config.model, task.spec.label_names, "--model", new_head=True, task_type=task_type)
         length = sequence_length(
             model, config.data.max_seq_length, task.spec.max_seq_length, "--max-seq-length", f"--model {config.model}"
