@@ -62,7 +62,7 @@ def main() -> None:
     from textbrewer import DistillationConfig, GeneralDistiller, TrainingConfig
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
 
-    from tinybert.distillation.layer_map import uniform_map
+    from tinybert.models.layer_map import uniform_map
     from tinybert.models.students import STUDENT_PRESETS, build_student
     from tinybert.training.loop import param_groups
 

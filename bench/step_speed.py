@@ -154,9 +154,9 @@ def main() -> None:
     from transformers import AutoModelForSequenceClassification
 
     from tinybert.config import LossWeights
-    from tinybert.distillation.layer_map import uniform_map
     from tinybert.distillation.objective import DistillationModule
     from tinybert.models.attention import use_score_attention
+    from tinybert.models.layer_map import uniform_map
     from tinybert.models.students import STUDENT_PRESETS, build_student
     from tinybert.training.loop import adamw, param_groups
 

@@ -27,13 +27,13 @@ from accelerate import Accelerator
 
 from tinybert.config import STUDENT_PRESETS, DataConfig, LossWeights
 from tinybert.data.features import Collate, model_inputs
-from tinybert.data.loading import Features, load_data, model_labels
-from tinybert.distillation.layer_map import uniform_map
 from tinybert.distillation.objective import DistillationModule
 from tinybert.distillation.teacher_states import INDEX_KEY, teacher_states
 from tinybert.models.attention import use_training_attention
+from tinybert.models.layer_map import uniform_map
 from tinybert.models.loading import load_classifier, load_tokenizer
 from tinybert.models.students import build_student
+from tinybert.tasks.loading import Features, load_data, model_labels
 from tinybert.training.loop import adamw, param_groups
 
 

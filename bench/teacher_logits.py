@@ -23,10 +23,10 @@ import torch
 
 import tinybert
 import tinybert.stages.distill as distill_stage
-from tinybert.data.loading import Features
 from tinybert.io.environment import environment
 from tinybert.pipeline.demo_data import write_demo_data
 from tinybert.pipeline.recipe import minilm_path
+from tinybert.tasks.loading import Features
 
 
 def main() -> None:

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from tinybert.distillation.layer_map import parse_layer_map, uniform_map
 from tinybert.errors import TinyBertError
+from tinybert.models.layer_map import parse_layer_map, uniform_map
 
 
 @pytest.mark.parametrize(

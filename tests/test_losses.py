@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from tinybert.distillation.losses import attention_mse, hidden_mse, regression_mse, soft_cross_entropy
+from tinybert.losses import attention_mse, hidden_mse, regression_mse, soft_cross_entropy
 
 
 def test_attention_mse_counts_only_real_query_and_key_pairs() -> None:

@@ -8,8 +8,8 @@ import warnings
 import numpy as np
 import pytest
 
+from tinybert.data.glue import GLUE_TASKS, TaskSpec, get_task
 from tinybert.errors import TinyBertError
-from tinybert.tasks.glue import GLUE_TASKS, TaskSpec, get_task
 from tinybert.tasks.metrics import compute_metrics, main_metric_value
 
 CUSTOM = TaskSpec(

@@ -11,9 +11,9 @@ from transformers import AutoModelForSequenceClassification
 
 from builders import make_model
 from tinybert.config import StudentShape
-from tinybert.distillation.layer_map import uniform_map
 from tinybert.errors import TinyBertError
 from tinybert.models.attention import use_default_attention, use_score_attention
+from tinybert.models.layer_map import uniform_map
 from tinybert.models.loading import load_classifier
 from tinybert.models.students import build_student, init_from_teacher, resolve_shape, teacher_keys
 

@@ -11,10 +11,10 @@ from torch import nn
 from transformers import AutoModelForSequenceClassification
 
 from tinybert.config import LossWeights, StudentShape
-from tinybert.distillation.layer_map import uniform_map
 from tinybert.distillation.objective import TEACHER_LOGITS, DistillationModule
 from tinybert.errors import TinyBertError
 from tinybert.models.attention import use_score_attention
+from tinybert.models.layer_map import uniform_map
 from tinybert.models.students import build_student
 
 

@@ -98,7 +98,7 @@ def test_a_stage_takes_its_own_value_then_the_shared_one_then_the_default() -> N
     assert (shared.intermediate_optim.learning_rate, shared.prediction_optim.learning_rate) == (1e-4, 2e-5)
     # distill now sets weight decay and clipping too (they used to be fine-tuning only)
     tuned = build(DistillConfig, {**base, "weight_decay": 0.0, "max_grad_norm": 0.5})
-    assert tuned.prediction_optim.weight_decay == 0.0 and tuned.intermediate_optim.max_grad_norm == 0.5
+    assert tuned.prediction_optim.options.weight_decay == 0.0 and tuned.intermediate_optim.options.max_grad_norm == 0.5
 
 
 @pytest.mark.parametrize(

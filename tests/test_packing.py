@@ -10,9 +10,9 @@ from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
 
 from architectures import ARCHITECTURES, OWN_ATTENTION, arch_config
 from tinybert.config import LossWeights
-from tinybert.distillation.layer_map import uniform_map
 from tinybert.distillation.objective import DistillationModule
 from tinybert.models.attention import use_score_attention
+from tinybert.models.layer_map import uniform_map
 from tinybert.models.packing import is_right_padded, pack_inputs, packed_forward, supports_packing
 
 SCORE_ARCHITECTURES = [a for a in ARCHITECTURES if a not in OWN_ATTENTION]

@@ -9,9 +9,9 @@ import pytest
 import yaml
 
 from builders import make_model, run_cli, write_sst2
+from tinybert.data.glue import GLUE_TASKS
 from tinybert.errors import TinyBertError
 from tinybert.pipeline.recipe import Recipe, apply_overrides, build_recipe, load_recipe
-from tinybert.tasks.glue import GLUE_TASKS
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 

@@ -591,6 +591,6 @@ def test_squad_dev_articles_read_window_and_score(tmp_path: Path) -> None:
 
 
 def _spec():  # the v1.1 spec the span type reads
-    from tinybert.tasks.glue import TaskSpec
+    from tinybert.data.glue import TaskSpec
 
     return TaskSpec("squad", False, ("start", "end"), "f1", 384, True, None)

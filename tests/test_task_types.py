@@ -27,6 +27,7 @@ from transformers import (
 
 from builders import FILLER, NEGATIVE, POSITIVE, VOCAB, write_tokenizer
 from tinybert.config import DataConfig, DistillConfig, StudentSpec, TrainingOptions
+from tinybert.data.glue import TaskSpec, get_task
 from tinybert.data.readers import TaskData
 from tinybert.data.rows import iter_json_lines
 from tinybert.deploy.export import ExportConfig, run_export
@@ -43,7 +44,6 @@ from tinybert.tasks.base import (
     task_type_for_data,
     unregister_task_type,
 )
-from tinybert.tasks.glue import TaskSpec, get_task
 
 # ------------------------------------------------------------------------------------------------
 # The sequence task type in closed form
@@ -324,11 +324,11 @@ def test_toy_teacher_cache_keeps_per_token_views(toy: dict[str, Path], toy_teach
     from accelerate import Accelerator
 
     from tinybert.config import LossWeights
-    from tinybert.data.loading import Features, load_data
-    from tinybert.distillation.layer_map import uniform_map
     from tinybert.distillation.objective import TEACHER_LOGITS, DistillationModule
     from tinybert.distillation.teacher_cache import with_teacher_logits
+    from tinybert.models.layer_map import uniform_map
     from tinybert.models.loading import load_classifier, load_tokenizer
+    from tinybert.tasks.loading import Features, load_data
 
     task = load_data(DataConfig(task="toytags", data_dir=toy["data"]), need_train=True)
     assert task.task_type == "toy-tagging"

@@ -15,10 +15,10 @@ from transformers import BertConfig, BertForTokenClassification, BertTokenizerFa
 
 from builders import run_cli
 from tinybert.config import DataConfig
-from tinybert.data.loading import load_data
+from tinybert.data.glue import TaskSpec
 from tinybert.errors import TinyBertError
 from tinybert.tasks.base import get_task_type, per_example, task_type_for_data, text_batches
-from tinybert.tasks.glue import TaskSpec
+from tinybert.tasks.loading import load_data
 from tinybert.tasks.token import (
     Sentence,
     align_labels,

@@ -358,7 +358,8 @@ def test_the_loop_on_a_tiny_module_steps_evaluates_and_keeps_the_best(tmp_path: 
     from accelerate import Accelerator
 
     from tinybert.distillation.objective import StepOutput
-    from tinybert.training.loop import LoopSettings, MetricLog, train
+    from tinybert.training.loop import MetricLog, train
+    from tinybert.training.settings import LoopSettings, TrainingOptions
 
     torch.manual_seed(0)
     x = torch.randn(32, 3)
@@ -387,7 +388,9 @@ def test_the_loop_on_a_tiny_module_steps_evaluates_and_keeps_the_best(tmp_path: 
         return -mse, {"dev_mse": mse}
 
     log = MetricLog(tmp_path / "logs", tmp_path / "log.jsonl", True)
-    settings = LoopSettings(learning_rate=0.1, epochs=3, warmup_ratio=0.25, weight_decay=0.0, eval_steps=5, log_steps=1)
+    settings = LoopSettings(
+        TrainingOptions(warmup_ratio=0.25, weight_decay=0.0, eval_steps=5, log_steps=1), learning_rate=0.1, epochs=3
+    )
     keep = lambda m: best.append(float(m.w.weight.detach().sum()))  # noqa: E731
     batches = EpochBatches(features, collate, 8, seed=0)
     result = train(

@@ -14,6 +14,7 @@ import importlib
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import tinybert.config as cfg
@@ -108,10 +109,16 @@ def api_function(name: str) -> Callable[..., Any]:
     return call
 
 
+def api() -> SimpleNamespace:
+    """The Python API as one namespace (``api().distill(...)`` is ``tinybert.distill(...)``), for code
+    inside the package, which must not import the ``tinybert`` package facade."""
+    return SimpleNamespace(**{api_name(name): api_function(name) for name in COMMANDS})
+
+
 def _summary(config: type) -> str:
     """The config's one-line description, without its ``tinybert <name>:`` head."""
     text = " ".join((config.__doc__ or "").split()).split(": ", 1)[-1]
     return text[:1].upper() + text[1:]
 
 
-__all__ = ["COMMANDS", "Command", "api_function", "api_name"]
+__all__ = ["COMMANDS", "Command", "api", "api_function", "api_name"]

@@ -11,7 +11,6 @@ is quick.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from tinybert.options import (
     option,
     positive,
 )
+from tinybert.training.settings import LoopSettings, TrainingOptions
 
 
 def _require(condition: bool, name: str, problem: str) -> None:
@@ -162,8 +162,6 @@ class DataConfig:
         check_fields(self)
         if self.task is not None:
             _require(self.task_type is None, "task_type", "is for generic files; {task} decides the task type")
-            known = _known_tasks(self.task)
-            _require(not known, "task", f"unknown task {self.task!r}: expected one of {', '.join(known)}")
             _require(
                 self.data_dir is not None, "task", f"{self.task} needs {{data_dir}} (the folder with its TSV files)"
             )
@@ -188,18 +186,6 @@ class DataConfig:
     def paths(self) -> dict[str, Path | None]:
         """The data inputs by option name (an output folder must never overlap them)."""
         return {"--data-dir": self.data_dir, "--train": self.train, "--dev": self.dev}
-
-
-def _known_tasks(task: str) -> list[str]:
-    """The known task names when ``task`` is not one of them (else an empty list)."""
-    from tinybert.tasks.glue import GLUE_TASKS, normalize_task_name  # no torch
-
-    if normalize_task_name(task) in GLUE_TASKS:
-        return []
-    from tinybert.tasks.base import registered_tasks  # a task type's own task (imports torch)
-
-    names = registered_tasks()
-    return [] if normalize_task_name(task) in names else [*GLUE_TASKS, *names]
 
 
 INITS = ("random", "teacher", "prune", "auto")
@@ -316,65 +302,6 @@ class RunOptions:
         )
 
 
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
-
-
-@dataclass(frozen=True)
-class TrainingOptions:
-    """How the training loop runs (fine-tuning, and each distillation stage)."""
-
-    batch_size: int = option(32, check=at_least(1))
-    """Examples per forward pass, per process."""
-    warmup_ratio: float = option(0.1, check=fraction)
-    """Share of the steps (of each stage) warming the learning rate up from 0; then linear decay."""
-    weight_decay: float = option(0.01, check=non_negative)
-    """AdamW weight decay (not on biases and LayerNorm weights)."""
-    max_grad_norm: float = option(1.0, check=non_negative)
-    """Clip the global gradient norm to this; 0 disables."""
-    gradient_accumulation_steps: int = option(1, check=at_least(1))
-    """Micro-batches per optimizer step: each step sees batch_size x this many examples (per process)."""
-    max_steps: int | None = option(None, check=at_least(1))
-    """Stop after N optimizer steps (per distillation stage); default: the epochs decide."""
-    eval_steps: int | None = option(None, check=at_least(1))
-    """Evaluate every N optimizer steps (default: at the end of every epoch)."""
-    save_steps: int | None = option(None, check=at_least(1))
-    """Checkpoint the whole training state every N steps into OUTPUT/checkpoints/ (default: at every
-    evaluation), for --resume."""
-    keep_checkpoints: int = option(1, check=at_least(1))
-    """Newest checkpoints kept."""
-    log_steps: int = option(10, check=at_least(1))
-    """Log mean training losses every N steps."""
-    precision: str = option("auto", check=one_of(*PRECISIONS))
-    """auto (bf16 autocast on a CUDA GPU that supports it, else fp32), fp32, bf16 or fp16 (CUDA only).
-    bf16 on this project's AVX2 CPU was about 11x slower than fp32: auto keeps CPUs at fp32."""
-    seed: int = 42
-    """Random seed (data order, dropout, new weights)."""
-
-    def __post_init__(self) -> None:
-        check_fields(self)
-
-
-@dataclass(frozen=True)
-class OptimConfig:
-    """One training run of the shared loop (a fine-tuning run or one distillation stage); built by
-    the command configs from their options, not an option group itself."""
-
-    epochs: float
-    learning_rate: float
-    batch_size: int = 32
-    warmup_ratio: float = 0.1
-    weight_decay: float = 0.01
-    max_grad_norm: float = 1.0
-    gradient_accumulation_steps: int = 1
-    max_steps: int | None = None
-    eval_steps: int | None = None
-    save_steps: int | None = None
-    keep_checkpoints: int = 1
-    log_steps: int = 10
-    precision: str = "auto"
-    seed: int = 42
-
-
 # ---------------------------------------------------------------------------------------------
 # finetune, distill, evaluate
 
@@ -405,12 +332,10 @@ class FinetuneConfig:
             _require(rate > 0, "learning_rate", f"expected > 0, got {rate:g}")
 
     @property
-    def optim(self) -> OptimConfig:
+    def optim(self) -> LoopSettings:
         """The loop's settings; the learning rate is set per run of the search."""
-        return OptimConfig(
-            epochs=self.epochs,
-            learning_rate=self.learning_rate[0] if self.learning_rate else 1e-4,
-            **dataclasses.asdict(self.training),
+        return LoopSettings(
+            self.training, learning_rate=self.learning_rate[0] if self.learning_rate else 1e-4, epochs=self.epochs
         )
 
 
@@ -480,21 +405,17 @@ class DistillConfig:
     def __post_init__(self) -> None:
         check_fields(self)
 
-    def stage_optim(self, stage: str) -> OptimConfig:
+    def stage_optim(self, stage: str) -> LoopSettings:
         """The loop's settings of ``stage`` (see :func:`resolve_stage`)."""
         epochs, learning_rate = resolve_stage(self, stage)
-        return OptimConfig(
-            epochs=epochs,
-            learning_rate=learning_rate,
-            **dataclasses.asdict(self.training),
-        )
+        return LoopSettings(self.training, learning_rate=learning_rate, epochs=epochs)
 
     @property
-    def intermediate_optim(self) -> OptimConfig:
+    def intermediate_optim(self) -> LoopSettings:
         return self.stage_optim("intermediate")
 
     @property
-    def prediction_optim(self) -> OptimConfig:
+    def prediction_optim(self) -> LoopSettings:
         return self.stage_optim("prediction")
 
 
@@ -1013,7 +934,6 @@ __all__ = [
     "FinetuneConfig",
     "GeneralConfig",
     "LossWeights",
-    "OptimConfig",
     "PredictConfig",
     "PruneConfig",
     "RunConfig",

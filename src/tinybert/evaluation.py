@@ -13,10 +13,10 @@ from torch.utils.data import DataLoader
 from transformers import PreTrainedModel
 
 from tinybert.data.features import model_inputs
-from tinybert.data.loading import Features
 from tinybert.deploy.runtime import InferenceModel
 from tinybert.errors import TinyBertError
 from tinybert.tasks.base import TaskType, per_example, split_metrics
+from tinybert.tasks.loading import Features
 
 log = logging.getLogger(__name__)
 

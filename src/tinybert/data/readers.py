@@ -23,6 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tinybert.data.glue import (
+    PAIR_MAX_LENGTH,
+    SINGLE_SENTENCE_MAX_LENGTH,
+    GlueFiles,
+    TaskSpec,
+    get_task,
+)
 from tinybert.data.rows import (
     MalformedRowError,
     Record,
@@ -41,13 +48,6 @@ from tinybert.data.rows import (
     text_value,
 )
 from tinybert.errors import TinyBertError
-from tinybert.tasks.glue import (
-    PAIR_MAX_LENGTH,
-    SINGLE_SENTENCE_MAX_LENGTH,
-    GlueFiles,
-    TaskSpec,
-    get_task,
-)
 
 __all__ = ["Example", "TaskData", "glue_source", "load_custom", "load_glue", "read_table"]
 

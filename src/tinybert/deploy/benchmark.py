@@ -64,8 +64,8 @@ def measure_model(name: str, config: BenchmarkConfig) -> dict:
     import transformers
 
     from tinybert.deploy.runtime import load_inference_model
-    from tinybert.deploy.timing import time_calls
     from tinybert.models.structure import config_position_limit
+    from tinybert.timing import time_calls
 
     transformers.logging.set_verbosity_error()
     transformers.logging.disable_progress_bar()

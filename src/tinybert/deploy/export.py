@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from tinybert.config import DataConfig, ExportConfig
-from tinybert.data.loading import load_data
+from tinybert.data.glue import GLUE_TASKS, normalize_task_name
 from tinybert.data.readers import Example, load_glue, read_table
 from tinybert.data.rows import guess_text_column
 from tinybert.deploy.runtime import (
@@ -37,7 +37,7 @@ from tinybert.errors import TinyBertError
 from tinybert.io.environment import environment
 from tinybert.io.outputs import atomic_folder, output_folder, write_json
 from tinybert.tasks.base import TaskType, get_task_type, per_example, text_batches
-from tinybert.tasks.glue import GLUE_TASKS, normalize_task_name
+from tinybert.tasks.loading import load_data
 
 Batch = tuple[dict[str, torch.Tensor], list, list[dict]]
 """A padded batch with its examples and features (:func:`tinybert.tasks.base.text_batches`)."""
@@ -383,10 +383,10 @@ def run_export(config: ExportConfig) -> dict:
 
 def _prune_vocab_into(config: ExportConfig, folder: Path) -> dict:
     """``config.model`` with the vocabulary of ``config.task``'s training split, saved into ``folder``."""
-    from tinybert.data.loading import Features, model_labels
     from tinybert.models.loading import load_classifier, load_tokenizer
     from tinybert.models.saving import save_model
     from tinybert.models.vocab import data_ids, prune_vocabulary
+    from tinybert.tasks.loading import Features, model_labels
 
     task = load_data(DataConfig(task=config.task, data_dir=config.data_dir), need_train=True)
     task_type = get_task_type(task.task_type)

@@ -22,11 +22,11 @@ import torch
 from tqdm.auto import tqdm
 
 from tinybert.config import PredictConfig
+from tinybert.data.glue import get_task
 from tinybert.data.rows import Row, RowSource, atomic_output, guess_text_column, output_suffix_ok, table_source
 from tinybert.deploy.runtime import InferenceModel, load_inference_model
 from tinybert.errors import TinyBertError
 from tinybert.tasks.base import per_example, text_batches
-from tinybert.tasks.glue import get_task
 
 __all__ = ["PredictConfig", "predict_rows", "run_predict"]
 CHUNK_ROWS = 1024  # rows read, predicted and written at a time: memory stays flat on large files

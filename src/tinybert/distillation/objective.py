@@ -10,11 +10,11 @@ from transformers import PretrainedConfig, PreTrainedModel
 
 from tinybert.config import LossWeights
 from tinybert.data.features import model_inputs
-from tinybert.distillation.layer_map import LayerMap
-from tinybert.distillation.losses import attention_mse, hidden_mse
 from tinybert.distillation.teacher_states import INDEX_KEY, StatesLayout, TeacherStates
 from tinybert.errors import TinyBertError
+from tinybert.losses import attention_mse, hidden_mse
 from tinybert.models.attention import use_score_attention, uses_score_attention
+from tinybert.models.layer_map import LayerMap
 from tinybert.models.packing import PACKING_KWARG, is_right_padded, pack_inputs, position_offset, supports_packing
 from tinybert.tasks.base import DEFAULT_TASK_TYPE, TaskType, get_task_type
 

@@ -8,10 +8,10 @@ from accelerate import Accelerator
 from transformers import PreTrainedModel
 
 from tinybert.data.features import make_loader
-from tinybert.data.loading import Features
 from tinybert.distillation.objective import teacher_key
 from tinybert.evaluation import predict
 from tinybert.tasks.base import DEFAULT_TASK_TYPE, get_task_type
+from tinybert.tasks.loading import Features
 
 log = logging.getLogger(__name__)
 

@@ -24,9 +24,9 @@ import torch
 from transformers import PretrainedConfig, PreTrainedModel
 
 from tinybert.config import StudentShape
-from tinybert.deploy.timing import time_calls
 from tinybert.errors import TinyBertError
 from tinybert.models.structure import encoder_shape, student_config
+from tinybert.timing import time_calls
 
 __all__ = ["Budget", "budget_shape", "encoder_parameters", "shape_latency_ms", "shape_parameters"]
 

@@ -62,8 +62,8 @@ from transformers import AutoModel, AutoModelForSequenceClassification, PreTrain
 
 from tinybert.config import StudentShape
 from tinybert.data.features import model_inputs
-from tinybert.distillation.layer_map import uniform_map
 from tinybert.errors import TinyBertError
+from tinybert.models.layer_map import uniform_map
 from tinybert.models.structure import encoder_layers, student_config
 
 SUPPORTED = ("bert", "roberta", "xlm-roberta", "electra", "distilbert", "mpnet", "deberta-v2")

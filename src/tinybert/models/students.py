@@ -17,9 +17,9 @@ from transformers import (
 )
 
 from tinybert.config import STUDENT_PRESETS, StudentShape, StudentSpec
-from tinybert.distillation.layer_map import LayerMap, parse_layer_map, uniform_map
 from tinybert.errors import TinyBertError
 from tinybert.models.heads import permute_labels
+from tinybert.models.layer_map import LayerMap, parse_layer_map, uniform_map
 from tinybert.models.loading import check_labels, describe_encoder, label_config, load_config, load_pretrained
 from tinybert.models.structure import bert_student_config, encoder_layers, student_config
 from tinybert.tasks.base import task_type_for_model

@@ -49,10 +49,11 @@ from tinybert.config import (
     StudentSpec,
     resolve_stage,
 )
+from tinybert.data.glue import GLUE_TASKS, normalize_task_name
 from tinybert.errors import TinyBertError
 from tinybert.io.outputs import prepare_output, write_json
-from tinybert.options import Meta, as_options, build, check_fields, group, specs
-from tinybert.tasks.glue import GLUE_TASKS, normalize_task_name
+from tinybert.options import Meta, OptionError, as_options, build, check_fields, group, specs
+from tinybert.tasks.base import check_task_name
 
 log = logging.getLogger(__name__)
 
@@ -254,7 +255,12 @@ def build_recipe(data: Any) -> Recipe:
         values[name] = build(
             cls, content, label=lambda n, name=name: f"{name}.{n}", head=lambda n, name=name: f"recipe key {name}.{n}"
         )
-    return build(Recipe, values, head=lambda n: f"recipe key {n}")
+    recipe = build(Recipe, values, head=lambda n: f"recipe key {n}")
+    try:
+        check_task_name(recipe.data.task)
+    except OptionError as err:
+        raise err.relabel(lambda n: n, lambda n: f"recipe key {n}") from None
+    return recipe
 
 
 def recipe_mapping(recipe: Recipe) -> dict:
@@ -368,7 +374,9 @@ def run_recipe(
     ``overwrite``: run every step again, replacing their results. A run folder made by a
     different recipe is refused unless ``overwrite``.
     """
-    import tinybert
+    from tinybert.commands import api
+
+    tinybert = api()  # the public API: one function per command
     from tinybert.pipeline.report import ReportModel, ReportSpec, write_model_card, write_report
 
     out = Path(recipe.output)

@@ -17,7 +17,6 @@ from tinybert.config import (
     DistillConfig,
 )
 from tinybert.data.features import Collate
-from tinybert.data.loading import Features, load_data, model_labels
 from tinybert.distillation.objective import DistillationModule, check_heads
 from tinybert.distillation.teacher_cache import with_teacher_logits
 from tinybert.distillation.teacher_states import INDEX_KEY, teacher_states
@@ -37,6 +36,7 @@ from tinybert.models.structure import sequence_length
 from tinybert.models.students import make_student
 from tinybert.models.vocab import data_ids, dropped_share, prune_vocabulary
 from tinybert.tasks.base import get_task_type
+from tinybert.tasks.loading import Features, load_data, model_labels
 from tinybert.tasks.metrics import main_metric_value
 from tinybert.training.loop import (
     MetricLog,
@@ -101,7 +101,7 @@ def _distill_into(config: DistillConfig, output: Path, accelerator: Accelerator)
     stage_results: dict[str, dict] = {}
     for stage in stages:
         optim = config.intermediate_optim if stage == "intermediate" else config.prediction_optim
-        set_seed(optim.seed)
+        set_seed(optim.options.seed)
         module = DistillationModule(
             student,
             teacher,

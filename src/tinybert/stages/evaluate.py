@@ -13,7 +13,6 @@ from tinybert.config import (
     EvaluateConfig,
 )
 from tinybert.data import TaskData
-from tinybert.data.loading import Features, load_data, model_labels
 from tinybert.deploy.runtime import is_export, load_inference_model
 from tinybert.errors import TinyBertError
 from tinybert.evaluation import evaluate_model, predict, runtime_forward
@@ -25,6 +24,7 @@ from tinybert.models.loading import (
 )
 from tinybert.models.structure import sequence_length
 from tinybert.tasks.base import get_task_type, split_metrics
+from tinybert.tasks.loading import Features, load_data, model_labels
 
 log = logging.getLogger(__name__)
 

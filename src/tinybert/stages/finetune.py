@@ -17,7 +17,6 @@ from tinybert.config import (
     default_finetune_lr,
 )
 from tinybert.data.features import Collate
-from tinybert.data.loading import Features, load_data, model_labels
 from tinybert.distillation.objective import SupervisedModule
 from tinybert.evaluation import evaluate_model
 from tinybert.io.environment import environment
@@ -35,6 +34,7 @@ from tinybert.models.saving import install_model, record_in_config, save_model
 from tinybert.models.structure import sequence_length
 from tinybert.models.students import make_student, resolve_shape
 from tinybert.tasks.base import get_task_type
+from tinybert.tasks.loading import Features, load_data, model_labels
 from tinybert.tasks.metrics import main_metric_value
 from tinybert.training.loop import MetricLog, make_accelerator, resume_step, stage_summary, train_epochs
 
@@ -71,7 +71,7 @@ def _finetune_into(config: FinetuneConfig, output: Path, accelerator: Accelerato
     for lr in rates:
         run_dir = output / f"lr-{lr:g}" if len(rates) > 1 else output
         optim = replace(config.optim, learning_rate=lr)
-        set_seed(optim.seed)
+        set_seed(optim.options.seed)
         model = load_classifier(config.model, task.spec.label_names, "--model", new_head=True, task_type=task_type)
         length = sequence_length(
             model, config.data.max_seq_length, task.spec.max_seq_length, "--max-seq-length", f"--model {config.model}"

@@ -46,7 +46,8 @@ from tinybert.models.saving import install_model, save_model
 from tinybert.models.students import make_student
 from tinybert.training import checkpoint
 from tinybert.training.batches import StreamBatches
-from tinybert.training.loop import MetricLog, loop_settings, make_accelerator, mean_loss, train
+from tinybert.training.loop import MetricLog, make_accelerator, mean_loss, train
+from tinybert.training.settings import LoopSettings
 
 log = logging.getLogger(__name__)
 
@@ -235,7 +236,7 @@ def _distill_into(
     result = train(
         module,
         batches,
-        loop_settings(tr, learning_rate=config.learning_rate, keep_best=False),
+        LoopSettings(tr, learning_rate=config.learning_rate, keep_best=False),
         accelerator=accelerator,
         evaluate=evaluate,
         on_best=None,

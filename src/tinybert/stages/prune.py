@@ -12,14 +12,13 @@ import torch
 from transformers import set_seed
 
 from tinybert.config import PruneConfig
-from tinybert.data.loading import Features, load_data, model_labels
-from tinybert.distillation.layer_map import uniform_map
 from tinybert.errors import TinyBertError
 from tinybert.evaluation import evaluate_model
 from tinybert.io.environment import environment
 from tinybert.io.outputs import output_folder, write_json
 from tinybert.models.attention import use_default_attention
 from tinybert.models.budget import budget_shape
+from tinybert.models.layer_map import uniform_map
 from tinybert.models.loading import count_parameters, describe_encoder, folder_size, load_classifier, load_tokenizer
 from tinybert.models.pruning import cut_model
 from tinybert.models.saving import install_model, save_model
@@ -27,6 +26,7 @@ from tinybert.models.structure import config_position_limit, sequence_length
 from tinybert.models.students import resolve_shape
 from tinybert.models.vocab import data_ids, dropped_share, piece_counts, prune_vocabulary
 from tinybert.tasks.base import get_task_type
+from tinybert.tasks.loading import Features, load_data, model_labels
 from tinybert.training.loop import make_accelerator
 
 log = logging.getLogger(__name__)

@@ -36,13 +36,14 @@ import numpy as np
 import torch
 
 from tinybert.errors import TinyBertError
+from tinybert.options import OptionError
 
 if TYPE_CHECKING:
     from transformers import PretrainedConfig
 
     from tinybert.config import DataConfig
+    from tinybert.data.glue import TaskSpec
     from tinybert.data.readers import TaskData
-    from tinybert.tasks.glue import TaskSpec
 
 __all__ = [
     "DEFAULT_TASK_TYPE",
@@ -166,7 +167,7 @@ _DATA_TASKS: dict[str, str] = {}  # data task name (normalised) -> task type nam
 def register_task_type(task_type: TaskType, tasks: Sequence[str] = ()) -> TaskType:
     """Register ``task_type`` (replacing one of the same name); ``tasks``: data task names
     (``--task NAME``) whose data it reads. Returns ``task_type``."""
-    from tinybert.tasks.glue import GLUE_TASKS, normalize_task_name
+    from tinybert.data.glue import GLUE_TASKS, normalize_task_name
 
     taken = [name for name in tasks if normalize_task_name(name) in GLUE_TASKS]
     if taken:
@@ -196,6 +197,20 @@ def registered_tasks() -> list[str]:
     return sorted(_DATA_TASKS)
 
 
+def check_task_name(task: str | None) -> None:
+    """Refuse a ``--task`` that neither GLUE nor a registered task type knows, listing the known ones.
+
+    Raises:
+        OptionError: on the ``task`` option (each surface names it its own way).
+    """
+    from tinybert.data.glue import GLUE_TASKS, normalize_task_name
+
+    if task is None or normalize_task_name(task) in GLUE_TASKS or normalize_task_name(task) in registered_tasks():
+        return
+    known = ", ".join([*GLUE_TASKS, *registered_tasks()])
+    raise OptionError("task", f"unknown task {task!r}: expected one of {known}")
+
+
 def get_task_type(name: str) -> TaskType:
     """The task type called ``name``.
 
@@ -211,7 +226,7 @@ def get_task_type(name: str) -> TaskType:
 def task_type_for_data(data: DataConfig, task_type: str | None = None) -> TaskType:
     """The task type reading ``data``: ``task_type`` when given, else the one registered for
     ``data.task``, else ``sequence`` (GLUE tasks and generic files)."""
-    from tinybert.tasks.glue import normalize_task_name
+    from tinybert.data.glue import normalize_task_name
 
     _load_builtin()
     if task_type is not None:

@@ -14,8 +14,8 @@ import numpy as np
 from scipy import stats
 from sklearn.metrics import f1_score, matthews_corrcoef
 
+from tinybert.data.glue import GLUE_TASKS, TaskSpec
 from tinybert.errors import TinyBertError
-from tinybert.tasks.glue import GLUE_TASKS, TaskSpec
 
 __all__ = ["compute_metrics", "main_metric_value"]
 

@@ -19,11 +19,11 @@ from transformers import AutoModelForSequenceClassification, DataCollatorWithPad
 
 from tinybert.config import DataConfig
 from tinybert.data.features import encode
+from tinybert.data.glue import TaskSpec
 from tinybert.data.readers import Example, TaskData, load_custom, load_glue
-from tinybert.distillation.losses import regression_mse, soft_cross_entropy
 from tinybert.errors import TinyBertError
+from tinybert.losses import regression_mse, soft_cross_entropy
 from tinybert.tasks.base import Collator, View, register_task_type
-from tinybert.tasks.glue import TaskSpec
 from tinybert.tasks.metrics import compute_metrics
 
 __all__ = ["SEQUENCE", "SequenceTask", "pipeline_scores"]

@@ -55,11 +55,11 @@ import torch.nn.functional as F
 from transformers import AutoModelForQuestionAnswering, DataCollatorWithPadding, PretrainedConfig
 
 from tinybert.config import DataConfig
+from tinybert.data.glue import TaskSpec, normalize_task_name
 from tinybert.data.readers import TaskData
 from tinybert.data.rows import iter_json_lines
 from tinybert.errors import TinyBertError
 from tinybert.tasks.base import Collator, View, register_task_type
-from tinybert.tasks.glue import TaskSpec, normalize_task_name
 
 log = logging.getLogger(__name__)
 

@@ -42,11 +42,11 @@ import torch.nn.functional as F
 from transformers import AutoModelForTokenClassification, DataCollatorForTokenClassification, PretrainedConfig
 
 from tinybert.config import DataConfig
+from tinybert.data.glue import TaskSpec
 from tinybert.data.readers import TaskData
 from tinybert.data.rows import iter_json_lines, require_file
 from tinybert.errors import TinyBertError
 from tinybert.tasks.base import Collator, View, register_task_type
-from tinybert.tasks.glue import TaskSpec
 
 __all__ = [
     "CONLL_FILES",

@@ -25,10 +25,10 @@ from torch.utils.tensorboard import SummaryWriter
 from tqdm.auto import tqdm
 from transformers import get_linear_schedule_with_warmup
 
-from tinybert.config import OptimConfig
 from tinybert.errors import TinyBertError
 from tinybert.training import checkpoint
 from tinybert.training.batches import BatchSource, EpochBatches
+from tinybert.training.settings import LoopSettings
 
 Evaluate = Callable[[nn.Module], tuple[float, dict[str, float]]]
 """Called with the unwrapped module; returns (score, metrics). Higher score is better."""
@@ -103,38 +103,9 @@ class MetricLog:
             self.writer.close()
 
 
-@dataclass(frozen=True)
-class LoopSettings:
-    """How one run of the loop trains (built by the commands from their options)."""
-
-    learning_rate: float
-    epochs: float | None = None
-    """Passes over the data; ignored when ``max_steps`` is set."""
-    max_steps: int | None = None
-    gradient_accumulation_steps: int = 1
-    warmup_ratio: float = 0.1
-    weight_decay: float = 0.01
-    max_grad_norm: float = 1.0
-    eval_steps: int | None = None
-    """Evaluate every N steps; None: at the end of every epoch (and always at the last step)."""
-    save_steps: int | None = None
-    """Checkpoint every N steps; None: at every evaluation (and always at the last step)."""
-    keep_checkpoints: int = 1
-    log_steps: int = 10
-    keep_best: bool = True
-    """Call ``on_best`` when the score improves (False: the last step's model is the result)."""
-
-    def total_steps(self, steps_per_epoch: int | None) -> int:
-        if self.max_steps is not None:
-            return self.max_steps
-        if self.epochs is None or steps_per_epoch is None:
-            raise TinyBertError("a training run needs max_steps or, over a finite data set, epochs")
-        return max(1, math.ceil(self.epochs * steps_per_epoch))
-
-
 def make_accelerator(precision: str) -> Accelerator:
     """The Accelerator of a training command: mixed precision by ``--precision`` (see
-    :class:`~tinybert.config.TrainingOptions`); TF32 matmuls on CUDA."""
+    :class:`~tinybert.training.settings.TrainingOptions`); TF32 matmuls on CUDA."""
     cuda = torch.cuda.is_available()
     if precision == "fp16" and not cuda:
         raise TinyBertError("--precision fp16: needs a CUDA GPU; on a CPU use fp32 (or bf16)")
@@ -180,34 +151,27 @@ def check_distributed(distributed_type: str) -> None:
         )
 
 
-def loop_settings(options: object, **given: Any) -> LoopSettings:
-    """The loop settings of a run: every :class:`LoopSettings` field that ``options`` (an
-    :class:`~tinybert.config.OptimConfig` or :class:`~tinybert.config.TrainingOptions`) has, then ``given``."""
-    values = {f.name: getattr(options, f.name) for f in dataclasses.fields(LoopSettings) if hasattr(options, f.name)}
-    return LoopSettings(**{**values, **given})
-
-
 def train_epochs(
     module: nn.Module,
     features: list[dict],
     collate: Callable[[list[dict]], dict],
-    optim: OptimConfig,
+    settings: LoopSettings,
     *,
     accelerator: Accelerator,
     **kwargs: Any,
 ) -> TrainResult:
-    """:func:`train` over ``features`` for ``optim.epochs`` (or ``optim.max_steps``): shuffled,
+    """:func:`train` over ``features`` for ``settings.epochs`` (or its ``max_steps``): shuffled,
     length-grouped global batches split across processes and accumulation steps (:class:`EpochBatches`)."""
     batches = EpochBatches(
         features,
         collate,
-        optim.batch_size,
-        accumulation=optim.gradient_accumulation_steps,
+        settings.options.batch_size,
+        accumulation=settings.options.gradient_accumulation_steps,
         num_processes=accelerator.num_processes,
         process_index=accelerator.process_index,
-        seed=optim.seed,
+        seed=settings.options.seed,
     )
-    return train(module, batches, loop_settings(optim), accelerator=accelerator, **kwargs)
+    return train(module, batches, settings, accelerator=accelerator, **kwargs)
 
 
 def resume_step(checkpoints: Path) -> int | None:
@@ -252,9 +216,10 @@ def train(
     command), stored in the checkpoint and compared by the caller. ``units``: (name, amount per
     step), e.g. ``("tokens", 4096)``, logs ``tokens_per_second`` with the losses.
     """
-    optimizer = adamw(param_groups(module, settings.weight_decay), settings.learning_rate, accelerator.device)
+    options = settings.options
+    optimizer = adamw(param_groups(module, options.weight_decay), settings.learning_rate, accelerator.device)
     total_steps = settings.total_steps(batches.steps_per_epoch)
-    scheduler = get_linear_schedule_with_warmup(optimizer, int(settings.warmup_ratio * total_steps), total_steps)
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(options.warmup_ratio * total_steps), total_steps)
     # The scheduler is not prepare()d: Accelerate's wrapper steps it once per process, and here
     # one step() is one optimizer step. The batches are this loop's own (already sharded).
     module, optimizer = accelerator.prepare(module, optimizer)
@@ -317,7 +282,7 @@ def train(
                 },
                 "run": run_state or {},
             }
-            checkpoint.save(checkpoints, step, model=tensors, state=state, keep=settings.keep_checkpoints)
+            checkpoint.save(checkpoints, step, model=tensors, state=state, keep=options.keep_checkpoints)
         accelerator.wait_for_everyone()
 
     prior_seconds = result.seconds
@@ -334,15 +299,15 @@ def train(
                 accelerator.backward(out.loss * weight)
             for key, value in {"loss": out.loss.detach(), **out.parts}.items():
                 running[key] = running.get(key, 0.0) + value.detach() * weight
-        if settings.max_grad_norm > 0:
-            accelerator.clip_grad_norm_(module.parameters(), settings.max_grad_norm)
+        if options.max_grad_norm > 0:
+            accelerator.clip_grad_norm_(module.parameters(), options.max_grad_norm)
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
         step += 1
         running_steps += 1
         bar.update(1)
-        if step % settings.log_steps == 0 or step == total_steps:
+        if step % options.log_steps == 0 or step == total_steps:
             # the one host sync for the loss parts (they stay on the device between log steps)
             # (averaged over the processes: each ran its share of the global batch)
             means = {k: float(accelerator.reduce(v, "mean")) / running_steps for k, v in running.items()}
@@ -353,10 +318,10 @@ def train(
             bar.set_postfix(loss=f"{means['loss']:.4f}")
             running, running_steps, window_start = {}, 0, time.perf_counter()
         end_of_epoch = batches.steps_per_epoch is not None and step % batches.steps_per_epoch == 0
-        due_eval = step == total_steps or (step % settings.eval_steps == 0 if settings.eval_steps else end_of_epoch)
+        due_eval = step == total_steps or (step % options.eval_steps == 0 if options.eval_steps else end_of_epoch)
         if evaluate is not None and due_eval:
             run_eval()
-        due_save = step == total_steps or (step % settings.save_steps == 0 if settings.save_steps else due_eval)
+        due_save = step == total_steps or (step % options.save_steps == 0 if options.save_steps else due_eval)
         if checkpoints is not None and due_save:
             save()
     bar.close()
@@ -385,13 +350,14 @@ def mean_loss(module: nn.Module, loader: DataLoader | list, accelerator: Acceler
     return {k: float(v) / max(count, 1) for k, v in sums.items()}
 
 
-def stage_summary(result: TrainResult, optim: OptimConfig, num_processes: int = 1, precision: str = "fp32") -> dict:
+def stage_summary(result: TrainResult, settings: LoopSettings, num_processes: int = 1, precision: str = "fp32") -> dict:
+    options = settings.options
     return {
         "precision": precision,
-        "epochs": optim.epochs,
-        "learning_rate": optim.learning_rate,
-        "batch_size": optim.batch_size,
-        "global_batch_size": optim.batch_size * optim.gradient_accumulation_steps * num_processes,
+        "epochs": settings.epochs,
+        "learning_rate": settings.learning_rate,
+        "batch_size": options.batch_size,
+        "global_batch_size": options.batch_size * options.gradient_accumulation_steps * num_processes,
         "steps": result.steps,
         "seconds": round(result.seconds, 1),
         "best_step": result.best_step,

@@ -12,7 +12,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from tinybert.config import DataConfig
 from tinybert.data.features import make_loader
 from tinybert.data.readers import TaskData
-from tinybert.tasks.base import get_task_type, task_type_for_data
+from tinybert.tasks.base import check_task_name, get_task_type, task_type_for_data
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +24,7 @@ def load_data(data: DataConfig, need_train: bool, task_type: str | None = None) 
     ``task_type``: the name of a registered task type that reads ``data``; None: the one
     registered for ``data.task``, else ``sequence`` (GLUE tasks and generic files).
     """
+    check_task_name(data.task)
     kind = task_type_for_data(data, task_type or data.task_type)
     return replace(kind.read(data, need_train), task_type=kind.name)
 

@@ -1,0 +1,71 @@
+"""The training loop's settings: the one option group every training command holds
+(:class:`TrainingOptions`), and one run of the loop (:class:`LoopSettings`). No torch here: the
+configs and ``tinybert --help`` load this module."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from tinybert.errors import TinyBertError
+from tinybert.options import at_least, check_fields, fraction, non_negative, one_of, option
+
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+
+
+@dataclass(frozen=True)
+class TrainingOptions:
+    """How the training loop runs (fine-tuning, and each distillation stage)."""
+
+    batch_size: int = option(32, check=at_least(1))
+    """Examples per forward pass, per process."""
+    warmup_ratio: float = option(0.1, check=fraction)
+    """Share of the steps (of each stage) warming the learning rate up from 0; then linear decay."""
+    weight_decay: float = option(0.01, check=non_negative)
+    """AdamW weight decay (not on biases and LayerNorm weights)."""
+    max_grad_norm: float = option(1.0, check=non_negative)
+    """Clip the global gradient norm to this; 0 disables."""
+    gradient_accumulation_steps: int = option(1, check=at_least(1))
+    """Micro-batches per optimizer step: each step sees batch_size x this many examples (per process)."""
+    max_steps: int | None = option(None, check=at_least(1))
+    """Stop after N optimizer steps (per distillation stage); default: the epochs decide."""
+    eval_steps: int | None = option(None, check=at_least(1))
+    """Evaluate every N optimizer steps (default: at the end of every epoch)."""
+    save_steps: int | None = option(None, check=at_least(1))
+    """Checkpoint the whole training state every N steps into OUTPUT/checkpoints/ (default: at every
+    evaluation), for --resume."""
+    keep_checkpoints: int = option(1, check=at_least(1))
+    """Newest checkpoints kept."""
+    log_steps: int = option(10, check=at_least(1))
+    """Log mean training losses every N steps."""
+    precision: str = option("auto", check=one_of(*PRECISIONS))
+    """auto (bf16 autocast on a CUDA GPU that supports it, else fp32), fp32, bf16 or fp16 (CUDA only).
+    bf16 on this project's AVX2 CPU was about 11x slower than fp32: auto keeps CPUs at fp32."""
+    seed: int = 42
+    """Random seed (data order, dropout, new weights)."""
+
+    def __post_init__(self) -> None:
+        check_fields(self)
+
+
+@dataclass(frozen=True)
+class LoopSettings:
+    """One run of the loop (a fine-tuning run, one distillation stage, a general distillation):
+    the command's training options, and what the command decides for this run."""
+
+    options: TrainingOptions
+    learning_rate: float
+    epochs: float | None = None
+    """Passes over the data; ignored when ``options.max_steps`` is set."""
+    keep_best: bool = True
+    """Call ``on_best`` when the score improves (False: the last step's model is the result)."""
+
+    def total_steps(self, steps_per_epoch: int | None) -> int:
+        if self.options.max_steps is not None:
+            return self.options.max_steps
+        if self.epochs is None or steps_per_epoch is None:
+            raise TinyBertError("a training run needs max_steps or, over a finite data set, epochs")
+        return max(1, math.ceil(self.epochs * steps_per_epoch))
+
+
+__all__ = ["PRECISIONS", "LoopSettings", "TrainingOptions"]
