@@ -49,7 +49,7 @@ for side in old:$OLD/src new:$ROOT/src; do
   if [ -f "$DATA/squad-v1.1/dev-v1.1.json" ]; then
     [ -f "$OUT/squad/train.json" ] || python "$ROOT/bench/squad_split.py" "$DATA/squad-v1.1/dev-v1.1.json" "$OUT/squad" 38 > /dev/null
     QA="--task-type span --train $OUT/squad/train.json --dev $OUT/squad/dev.json --max-train-samples 48 \
-      --max-eval-samples 24 --max-seq-length 96 --doc-stride 32 --max-query-length 24 --batch-size 16 --overwrite"
+      --max-eval-samples 24 --max-seq-length 64 --doc-stride 16 --max-query-length 16 --batch-size 16 --overwrite"
     (cd /tmp && PYTHONPATH=$src python -m tinybert.cli finetune --model "$OUT/teacher" $QA --epochs 1 \
         --learning-rate 1e-3 --output "$OUT/$name-qa-teacher" > "$OUT/$name-qa-teacher.log" 2>&1)
     (cd /tmp && PYTHONPATH=$src python -m tinybert.cli distill --teacher "$OUT/$name-qa-teacher" $QA --layers 2 \
