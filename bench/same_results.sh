@@ -37,7 +37,7 @@ for side in old:$OLD/src new:$ROOT/src; do
       --epochs 2 --learning-rate 1e-3 --loss-weights prediction=1,hard_label=0.5 \
       --output "$OUT/$name-hard-label" > "$OUT/$name-hard-label.log" 2>&1)
   (cd /tmp && PYTHONPATH=$src python -m tinybert.cli prune --model "$OUT/$name-finetune" --task sst2 \
-      --data-dir "$OUT/SST-2" --layers 1 --hidden 16 --heads 2 --intermediate 32 --samples 64 \
+      --data-dir "$OUT/SST-2" --layers 1 --hidden 16 --heads 2 --intermediate 32 \
       --output "$OUT/$name-prune" --overwrite > "$OUT/$name-prune.log" 2>&1)
   if [ -d "$DATA/conll2003" ]; then
     NER="--task conll2003 --data-dir $DATA/conll2003 --max-train-samples 96 --max-eval-samples 48 --batch-size 16 --overwrite"

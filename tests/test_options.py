@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import re
+import typing
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from tinybert.cli.docs import GROUPS, pages, render
 from tinybert.commands import COMMANDS, api_name
 from tinybert.config import DistillConfig, FinetuneConfig
 from tinybert.errors import TinyBertError
-from tinybert.options import build, specs
+from tinybert.options import _meta, build, specs
 from tinybert.pipeline import recipe as recipe_module
 from tinybert.pipeline.recipe import SECTIONS, build_recipe
 
@@ -205,3 +206,37 @@ def test_help_texts_name_stage_defaults_by_reference() -> None:
     assert helps["intermediate_epochs"].endswith(f"else {epochs:g}).")
     assert helps["intermediate_lr"].endswith(f"else {rate:g}).")
     assert "{const:" not in " ".join(s.help for c in COMMANDS.values() for s in specs(c.config))
+
+
+# Options still declared in more than one config (issue 25); each leaves this list when it is
+# declared once, and nothing joins it.
+KNOWN_REPEATS = {
+    "batch_size", "data_dir", "dev", "device", "epochs", "label_column", "learning_rate", "loss_weights",
+    "max_seq_length", "max_train_samples", "model", "output", "overrides", "overwrite", "prune_vocab", "seed",
+    "task", "task_type", "teacher", "text_columns", "train",
+}  # fmt: skip
+
+
+def _option_classes() -> set[type]:
+    """Every command config and every option group they hold (not value types such as LossWeights)."""
+    found: set[type] = set()
+    todo = [c.config for c in COMMANDS.values()]
+    while todo:
+        cls = todo.pop()
+        if cls in found:
+            continue
+        found.add(cls)
+        hints = typing.get_type_hints(cls)
+        todo += [hints[f.name] for f in dataclasses.fields(cls) if _meta(f).group]
+    return found
+
+
+def test_an_option_is_declared_in_one_config_only() -> None:
+    declared: dict[str, set[str]] = {}
+    for cls in _option_classes():
+        for f in dataclasses.fields(cls):
+            if not _meta(f).group:
+                declared.setdefault(f.name, set()).add(cls.__name__)
+    repeats = {name for name, where in declared.items() if len(where) > 1}
+    assert not repeats - KNOWN_REPEATS, {n: sorted(declared[n]) for n in repeats - KNOWN_REPEATS}
+    assert not KNOWN_REPEATS - repeats, f"declared once now, drop from KNOWN_REPEATS: {KNOWN_REPEATS - repeats}"

@@ -206,7 +206,7 @@ class StudentSpec:
     classifier keeps its head, its rows permuted into the teacher's label order (other labels: refused).
     Default: tinybert-4l-312 unless shape options are given. Built students have the teacher's architecture."""
     layers: int | None = None
-    """Student layers (the shape options left out come from the teacher)."""
+    """Student layers (the shape options left out come from the teacher; tinybert prune: from the model cut)."""
     hidden: int | None = None
     """Student hidden width."""
     heads: int | None = None
@@ -220,8 +220,9 @@ class StudentSpec:
     wherever shapes match, every tensor shape-checked; prune: cut the student from the teacher, keeping its most
     important layers, residual dimensions, heads, head dimensions and FFN neurons (measured on the first
     --prune-samples training examples; with --layer-map, those layers)."""
-    prune_samples: int = option(512, check=at_least(1))
-    """--init prune: training examples (or corpus blocks) the importance is measured on."""
+    prune_samples: int = option(512, check=at_least(1), aliases=("samples",))
+    """--init prune and tinybert prune: training examples (or corpus blocks) the importance is measured on
+    (the first N)."""
     layer_map: tuple[int, ...] | None = option(None, example="3,6,9,12")
     """Teacher layer for each student layer, e.g. 3,6,9,12; default uniform, g(m) = round(m*N/M)."""
     layer_choice: str = option("uniform", check=one_of(*LAYER_CHOICES))
@@ -267,10 +268,14 @@ class StudentSpec:
                 self.init in ("random", "auto"), "student", f"a folder is already the init: drop {{init}} {self.init}"
             )
         _require(
-            self.layer_choice == "uniform" or (self.layer_map is None and self.init in ("prune", "auto")),
+            self.layer_choice == "uniform" or self.layer_map is None,
             "layer_choice",
-            "chooses the layers of --init prune: drop {layer_choice}"
-            + (" or {layer_map}" if self.layer_map is not None else ""),
+            "--layer-map fixes the layers: drop {layer_choice} or {layer_map}",
+        )
+        _require(
+            self.layer_choice == "uniform" or self.init in ("prune", "auto"),
+            "layer_choice",
+            "chooses the layers of --init prune: drop {layer_choice}",
         )
 
     @property
@@ -657,22 +662,9 @@ class PruneConfig:
     output: Path
     """Folder for the pruned model, its tokenizer and pruning.json."""
     data: DataConfig = group()
-    student: str | None = option(None, aliases=("preset",))
-    """Target shape preset (tinybert-4l-312, ...); or give the shape options (the ones left out: the model's)."""
-    layers: int | None = option(None, check=at_least(1))
-    """Layers to keep (the uniform map's teacher layers unless --layer-choice importance or --layer-map)."""
-    hidden: int | None = option(None, check=at_least(1))
-    """Residual dimensions to keep (by mean |activation| over all hidden states)."""
-    heads: int | None = option(None, check=at_least(1))
-    """Heads per layer to keep (Michel et al. gradient importance); hidden / heads is the new head size."""
-    intermediate: int | None = option(None, check=at_least(1))
-    """Feed-forward neurons per layer to keep (by mean |activation|)."""
-    layer_map: tuple[int, ...] | None = option(None, example="3,6,9,12")
-    """The layers to keep, e.g. 2,3,5,6 (1-based), instead of choosing them."""
-    layer_choice: str = option("uniform", check=one_of(*LAYER_CHOICES))
-    """How the kept layers are chosen without --layer-map: uniform (default; g(m) = round(m*N/M), which beat block
-    importance on SST-2 and MRPC in BENCHMARKS.md) or importance (the layers whose output differs most from their
-    input, 1 - cos)."""
+    student: StudentSpec = group(StudentSpec, exclude=("init", "student_arch"))
+    """The shape to cut: a preset or the shape options (the ones left out: the model's), which layers to
+    keep (--layer-map, --layer-choice), and the training examples the importance is measured on."""
     sparsity: float | None = option(None, check=fraction)
     """Instead of a width: remove at least this fraction of the Transformer layers' parameters (embeddings
     and head not counted), shrinking the residual, head and FFN widths together; with --layers, after the
@@ -686,8 +678,6 @@ class PruneConfig:
     you will deploy); the widest shape within it is kept."""
     latency_seq_len: int = option(128, check=at_least(1))
     """--target-latency: the sequence length the latency is measured at."""
-    samples: int = option(512, check=at_least(1))
-    """Training examples the importance is measured on (the first N)."""
     prune_vocab: bool = False
     """Keep only the special tokens and the word pieces of the training data (and --vocab-top); rewrites
     the embedding table and the tokenizer; words the kept pieces cannot spell become [UNK]."""
@@ -700,12 +690,8 @@ class PruneConfig:
 
     def __post_init__(self) -> None:
         check_fields(self)
-        shape = any(v is not None for v in (self.layers, self.hidden, self.heads, self.intermediate))
-        _require(
-            not (self.student is not None and shape),
-            "student",
-            f"{self.student} is a preset: drop {{layers}}/{{hidden}}/{{heads}}/{{intermediate}}",
-        )
+        spec = self.student
+        shape = any(v is not None for v in (spec.layers, spec.hidden, spec.heads, spec.intermediate))
         budgets = [name for name in ("sparsity", "target_params", "target_latency") if getattr(self, name) is not None]
         budget = bool(budgets)
         _require(
@@ -715,25 +701,20 @@ class PruneConfig:
         )
         _require(
             not budget
-            or (self.student is None and all(v is None for v in (self.hidden, self.heads, self.intermediate))),
+            or (spec.student is None and all(v is None for v in (spec.hidden, spec.heads, spec.intermediate))),
             budgets[0] if budgets else "sparsity",
             "sets the widths itself: drop {student}/{hidden}/{heads}/{intermediate} (--layers and --layer-map combine)",
         )
         _require(
-            self.student is None or self.student in STUDENT_PRESETS,
+            spec.student is None or spec.student in STUDENT_PRESETS,
             "student",
-            f"{self.student!r}: expected a preset ({', '.join(STUDENT_PRESETS)})",
+            f"{spec.student!r}: expected a preset ({', '.join(STUDENT_PRESETS)})",
         )
         _require(
-            self.prune_vocab or shape or budget or self.student is not None or self.layer_map is not None,
+            self.prune_vocab or shape or budget or spec.student is not None or spec.layer_map is not None,
             "prune_vocab",
             "nothing to prune: give a shape ({student}, {layers}, {hidden}, {heads}, {intermediate}), a budget "
             "({sparsity}, {target_params}, {target_latency}) and/or {prune_vocab}",
-        )
-        _require(
-            self.layer_choice == "uniform" or self.layer_map is None,
-            "layer_choice",
-            "--layer-map fixes the layers: drop {layer_choice} or {layer_map}",
         )
         _require(
             self.prune_vocab or (self.vocab_corpus is None and self.vocab_top == 0),
@@ -749,15 +730,15 @@ class PruneConfig:
     @property
     def prunes_structure(self) -> bool:
         return (
-            self.student is not None
-            or self.layer_map is not None
+            self.student.student is not None
+            or self.student.layer_map is not None
             or any(
                 v is not None
                 for v in (
-                    self.layers,
-                    self.hidden,
-                    self.heads,
-                    self.intermediate,
+                    self.student.layers,
+                    self.student.hidden,
+                    self.student.heads,
+                    self.student.intermediate,
                     self.sparsity,
                     self.target_params,
                     self.target_latency,

@@ -64,6 +64,8 @@ class Meta:
     """The field holds an option group whose fields are flattened into the command's options."""
     panel: str | None = None
     """The ``--help`` panel of the option when it is not its group's (a task type's own options)."""
+    exclude: tuple[str, ...] = ()
+    """A group field: options of the group this command does not offer (they keep their defaults)."""
     example: str | None = None
     """How a structured value is written (``3,6,9,12``), shown in ``--help`` in place of its type."""
 
@@ -86,10 +88,11 @@ def option(
     return dataclasses.field(default=default, metadata=meta)
 
 
-def group(factory: Callable[[], Any] | None = None) -> Any:
+def group(factory: Callable[[], Any] | None = None, exclude: Sequence[str] = ()) -> Any:
     """A field holding an option group (a dataclass), built from the flattened options; required
-    unless ``factory`` makes its default (a group whose defaults are valid on their own)."""
-    meta = {"tinybert": Meta(group=True)}
+    unless ``factory`` makes its default (a group whose defaults are valid on their own).
+    ``exclude``: the group's options this command does not offer (they keep their defaults)."""
+    meta = {"tinybert": Meta(group=True, exclude=tuple(exclude))}
     if factory is not None:
         return dataclasses.field(default_factory=factory, metadata=meta)
     return dataclasses.field(metadata=meta)
@@ -250,6 +253,8 @@ def specs(cls: type) -> tuple[Spec, ...]:
             # a group's defaults may differ per command: its field's factory makes them
             defaults = _default(f)
             for s in specs(hints[f.name]):
+                if s.name in meta.exclude:
+                    continue
                 default = s.default if defaults is MISSING or s.path else getattr(defaults, s.name)
                 out.append(dataclasses.replace(s, path=(f.name, *s.path), default=default))
         else:
@@ -385,7 +390,7 @@ def _build(cls: type, values: dict[str, Any]) -> Any:
     kwargs: dict[str, Any] = {}
     for f in dataclasses.fields(cls):
         if _meta(f).group:
-            own = {s.name for s in specs(hints[f.name])}
+            own = {s.name for s in specs(hints[f.name]) if s.name not in _meta(f).exclude}
             given = {k: v for k, v in values.items() if k in own}
             defaults = _default(f)
             base = {} if defaults is MISSING else as_options(defaults)  # this command's defaults

@@ -80,10 +80,11 @@ def _prune_into(config: PruneConfig, output: Path) -> dict:
             "--target-latency": config.target_latency,
         }
         budgeted = any(v is not None for v in budgets.values())
-        layers = config.layers if config.layers is not None or not budgeted else before.layers  # a budget keeps depth
-        shape = resolve_shape(model.config, config.student, layers, config.hidden, config.heads, config.intermediate)
-        if config.student is None and config.layers is None and config.layer_map is not None:
-            shape = type(shape)(len(config.layer_map), shape.hidden, shape.heads, shape.intermediate)
+        spec = config.student
+        layers = spec.layers if spec.layers is not None or not budgeted else before.layers  # a budget keeps depth
+        shape = resolve_shape(model.config, spec.student, layers, spec.hidden, spec.heads, spec.intermediate)
+        if spec.student is None and spec.layers is None and spec.layer_map is not None:
+            shape = type(shape)(len(spec.layer_map), shape.hidden, shape.heads, shape.intermediate)
         limit = config_position_limit(model.config)
         if config.target_latency is not None and limit is not None and config.latency_seq_len > limit:
             raise TinyBertError(
@@ -92,7 +93,7 @@ def _prune_into(config: PruneConfig, output: Path) -> dict:
         # The kept layers: given, the uniform map's, or (None) chosen by importance in the cut; a
         # budget counts the uniform map's when importance will choose (layers of one model are alike).
         uniform = uniform_map(shape.layers, model.config.num_hidden_layers).teacher_layers
-        layers = config.layer_map or (uniform if config.layer_choice == "uniform" else None)
+        layers = spec.layer_map or (uniform if spec.layer_choice == "uniform" else None)
         counted = layers or uniform
         if budgeted:
             budget = budget_shape(
@@ -121,7 +122,7 @@ def _prune_into(config: PruneConfig, output: Path) -> dict:
                     "measured_ms": round(budget.latency_ms, 3),
                     "model_ms": round(budget.original_latency_ms, 3),
                 }
-        batches = features.loader(features.train[: config.samples], 32, shuffle=False)
+        batches = features.loader(features.train[: config.student.prune_samples], 32, shuffle=False)
         pruned, cut = cut_model(
             model,
             shape,
