@@ -20,7 +20,7 @@ from tinybert.tasks.loading import Features
 
 log = logging.getLogger(__name__)
 
-__all__ = ["evaluate_model", "predict", "runtime_forward"]
+__all__ = ["evaluate_model", "predict_views", "runtime_forward"]
 
 
 Forward = Callable[..., Mapping[str, torch.Tensor]]
@@ -37,7 +37,7 @@ def runtime_forward(model: InferenceModel) -> Forward:
 
 
 @torch.inference_mode()
-def predict(
+def predict_views(
     model: nn.Module | Forward, loader: DataLoader, accelerator: Accelerator | None, task_type: TaskType
 ) -> tuple[list[list[np.ndarray]], list[np.ndarray] | None]:
     """The task type's prediction views of ``model`` over ``loader``, per example in order.
@@ -86,7 +86,7 @@ def evaluate_model(
     task_type = features.task_type
     results = {}
     for split, loader in loaders.items():
-        views, labels = predict(model, loader, accelerator, task_type)
+        views, labels = predict_views(model, loader, accelerator, task_type)
         if labels is None and getattr(task_type, "example_metrics", None) is None:
             raise TinyBertError(f"split {split} has no labels to evaluate against")
         examples, split_features = features.task.evals[split], features.evals[split]

@@ -1,7 +1,7 @@
 """``tinybert`` command line: one subcommand per entry of :data:`tinybert.commands.COMMANDS`.
 
 Each command's options are the fields of its config dataclass in :mod:`tinybert.config`
-(:mod:`tinybert.cli.options` turns them into Typer options); the command builds the config, calls
+(:mod:`tinybert.cli.flags` turns them into Typer options); the command builds the config, calls
 the command's run function and prints the result (:mod:`tinybert.cli.render`). The command
 modules are imported only when their command runs, so ``tinybert --help`` does not wait for torch.
 """
@@ -17,7 +17,7 @@ from typing import Any
 import typer
 
 from tinybert.cli import render
-from tinybert.cli.options import command, flags_in_errors
+from tinybert.cli.flags import command, flags_in_errors
 from tinybert.commands import COMMANDS, Command, api_name
 from tinybert.errors import TinyBertError
 from tinybert.io.outputs import WRITE_ERRNOS

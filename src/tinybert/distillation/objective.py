@@ -238,15 +238,15 @@ class SupervisedModule(nn.Module):
 
     def __init__(self, model: PreTrainedModel, task_type: TaskType | None = None, is_regression: bool = False) -> None:
         super().__init__()
-        self.student = model
+        self.model = model
         self.task_type = task_type
         self.is_regression = is_regression
 
     def forward(self, batch: dict[str, torch.Tensor]) -> StepOutput:
         if self.task_type is None:
-            out = self.student(**model_inputs(batch), labels=batch["labels"])
+            out = self.model(**model_inputs(batch), labels=batch["labels"])
             loss = out.loss
         else:
-            views = self.task_type.views(self.student(**model_inputs(batch)), batch)
+            views = self.task_type.views(self.model(**model_inputs(batch)), batch)
             loss = self.task_type.hard_loss(views, batch["labels"], self.is_regression)
         return StepOutput(loss=loss, parts={"task": loss.detach()})

@@ -9,7 +9,7 @@ from transformers import PreTrainedModel
 
 from tinybert.data.features import make_loader
 from tinybert.distillation.objective import teacher_key
-from tinybert.evaluation import predict
+from tinybert.evaluation import predict_views
 from tinybert.tasks.base import DEFAULT_TASK_TYPE, get_task_type
 from tinybert.tasks.loading import Features
 
@@ -33,7 +33,7 @@ def with_teacher_logits(
     by_length = [features.train[i] for i in order]
     collator = getattr(features, "collator", None)
     loader = accelerator.prepare(make_loader(by_length, features.tokenizer, batch_size, False, collator=collator))
-    views, _ = predict(teacher, loader, accelerator, task_type)  # views[v][j]: example order[j]
+    views, _ = predict_views(teacher, loader, accelerator, task_type)  # views[v][j]: example order[j]
     row_of = {i: [view[j] for view in views] for j, i in enumerate(order)}
     return [
         {**f, **{teacher_key(v): scores.tolist() for v, scores in enumerate(row_of[i])}}

@@ -193,7 +193,7 @@ class WordVectors:
         return self.index.get(word.lower()) if index is None else index
 
 
-def load_encoder(name: str) -> tuple[PreTrainedModel, bool]:
+def load_mlm_or_encoder(name: str) -> tuple[PreTrainedModel, bool]:
     """Load ``name`` with its MLM head when the checkpoint has one.
 
     Returns ``(model, has_mlm_head)``. A checkpoint without head weights (a bare encoder such as
@@ -265,7 +265,7 @@ class CandidateFinder:
                 f"--model {model}: augmentation needs a fast WordPiece tokenizer (BERT family), "
                 f"found {type(self.tokenizer).__name__}"
             )
-        loaded, self.has_mlm_head = load_encoder(model)
+        loaded, self.has_mlm_head = load_mlm_or_encoder(model)
         self.model = loaded.eval().to(self.device)
         self.encoder = self.model.base_model if self.has_mlm_head else self.model
         head = getattr(self.model, "cls", None)

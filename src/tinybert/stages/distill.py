@@ -62,10 +62,10 @@ def run_distill(config: DistillConfig) -> dict:
     inputs = {"--teacher": config.teacher, "--student": student_folder, **config.data.paths()}
     accelerator = make_accelerator(config.training.precision)
     with shared_run_folder(config.output, config.run.overwrite, config.run.resume, inputs, accelerator) as output:
-        return _distill_into(config, output, accelerator)
+        return _distill_task_into(config, output, accelerator)
 
 
-def _distill_into(config: DistillConfig, output: Path, accelerator: Accelerator) -> dict:
+def _distill_task_into(config: DistillConfig, output: Path, accelerator: Accelerator) -> dict:
     set_seed(config.training.seed)
     task = load_data(config.data, need_train=True)
     task_type = get_task_type(task.task_type)

@@ -15,7 +15,7 @@ from tinybert.config import (
 from tinybert.data import TaskData
 from tinybert.deploy.runtime import is_export, load_inference_model
 from tinybert.errors import TinyBertError
-from tinybert.evaluation import evaluate_model, predict, runtime_forward
+from tinybert.evaluation import evaluate_model, predict_views, runtime_forward
 from tinybert.io.outputs import write_json
 from tinybert.models.loading import (
     check_labels,
@@ -41,7 +41,7 @@ def _evaluate_export(model: str, task: TaskData, max_seq_length: int | None, bat
         )
     results = {}
     for split, loader in features.eval_loaders(batch_size).items():
-        views, labels = predict(runtime_forward(runtime), loader, None, task_type)
+        views, labels = predict_views(runtime_forward(runtime), loader, None, task_type)
         by_example = getattr(task_type, "example_metrics", None) is not None
         if not by_example and (labels is None or len(labels) != len(features.evals[split])):
             raise TinyBertError(f"split {split} has no labels to evaluate against")

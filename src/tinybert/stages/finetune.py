@@ -97,11 +97,11 @@ def _finetune_into(config: FinetuneConfig, output: Path, accelerator: Accelerato
             loaders: dict = loaders,
             first_split: str = first_split,
         ) -> tuple[float, dict[str, float]]:
-            metrics = evaluate_model(module.student, features, accelerator, loaders=loaders)
+            metrics = evaluate_model(module.model, features, accelerator, loaders=loaders)
             return main_metric_value(features.task.spec, metrics[first_split]), metrics[first_split]
 
         def save(module: SupervisedModule, run_dir: Path = run_dir) -> None:
-            save_model(module.student, tokenizer, run_dir / "checkpoint-best")
+            save_model(module.model, tokenizer, run_dir / "checkpoint-best")
 
         done = run_dir / "checkpoints" / "done.json"  # a finished run of the search, when resuming
         if done.is_file():

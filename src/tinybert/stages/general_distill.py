@@ -156,7 +156,7 @@ def run_general_distill(config: GeneralConfig) -> dict:
     checkpoint_dir = _check_resume(config, settings) if config.run.resume else None
     if not accelerator.is_main_process:  # the main process prepares the folder; nothing else touches it
         accelerator.wait_for_everyone()
-        return _distill_into(config, corpus, settings, checkpoint_dir, accelerator, config.output)
+        return _distill_general_into(config, corpus, settings, checkpoint_dir, accelerator, config.output)
     with output_folder(config.output, True, {"--teacher": config.teacher}) as output:
         if config.run.overwrite:
             for name in _OUR_FILES:
@@ -166,10 +166,10 @@ def run_general_distill(config: GeneralConfig) -> dict:
                 else:
                     path.unlink(missing_ok=True)
         accelerator.wait_for_everyone()
-        return _distill_into(config, corpus, settings, checkpoint_dir, accelerator, output)
+        return _distill_general_into(config, corpus, settings, checkpoint_dir, accelerator, output)
 
 
-def _distill_into(
+def _distill_general_into(
     config: GeneralConfig,
     corpus: Corpus,
     settings: dict,
