@@ -6,17 +6,18 @@ import json
 import logging
 import shutil
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from accelerate import Accelerator
 from torch.utils.data import DataLoader
-from transformers import set_seed
+from transformers import PreTrainedModel, PreTrainedTokenizerBase, set_seed
 
 from tinybert.config import (
     DistillConfig,
 )
 from tinybert.data.features import Collate
+from tinybert.data.readers import TaskData
 from tinybert.distillation.objective import DistillationModule, check_heads
 from tinybert.distillation.teacher_cache import with_teacher_logits
 from tinybert.distillation.teacher_states import INDEX_KEY, teacher_states
@@ -24,6 +25,7 @@ from tinybert.evaluation import evaluate_model
 from tinybert.io.environment import environment
 from tinybert.io.outputs import shared_run_folder, write_json
 from tinybert.models.attention import use_training_attention
+from tinybert.models.layer_map import LayerMap
 from tinybert.models.loading import (
     count_parameters,
     describe_encoder,
@@ -35,7 +37,7 @@ from tinybert.models.saving import install_model, record_in_config, save_model
 from tinybert.models.structure import sequence_length
 from tinybert.models.students import make_student
 from tinybert.models.vocab import data_ids, dropped_share, prune_vocabulary
-from tinybert.tasks.base import get_task_type
+from tinybert.tasks.base import TaskType, get_task_type
 from tinybert.tasks.loading import Features, load_data, model_labels
 from tinybert.tasks.metrics import main_metric_value
 from tinybert.training.loop import (
@@ -65,7 +67,46 @@ def run_distill(config: DistillConfig) -> dict:
         return _distill_task_into(config, output, accelerator)
 
 
+@dataclass
+class Run:
+    """What setup gives the stages and the save: the data, the two models and how they map."""
+
+    config: DistillConfig
+    output: Path
+    accelerator: Accelerator
+    task: TaskData
+    task_type: TaskType
+    features: Features
+    labels: tuple[str, ...] | None
+    tokenizer: PreTrainedTokenizerBase
+    teacher: PreTrainedModel
+    student: PreTrainedModel
+    layer_map: LayerMap
+    student_info: dict
+    stages: list[str]
+    eval_loaders: dict[str, DataLoader]
+    teacher_metrics: dict[str, dict[str, float]]
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.output / "checkpoints"
+
+
 def _distill_task_into(config: DistillConfig, output: Path, accelerator: Accelerator) -> dict:
+    """Setup, then each stage from the previous stage's best student, then the student saved and scored."""
+    run = _setup(config, output, accelerator)
+    stage_results = {}
+    for stage in run.stages:
+        stage_results[stage] = _train_stage(run, stage)
+        # The next stage (and the output) starts from this stage's best checkpoint.
+        best = run.checkpoints / f"{stage}-best"
+        run.student = load_classifier(str(best), run.labels, "--student", new_head=False, task_type=run.task_type)
+        use_training_attention(run.student)
+    return _save(run, stage_results)
+
+
+def _setup(config: DistillConfig, output: Path, accelerator: Accelerator) -> Run:
+    """The data, the teacher and the student (built and initialised), the stages, the teacher's dev metrics."""
     set_seed(config.training.seed)
     task = load_data(config.data, need_train=True)
     task_type = get_task_type(task.task_type)
@@ -82,125 +123,126 @@ def _distill_task_into(config: DistillConfig, output: Path, accelerator: Acceler
         return features.loader(features.train[: config.student.prune_samples], 32, shuffle=False)
 
     student, layer_map, student_info = make_student(config.student, teacher, labels, batches=importance_batches)
-    kept_hidden, kept_heads = student_info.get("kept_hidden"), student_info.get("kept_heads")
-    s_layers, t_layers = student.config.num_hidden_layers, teacher.config.num_hidden_layers
     stages = ["intermediate", "prediction"] if config.stage == "all" else [config.stage]
-    check_heads(student.config, teacher.config, config.loss_weights, stages, kept_heads)
+    check_heads(student.config, teacher.config, config.loss_weights, stages, student_info.get("kept_heads"))
     scores = "intermediate" in stages and config.loss_weights.attention > 0
     use_training_attention(teacher, "--teacher", scores=scores)
     use_training_attention(student, "--student", scores=scores)
 
     teacher.to(accelerator.device)
     eval_loaders = {k: accelerator.prepare(v) for k, v in features.eval_loaders(64).items()}
-    first_split = next(iter(eval_loaders))
     teacher_metrics = evaluate_model(teacher, features, accelerator, loaders=eval_loaders)
     log.info("teacher: %s", teacher_metrics)
+    (output / "checkpoints").mkdir(exist_ok=True)
+    return Run(
+        config, output, accelerator, task, task_type, features, labels, tokenizer, teacher, student, layer_map,
+        student_info, stages, eval_loaders, teacher_metrics,
+    )  # fmt: skip
 
-    checkpoints = output / "checkpoints"
-    checkpoints.mkdir(exist_ok=True)
-    stage_results: dict[str, dict] = {}
-    for stage in stages:
-        optim = config.intermediate_optim if stage == "intermediate" else config.prediction_optim
-        set_seed(optim.options.seed)
-        module = DistillationModule(
-            student,
-            teacher,
-            layer_map,
-            config.loss_weights,
-            stage,
-            temperature=config.temperature,
-            is_regression=task.spec.is_regression,
-            task_type=task_type,
-            kept_hidden=kept_hidden,
-            kept_heads=kept_heads,
+
+def _train_stage(run: Run, stage: str) -> dict:
+    """Train one stage into ``checkpoints/STAGE-best``; returns its summary (a finished stage's, when
+    resuming). Intermediate: the lowest dev distillation loss is kept, the teacher's outputs read
+    from disk when they fit; prediction: the best dev metric, the teacher's views computed once."""
+    config, accelerator, features = run.config, run.accelerator, run.features
+    done = run.checkpoints / f"{stage}-done.json"
+    if done.is_file():
+        return json.loads(done.read_text())
+    optim = config.intermediate_optim if stage == "intermediate" else config.prediction_optim
+    set_seed(optim.options.seed)
+    module = DistillationModule(
+        run.student,
+        run.teacher,
+        run.layer_map,
+        config.loss_weights,
+        stage,
+        temperature=config.temperature,
+        is_regression=run.task.spec.is_regression,
+        task_type=run.task_type,
+        kept_hidden=run.student_info.get("kept_hidden"),
+        kept_heads=run.student_info.get("kept_heads"),
+    )
+    first_split = next(iter(run.eval_loaders))
+    train_features, dev_loader, states = features.train, run.eval_loaders[first_split], None
+    if stage == "intermediate":
+        train_features, dev_loader, states = _store_teacher_states(
+            module, features, dev_loader, config.teacher_cache_gb, run.checkpoints / "teacher-states", accelerator
         )
-        best_dir = checkpoints / f"{stage}-best"
-        done = checkpoints / f"{stage}-done.json"  # a finished stage, when resuming
-        train_features, dev_loader, states = features.train, eval_loaders[first_split], None
-        if stage == "intermediate" and not done.is_file():
-            train_features, dev_loader, states = _store_teacher_states(
-                module, features, dev_loader, config.teacher_cache_gb, checkpoints / "teacher-states", accelerator
-            )
 
-        if stage == "intermediate":
-            # The classifier is not trained yet, so the dev metric means nothing: keep the
-            # checkpoint with the lowest dev distillation loss instead.
-            def evaluate(m: DistillationModule, dev_loader: DataLoader = dev_loader) -> tuple[float, dict[str, float]]:
-                losses = mean_loss(m, dev_loader, accelerator)
-                return -losses["loss"], {f"dev_{k}": v for k, v in losses.items()}
-        else:
+        # The classifier is not trained yet, so the dev metric means nothing: keep the checkpoint
+        # with the lowest dev distillation loss instead.
+        def evaluate(m: DistillationModule) -> tuple[float, dict[str, float]]:
+            losses = mean_loss(m, dev_loader, accelerator)
+            return -losses["loss"], {f"dev_{k}": v for k, v in losses.items()}
+    else:
+        if config.loss_weights.prediction > 0:
+            train_features = with_teacher_logits(run.teacher, features, accelerator)
 
-            def evaluate(m: DistillationModule) -> tuple[float, dict[str, float]]:
-                metrics = evaluate_model(m.student, features, accelerator, loaders=eval_loaders)[first_split]
-                return main_metric_value(task.spec, metrics), metrics
+        def evaluate(m: DistillationModule) -> tuple[float, dict[str, float]]:
+            metrics = evaluate_model(m.student, features, accelerator, loaders=run.eval_loaders)[first_split]
+            return main_metric_value(run.task.spec, metrics), metrics
 
-        def save(m: DistillationModule, best_dir: Path = best_dir) -> None:
-            save_model(m.student, tokenizer, best_dir)
+    def save(m: DistillationModule) -> None:
+        save_model(m.student, run.tokenizer, run.checkpoints / f"{stage}-best")
 
-        if done.is_file():
-            stage_results[stage] = json.loads(done.read_text())
-        else:
-            if stage == "prediction" and config.loss_weights.prediction > 0:
-                train_features = with_teacher_logits(teacher, features, accelerator)
-            stage_checkpoints = checkpoints / stage
-            metric_log = MetricLog(
-                output / "logs" / stage,
-                output / "train_log.jsonl",
-                accelerator.is_main_process,
-                resume_step(stage_checkpoints),
-                stage=stage,
-            )
-            result = train_epochs(
-                module,
-                train_features,
-                Collate(features.collator),
-                optim,
-                accelerator=accelerator,
-                evaluate=evaluate,
-                on_best=save,
-                log=metric_log,
-                desc=f"distill {stage}",
-                checkpoints=stage_checkpoints,
-                resume=config.run.resume,
-            )
-            metric_log.close()
-            stage_results[stage] = stage_summary(
-                result, optim, accelerator.num_processes, str(accelerator.mixed_precision)
-            )
-            if states is not None:
-                stage_results[stage]["teacher_cache"] = states
-            module.states = None
-            accelerator.wait_for_everyone()
-            if accelerator.is_main_process:
-                shutil.rmtree(checkpoints / "teacher-states", ignore_errors=True)
-            if accelerator.is_main_process:
-                write_json(done, stage_results[stage])
-        # The next stage (and the output) starts from this stage's best checkpoint.
-        student = load_classifier(str(best_dir), labels, "--student", new_head=False, task_type=task_type)
-        use_training_attention(student)
-
-    final_dir = checkpoints / f"{stages[-1]}-best"
-    if accelerator.is_main_process:
-        install_model(final_dir, output)
-        shutil.rmtree(checkpoints)
+    stage_checkpoints = run.checkpoints / stage
+    metric_log = MetricLog(
+        run.output / "logs" / stage,
+        run.output / "train_log.jsonl",
+        accelerator.is_main_process,
+        resume_step(stage_checkpoints),
+        stage=stage,
+    )
+    result = train_epochs(
+        module,
+        train_features,
+        Collate(features.collator),
+        optim,
+        accelerator=accelerator,
+        evaluate=evaluate,
+        on_best=save,
+        log=metric_log,
+        desc=f"distill {stage}",
+        checkpoints=stage_checkpoints,
+        resume=config.run.resume,
+    )
+    metric_log.close()
+    summary = stage_summary(result, optim, accelerator.num_processes, str(accelerator.mixed_precision))
+    if states is not None:
+        summary["teacher_cache"] = states
+    module.states = None
     accelerator.wait_for_everyone()
-    student = load_classifier(str(output), labels, "--student", new_head=False, task_type=task_type)
-    vocab = None
+    if accelerator.is_main_process:
+        shutil.rmtree(run.checkpoints / "teacher-states", ignore_errors=True)
+        write_json(done, summary)
+    return summary
+
+
+def _save(run: Run, stage_results: dict[str, dict]) -> dict:
+    """The last stage's best student into the output folder (vocabulary-pruned with --prune-vocab),
+    scored beside the teacher; returns the summary written to ``metrics.json``."""
+    config, accelerator, output, features = run.config, run.accelerator, run.output, run.features
+    if accelerator.is_main_process:
+        install_model(run.checkpoints / f"{run.stages[-1]}-best", output)
+        shutil.rmtree(run.checkpoints)
+    accelerator.wait_for_everyone()
+    student = load_classifier(str(output), run.labels, "--student", new_head=False, task_type=run.task_type)
+    vocab, eval_loaders = None, run.eval_loaders
     if config.prune_vocab:
-        keep = data_ids(tokenizer, features.train)
-        dropped = dropped_share(tokenizer, keep, features.evals, "--prune-vocab")
-        small_tokenizer, report = prune_vocabulary(student, tokenizer, keep)
+        keep = data_ids(run.tokenizer, features.train)
+        dropped = dropped_share(run.tokenizer, keep, features.evals, "--prune-vocab")
+        small_tokenizer, report = prune_vocabulary(student, run.tokenizer, keep)
         vocab = {**asdict(report), "dropped_pieces": dropped}
         if accelerator.is_main_process:
             save_model(student, small_tokenizer, output / "vocab-pruned")
             install_model(output / "vocab-pruned", output)
         accelerator.wait_for_everyone()
-        features = Features(task, small_tokenizer, labels, features.max_seq_length)  # dev text, new ids
+        features = Features(run.task, small_tokenizer, run.labels, features.max_seq_length)  # dev text, new ids
         eval_loaders = {k: accelerator.prepare(v) for k, v in features.eval_loaders(64).items()}
     use_training_attention(student)
     student.to(accelerator.device)
     student_metrics = evaluate_model(student, features, accelerator, loaders=eval_loaders)
-    teacher_size = folder_size(Path(config.teacher)) if Path(config.teacher).is_dir() else None
+    teacher, task = run.teacher, run.task
     summary = {
         "command": "distill",
         "task": task.spec.name,
@@ -209,25 +251,25 @@ def _distill_task_into(config: DistillConfig, output: Path, accelerator: Acceler
         "features": features.counts(),
         "teacher": {
             "path": config.teacher,
-            "eval": teacher_metrics,
+            "eval": run.teacher_metrics,
             "parameters": count_parameters(teacher),
-            "size_bytes": teacher_size,
-            "layers": t_layers,
+            "size_bytes": folder_size(Path(config.teacher)) if Path(config.teacher).is_dir() else None,
+            "layers": teacher.config.num_hidden_layers,
             "hidden": teacher.config.hidden_size,
         },
         "student": {
             "eval": student_metrics,
             "parameters": count_parameters(student),
             "size_bytes": folder_size(output),
-            "layers": s_layers,
+            "layers": student.config.num_hidden_layers,
             "hidden": student.config.hidden_size,
             "heads": student.config.num_attention_heads,
             "intermediate": describe_encoder(student.config, "--student").intermediate,
-            "layer_map": list(layer_map.teacher_layers),
-            **student_info,
+            "layer_map": list(run.layer_map.teacher_layers),
+            **run.student_info,
             **({"vocab": vocab} if vocab else {}),
         },
-        "retention": _retention(student_metrics, teacher_metrics),
+        "retention": _retention(student_metrics, run.teacher_metrics),
         "stages": stage_results,
         "max_seq_length": features.max_seq_length,
         "temperature": config.temperature,
@@ -235,7 +277,7 @@ def _distill_task_into(config: DistillConfig, output: Path, accelerator: Acceler
         "environment": environment(),
     }
     if accelerator.is_main_process:
-        record_in_config(output, task_type, next(iter(student_metrics.values())))
+        record_in_config(output, run.task_type, next(iter(student_metrics.values())))
         write_json(output / "metrics.json", summary)
     return summary
 
