@@ -40,14 +40,7 @@ from tinybert.models.vocab import data_ids, dropped_share, prune_vocabulary
 from tinybert.tasks.base import TaskType, get_task_type
 from tinybert.tasks.loading import Features, load_data, model_labels
 from tinybert.tasks.metrics import main_metric_value
-from tinybert.training.loop import (
-    MetricLog,
-    make_accelerator,
-    mean_loss,
-    resume_step,
-    stage_summary,
-    train_epochs,
-)
+from tinybert.training.loop import make_accelerator, mean_loss, stage_summary, train_logged
 
 log = logging.getLogger(__name__)
 
@@ -185,28 +178,20 @@ def _train_stage(run: Run, stage: str) -> dict:
     def save(m: DistillationModule) -> None:
         save_model(m.student, run.tokenizer, run.checkpoints / f"{stage}-best")
 
-    stage_checkpoints = run.checkpoints / stage
-    metric_log = MetricLog(
-        run.output / "logs" / stage,
-        run.output / "train_log.jsonl",
-        accelerator.is_main_process,
-        resume_step(stage_checkpoints),
-        stage=stage,
-    )
-    result = train_epochs(
+    result = train_logged(
         module,
         train_features,
         Collate(features.collator),
         optim,
         accelerator=accelerator,
+        output=run.output,
+        checkpoints=run.checkpoints / stage,
+        stage=stage,
         evaluate=evaluate,
         on_best=save,
-        log=metric_log,
         desc=f"distill {stage}",
-        checkpoints=stage_checkpoints,
         resume=config.run.resume,
     )
-    metric_log.close()
     summary = stage_summary(result, optim, accelerator.num_processes, str(accelerator.mixed_precision))
     if states is not None:
         summary["teacher_cache"] = states

@@ -36,7 +36,7 @@ from tinybert.models.students import make_student, resolve_shape
 from tinybert.tasks.base import get_task_type
 from tinybert.tasks.loading import Features, load_data, model_labels
 from tinybert.tasks.metrics import main_metric_value
-from tinybert.training.loop import MetricLog, make_accelerator, resume_step, stage_summary, train_epochs
+from tinybert.training.loop import make_accelerator, stage_summary, train_logged
 
 log = logging.getLogger(__name__)
 
@@ -108,24 +108,20 @@ def _finetune_into(config: FinetuneConfig, output: Path, accelerator: Accelerato
             run = json.loads(done.read_text())
         else:
             checkpoints = run_dir / "checkpoints"
-            metric_log = MetricLog(
-                run_dir / "logs", run_dir / "train_log.jsonl", accelerator.is_main_process, resume_step(checkpoints)
-            )
             hard = getattr(task_type, "trains_on_hard_loss", False)  # else the head's own loss (labels=)
-            result = train_epochs(
+            result = train_logged(
                 SupervisedModule(model, task_type if hard else None, task.spec.is_regression),
                 features.train,
                 Collate(features.collator),
                 optim,
                 accelerator=accelerator,
+                output=run_dir,
+                checkpoints=checkpoints,
                 evaluate=evaluate,
                 on_best=save,
-                log=metric_log,
                 desc=f"finetune lr={lr:g}",
-                checkpoints=checkpoints,
                 resume=config.run.resume,
             )
-            metric_log.close()
             run = {
                 "learning_rate": lr,
                 **stage_summary(result, optim, accelerator.num_processes, str(accelerator.mixed_precision)),

@@ -174,6 +174,36 @@ def train_epochs(
     return train(module, batches, settings, accelerator=accelerator, **kwargs)
 
 
+def train_logged(
+    module: nn.Module,
+    features: list[dict],
+    collate: Callable[[list[dict]], dict],
+    settings: LoopSettings,
+    *,
+    accelerator: Accelerator,
+    output: Path,
+    checkpoints: Path,
+    stage: str | None = None,
+    **kwargs: Any,
+) -> TrainResult:
+    """:func:`train_epochs` with its metrics logged into ``output`` (TensorBoard under
+    ``logs/[STAGE]``, rows in ``train_log.jsonl``) and its checkpoints in ``checkpoints``; a resumed
+    run's log continues after the checkpoint it resumes from. ``kwargs``: :func:`train`'s."""
+    log = MetricLog(
+        output / "logs" / (stage or ""),
+        output / "train_log.jsonl",
+        accelerator.is_main_process,
+        resume_step(checkpoints),
+        stage=stage,
+    )
+    try:
+        return train_epochs(
+            module, features, collate, settings, accelerator=accelerator, log=log, checkpoints=checkpoints, **kwargs
+        )
+    finally:
+        log.close()
+
+
 def resume_step(checkpoints: Path) -> int | None:
     """The step of the newest checkpoint in ``checkpoints`` (None: nothing to resume)."""
     found = checkpoint.latest(checkpoints)
