@@ -17,8 +17,9 @@ from pathlib import Path
 # The metric each task reports, in percent (the first is the retention's).
 REPORTED = {"sst2": ("accuracy",), "mrpc": ("f1", "accuracy"), "cola": ("mcc",), "conll2003": ("f1",)}
 STUDENTS = {
-    "4l312-labels": "4L-312, cut from the teacher, labels only",
-    "4l312-distill": "4L-312, cut from the teacher, distilled (defaults)",
+    "4l312-labels": "4L-312, cut from the teacher, labels only (13 epochs)",
+    "4l312-distill": "4L-312, cut from the teacher, distilled (defaults: 10 + 3 epochs)",
+    "4l312-distill-lr1e-4": "4L-312, cut from the teacher, distilled, --learning-rate 1e-4",
     "6l768-distill": "6L-768 preset, distilled (defaults)",
 }
 
@@ -29,7 +30,8 @@ def _json(path: Path) -> dict | None:
 
 def _metrics(run: dict) -> dict[str, float]:
     """The first dev split's metrics of a finetune or distill metrics.json."""
-    evals = run["student"]["eval"] if "student" in run and "eval" in run["student"] else run["eval"]
+    student = run.get("student")
+    evals = student["eval"] if isinstance(student, dict) and "eval" in student else run["eval"]
     return next(iter(evals.values()))
 
 
@@ -80,8 +82,9 @@ def main(folders: list[Path]) -> None:
             if run is None:
                 continue
             s = _metrics(run)
-            params = run["student"]["parameters"] if "student" in run and "parameters" in run["student"] else None
-            params = params or run["parameters"]
+            student = run.get("student")
+            own = isinstance(student, dict) and "parameters" in student
+            params = student["parameters"] if own else run["parameters"]
             retention = f"{100 * s[names[0]] / t[names[0]]:.1f}%" if t[names[0]] else "n/a"
             export = _export(folder, name) if name == "4l312-distill" else ""
             speedup = ""
