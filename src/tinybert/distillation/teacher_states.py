@@ -52,6 +52,21 @@ class StatesLayout:
     width: int
     heads: int
 
+    def offsets(self, lengths: np.ndarray | list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """Where each example starts, (N+1,) each: its first token row in ``hidden.f32`` and its
+        first value in ``scores.f32`` (the last entry is each file's length)."""
+        n = np.asarray(lengths, dtype=np.int64)
+        per_example = len(self.attention_layers) * self.heads * n**2
+        return np.concatenate([[0], np.cumsum(n)]), np.concatenate([[0], np.cumsum(per_example)])
+
+    def open(self, folder: Path, lengths: np.ndarray | list[int], mode: str) -> tuple[np.ndarray, np.ndarray]:
+        """The two files of ``folder`` as memory maps: hidden (T, K, D) and scores (flat)."""
+        token_start, score_start = self.offsets(lengths)
+        return (
+            _open(folder / "hidden.f32", (int(token_start[-1]), len(self.hidden_layers), self.width), mode),
+            _open(folder / "scores.f32", (int(score_start[-1]),), mode),
+        )
+
     def nbytes(self, lengths: list[int]) -> int:
         """Bytes on disk for examples of these lengths (float32)."""
         tokens = sum(lengths)
@@ -83,16 +98,8 @@ class TeacherStates:
         self.lengths = np.asarray(index["lengths"], dtype=np.int64)
         self.fingerprint: str = index["fingerprint"]
         self.nbytes: int = index["nbytes"]
-        k, a, d, h = (
-            len(self.layout.hidden_layers),
-            len(self.layout.attention_layers),
-            self.layout.width,
-            self.layout.heads,
-        )
-        self.token_start = np.concatenate([[0], np.cumsum(self.lengths)])  # (N+1,)
-        self.score_start = np.concatenate([[0], np.cumsum(a * h * self.lengths**2)])  # (N+1,)
-        self.hidden = _open(folder / "hidden.f32", (int(self.token_start[-1]), k, d), "r")
-        self.scores = _open(folder / "scores.f32", (int(self.score_start[-1]),), "r")
+        self.token_start, self.score_start = self.layout.offsets(self.lengths)  # (N+1,) each
+        self.hidden, self.scores = self.layout.open(folder, self.lengths, "r")
 
     def batch(
         self, rows: torch.Tensor, width: int, packed: bool, device: torch.device
@@ -156,19 +163,17 @@ def teacher_states(
         if stored.fingerprint == key and stored.layout == layout:
             log.info("teacher outputs: reusing %s (%.2f GB)", folder, stored.nbytes / 1e9)
             return stored
-    a, h, k, d = len(layout.attention_layers), layout.heads, len(layout.hidden_layers), layout.width
-    token_start = np.concatenate([[0], np.cumsum(lengths)])
-    score_start = np.concatenate([[0], np.cumsum([a * h * n * n for n in lengths])])
+    a, h = len(layout.attention_layers), layout.heads
+    token_start, score_start = layout.offsets(lengths)
     if accelerator.is_main_process:
         if folder.exists():
             shutil.rmtree(folder)
         folder.mkdir(parents=True)
         # Sized up front, so that every process writes its rows into the same files.
-        _flush(_open(folder / "hidden.f32", (int(token_start[-1]), k, d), "w+"))
-        _flush(_open(folder / "scores.f32", (int(score_start[-1]),), "w+"))
+        for created in layout.open(folder, lengths, "w+"):
+            _flush(created)
     accelerator.wait_for_everyone()
-    hidden_file = _open(folder / "hidden.f32", (int(token_start[-1]), k, d), "r+")
-    scores_file = _open(folder / "scores.f32", (int(score_start[-1]),), "r+")
+    hidden_file, scores_file = layout.open(folder, lengths, "r+")
     order = sorted(range(len(features)), key=lambda i: lengths[i])
     batches = [order[s : s + batch_size] for s in range(0, len(order), batch_size)]
     mine = batches[accelerator.process_index :: accelerator.num_processes]
@@ -177,15 +182,14 @@ def teacher_states(
         batch = {k: v.to(accelerator.device) for k, v in collate([features[i] for i in rows]).items()}
         with torch.inference_mode(), accelerator.autocast():
             out = teacher(**model_inputs(batch), output_hidden_states=True, output_attentions=True)
-        b, n = batch["input_ids"].shape
-        hidden = torch.stack([out.hidden_states[t] for t in layout.hidden_layers] or [torch.empty(b, n, d)], dim=2)
-        hidden = hidden[:, :, :k].float().cpu()  # (B, L, K, D)
-        scores = torch.stack([out.attentions[t] for t in layout.attention_layers] or [torch.empty(b, h, n, n)])
-        scores = scores[:a].float().cpu()  # (A, B, H, L, L)
         for j, i in enumerate(rows):
             m = lengths[i]
-            hidden_file[token_start[i] : token_start[i + 1]] = hidden[j, :m].numpy()
-            scores_file[score_start[i] : score_start[i + 1]] = scores[:, j, :, :m, :m].reshape(-1).numpy()
+            example_hidden = hidden_file[token_start[i] : token_start[i + 1]]  # (m, K, D), a view
+            for k, t in enumerate(layout.hidden_layers):
+                example_hidden[:, k] = out.hidden_states[t][j, :m].float().cpu().numpy()
+            example_scores = scores_file[score_start[i] : score_start[i + 1]].reshape(a, h, m, m)  # a view
+            for k, t in enumerate(layout.attention_layers):
+                example_scores[k] = out.attentions[t][j, :, :m, :m].float().cpu().numpy()
     _flush(hidden_file)
     _flush(scores_file)
     del hidden_file, scores_file
