@@ -103,7 +103,7 @@ def api_function(name: str) -> Callable[..., Any]:
     call.__signature__ = options.replace(parameters=[*options.parameters.values(), *extras])  # type: ignore[attr-defined]
     call.__name__ = call.__qualname__ = api_name(name)
     call.__doc__ = (
-        f"{_summary(command.config)} The options of ``tinybert {name}`` "
+        f"{description(command.config)} The options of ``tinybert {name}`` "
         f"(:class:`~tinybert.config.{command.config.__name__}`); returns its result."
     )
     return call
@@ -115,10 +115,11 @@ def api() -> SimpleNamespace:
     return SimpleNamespace(**{api_name(name): api_function(name) for name in COMMANDS})
 
 
-def _summary(config: type) -> str:
-    """The config's one-line description, without its ``tinybert <name>:`` head."""
+def description(config: type) -> str:
+    """What a command does: its config's docstring on one line, without the ``tinybert <name>:`` head
+    (the ``--help`` text, the API function's docstring, the command table's summary)."""
     text = " ".join((config.__doc__ or "").split()).split(": ", 1)[-1]
     return text[:1].upper() + text[1:]
 
 
-__all__ = ["COMMANDS", "Command", "api", "api_function", "api_name"]
+__all__ = ["COMMANDS", "Command", "api", "api_function", "api_name", "description"]

@@ -14,7 +14,7 @@ import re
 import sys
 from pathlib import Path
 
-from tinybert.commands import COMMANDS
+from tinybert.commands import COMMANDS, description
 from tinybert.config import DataConfig, RunOptions, StudentSpec, TrainingOptions
 from tinybert.options import Spec, specs
 
@@ -63,9 +63,8 @@ def commands_table(link: str) -> str:
     """A markdown table of every command: its name (linking to ``link``/NAME.md) and what it does."""
     rows = ["| command | what it does |", "|---|---|"]
     for name, command in COMMANDS.items():
-        text = " ".join((command.config.__doc__ or "").split()).split(": ", 1)[-1]
-        summary = text.split(". ")[0].rstrip(".")
-        rows.append(f"| [`tinybert {name}`]({link}{name}.md) | {summary[:1].upper() + summary[1:]} |")
+        summary = description(command.config).split(". ")[0].rstrip(".")
+        rows.append(f"| [`tinybert {name}`]({link}{name}.md) | {summary} |")
     return "\n".join(rows) + "\n"
 
 

@@ -18,6 +18,7 @@ from typing import Annotated, Any
 
 import typer
 
+from tinybert.commands import description
 from tinybert.options import OptionError, Spec, build, specs
 
 
@@ -141,8 +142,7 @@ def command(
             run(parsed)
 
     invoke.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-    text = " ".join((config.__doc__ or "").split()).split(": ", 1)[-1]
-    invoke.__doc__ = text[:1].upper() + text[1:]
+    invoke.__doc__ = description(config)
     return invoke
 
 
