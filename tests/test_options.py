@@ -112,7 +112,7 @@ def test_a_stage_takes_its_own_value_then_the_shared_one_then_the_default() -> N
         ({"batch_size": 0}, "batch_size: expected >= 1, got 0"),
         ({"epochs": "three"}, "epochs: expected a number or null, got 'three'"),
         ({"epoch": 3}, "epoch: unknown option; did you mean epochs?"),
-        ({"zzz": 3}, "zzz: unknown option; expected one of teacher, output, task"),
+        ({"zzz": 3}, "zzz: unknown option; expected one of teacher, output, overwrite, resume, task"),
     ],
 )
 def test_api_errors_name_the_keyword_and_zero_is_never_a_default(options: dict, message: str) -> None:
@@ -188,12 +188,12 @@ def test_help_groups_options_in_panels_and_shows_how_structured_values_are_writt
     panels = [line.split("─ ", 1)[1].split(" ─")[0] for line in text.splitlines() if line.startswith("╭─ ")]
     assert panels == [
         "Options",
+        "Output and resume",
         "Data",
         "Token classification (--task-type token)",
         "Extractive QA (--task-type span)",
         "Student",
         "Training",
-        "Output and resume",
     ]
     assert re.search(r"--layer-map +3,6,9,12 ", text) and re.search(r"--loss-weights +attention=1,hidden=1", text)
 
@@ -212,7 +212,7 @@ def test_help_texts_name_stage_defaults_by_reference() -> None:
 # declared once, and nothing joins it.
 KNOWN_REPEATS = {
     "batch_size", "data_dir", "dev", "device", "epochs", "label_column", "learning_rate", "loss_weights",
-    "max_seq_length", "max_train_samples", "model", "output", "overrides", "overwrite", "prune_vocab", "seed",
+    "max_seq_length", "max_train_samples", "model", "overrides", "prune_vocab", "seed",
     "task", "task_type", "teacher", "text_columns", "train",
 }  # fmt: skip
 

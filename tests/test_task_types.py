@@ -26,7 +26,7 @@ from transformers import (
 )
 
 from builders import FILLER, NEGATIVE, POSITIVE, VOCAB, write_tokenizer
-from tinybert.config import DataConfig, DistillConfig, StudentSpec, TrainingOptions
+from tinybert.config import DataConfig, DistillConfig, RunOptions, StudentSpec, TrainingOptions
 from tinybert.data.glue import TaskSpec, get_task
 from tinybert.data.readers import TaskData
 from tinybert.data.rows import iter_json_lines
@@ -263,7 +263,7 @@ def test_toy_token_task_runs_through_distill_evaluate_export_and_predict(
     summary = run_distill(
         DistillConfig(
             teacher=str(toy_teacher["path"]),
-            output=student_dir,
+            run=RunOptions(student_dir),
             data=data,
             student=StudentSpec(layers=2, hidden=32, heads=4, intermediate=64),
             intermediate_epochs=1,
@@ -287,7 +287,7 @@ def test_toy_token_task_runs_through_distill_evaluate_export_and_predict(
 
     # export: ONNX fp32 with the task type's outputs, parity on each
     export_dir = toy["root"] / "export"
-    info = run_export(ExportConfig(model=str(student_dir), output=export_dir, samples=8))
+    info = run_export(ExportConfig(model=str(student_dir), run=RunOptions(export_dir), samples=8))
     assert info["outputs"] == ["logits"] and info["task_type"] == "toy-tagging"
     assert info["parity"]["passed"] and info["parity"]["argmax_agreement"] == 1.0
     assert info["parity"]["outputs_max_abs_diff"]["logits"] < 1e-3
@@ -300,7 +300,8 @@ def test_toy_token_task_runs_through_distill_evaluate_export_and_predict(
     outputs = {}
     for name, model in (("onnx", export_dir), ("torch", student_dir)):
         outputs[name] = toy["root"] / f"pred-{name}.jsonl"
-        result = run_predict(PredictConfig(model=str(model), input=toy["data"] / "predict.jsonl", output=outputs[name]))
+        config = PredictConfig(model=str(model), input=toy["data"] / "predict.jsonl", run=RunOptions(outputs[name]))
+        result = run_predict(config)
         assert result["rows"] == 6
     rows = [json.loads(line) for line in outputs["onnx"].read_text().splitlines()]
     assert rows == [json.loads(line) for line in outputs["torch"].read_text().splitlines()]
@@ -432,7 +433,7 @@ def toy_teacher(toy: dict[str, Path]) -> dict:
     summary = run_finetune(
         FinetuneConfig(
             model=str(toy["base"]),
-            output=output,
+            run=RunOptions(output),
             data=DataConfig(task="toytags", data_dir=toy["data"]),
             epochs=6,
             learning_rate=(3e-3,),

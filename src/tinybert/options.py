@@ -418,5 +418,6 @@ def signature(cls: type, first: Sequence[str]) -> inspect.Signature:
         kind = inspect.Parameter.POSITIONAL_OR_KEYWORD if s.name in first else inspect.Parameter.KEYWORD_ONLY
         default = inspect.Parameter.empty if s.required else s.default
         params.append(inspect.Parameter(s.name, kind, default=default, annotation=s.type))
-    params.sort(key=lambda p: p.kind)
+    # the positional ones first, in the order of ``first`` (an option group may declare one late)
+    params.sort(key=lambda p: (p.kind, first.index(p.name) if p.name in first else 0))
     return inspect.Signature(params)

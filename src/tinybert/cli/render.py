@@ -45,7 +45,7 @@ def metrics_table(title: str, rows: dict[str, dict[str, dict[str, float]]]) -> N
 
 def finetune(summary: dict, config: cfg.FinetuneConfig) -> None:
     metrics_table(f"fine-tuned {config.model} (lr {summary['best_learning_rate']:g})", {"model": summary["eval"]})
-    console.print(f"saved to {config.output}")
+    console.print(f"saved to {config.run.output}")
 
 
 def distill(summary: dict, config: cfg.DistillConfig) -> None:
@@ -57,21 +57,21 @@ def distill(summary: dict, config: cfg.DistillConfig) -> None:
     s_params, t_params = summary["student"]["parameters"], summary["teacher"]["parameters"]
     console.print(
         f"student keeps {kept} of the teacher's {metric} on {split} with {s_params:,} parameters "
-        f"({t_params / s_params:.1f}x fewer than the teacher's {t_params:,}); saved to {config.output}"
+        f"({t_params / s_params:.1f}x fewer than the teacher's {t_params:,}); saved to {config.run.output}"
     )
 
 
 def evaluate(metrics: dict, config: cfg.EvaluateConfig) -> None:
     metrics_table(f"evaluation of {config.model}", {"model": metrics})
-    if config.output is not None:
-        console.print(f"written to {config.output}")
+    if config.run.output is not None:
+        console.print(f"written to {config.run.output}")
     else:
         print(json.dumps(metrics))
 
 
 def augment(summary: dict, config: cfg.AugmentConfig) -> None:
     console.print(
-        f"{summary['examples']:,} examples + {summary['variants']:,} variants -> {config.output} "
+        f"{summary['examples']:,} examples + {summary['variants']:,} variants -> {config.run.output} "
         f"({summary['examples_per_second']:,} examples/s, candidates from {summary['candidates']})"
     )
 
@@ -80,12 +80,12 @@ def general_distill(summary: dict, config: cfg.GeneralConfig) -> None:
     held_out = ", ".join(f"{k.removeprefix('eval_')} {v:.4f}" for k, v in summary["eval"].items())
     console.print(
         f"{summary['steps']} steps, {summary['tokens_seen']:,} tokens at {summary['tokens_per_second'] or 0:,.0f} "
-        f"tokens/s; held-out losses: {held_out or 'n/a'}; saved to {config.output}"
+        f"tokens/s; held-out losses: {held_out or 'n/a'}; saved to {config.run.output}"
     )
 
 
 def prune(summary: dict, config: cfg.PruneConfig) -> None:
-    output = config.output
+    output = config.run.output
     before, after = summary["before"], summary["after"]
     splits = before["eval"]
     metric_names = [m if len(splits) == 1 else f"{split} {m}" for split, ms in splits.items() for m in ms]
@@ -109,13 +109,13 @@ def export(summary: dict, config: cfg.ExportConfig) -> None:
     agreement = "n/a" if parity["argmax_agreement"] is None else f"{parity['argmax_agreement']:.1%}"
     console.print(
         f"exported {summary['kind']} ({summary['size_bytes'] / 2**20:.1f} MiB, source "
-        f"{summary['source_size_bytes'] / 2**20:.1f} MiB) to {config.output}; parity on {parity['samples']} texts "
+        f"{summary['source_size_bytes'] / 2**20:.1f} MiB) to {config.run.output}; parity on {parity['samples']} texts "
         f"({parity['source']}): max |logit diff| {parity['max_abs_diff']:.2e}, argmax agreement {agreement}"
     )
 
 
 def benchmark(summary: dict, config: cfg.BenchmarkConfig) -> None:
-    output, seq_len = config.output, config.seq_len
+    output, seq_len = config.run.output, config.seq_len
     results = summary["models"]
     sizes = [row["batch_size"] for row in results[0]["batches"]]
     table = Table(title=f"{summary['environment']['cpu']}, {results[0]['threads']} threads, length {seq_len}")
@@ -140,14 +140,14 @@ def benchmark(summary: dict, config: cfg.BenchmarkConfig) -> None:
 
 
 def predict(summary: dict, config: cfg.PredictConfig) -> None:
-    output = config.output
+    output = config.run.output
     if output is not None:
         counts = ", ".join(f"{k} {v}" for k, v in sorted(summary["labels"].items()))
         console.print(f"labelled {summary['rows']} rows ({counts}) into {output}")
 
 
 def demo(summary: dict, config: cfg.DemoConfig) -> None:
-    report(summary, config.output)
+    report(summary, config.run.output)
 
 
 def run(summary: dict, config: cfg.RunConfig) -> None:

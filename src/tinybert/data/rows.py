@@ -440,6 +440,8 @@ def output_suffix_ok(source: RowSource, output: Path) -> bool:
 
 def check_output(output: Path, overwrite: bool, inputs: Sequence[Path]) -> None:
     """Refuse a folder, any of ``inputs``, and an existing file unless ``overwrite``."""
+    if output is None:
+        raise TinyBertError("--output: required (the file to write)")
     output = Path(output)
     if output.is_dir():
         raise TinyBertError(f"--output {output}: is a folder, expected a file name")

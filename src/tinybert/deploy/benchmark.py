@@ -14,15 +14,15 @@ import concurrent.futures
 import functools
 import multiprocessing
 import platform
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
-from tinybert.config import BenchmarkConfig
+from tinybert.config import BenchmarkConfig, RunOptions
 from tinybert.errors import TinyBertError
 from tinybert.io.environment import environment
 from tinybert.io.outputs import atomic_file, output_folder, write_json
+from tinybert.options import as_options
 
 __all__ = ["BenchmarkConfig", "environment", "measure_model", "plot", "run_benchmark"]
 
@@ -177,20 +177,22 @@ def plot(results: list[dict], path: Path, title: str) -> None:
 
 
 def run_benchmark(config: BenchmarkConfig) -> dict:
-    """Measure every model, write ``benchmark.json`` and ``benchmark.png`` to ``config.output``."""
+    """Measure every model, write ``benchmark.json`` and ``benchmark.png`` to ``config.run.output``."""
     for name in config.all_models:
         if not Path(name).exists() and (Path(name).suffix == ".onnx" or len(Path(name).parts) > 2):
             raise TinyBertError(f"--model {name}: not found")
-    with output_folder(config.output, config.overwrite, {}) as output:
+    with output_folder(config.run.output, config.run.overwrite, {}) as output:
         env = environment(config.device)
         results = [_measure_isolated(name, config) for name in config.all_models]
         _speedups(results)
         summary = {
             "environment": env,
-            "settings": {k: v for k, v in asdict(config).items() if k not in ("models", "output", "overwrite")},
+            "settings": {
+                k: v for k, v in as_options(config).items() if k not in ("models", *RunOptions.__dataclass_fields__)
+            },
             "models": results,
         }
-        summary["settings"]["output"] = str(config.output)
+        summary["settings"]["output"] = str(config.run.output)
         write_json(output / "benchmark.json", summary)
         threads = results[0]["threads"]
         plot(

@@ -363,7 +363,7 @@ def run_export(config: ExportConfig) -> dict:
     reference = load_inference_model(config.model)
     if reference.kind != "pytorch":
         raise TinyBertError(f"--model {config.model}: is already an export ({reference.kind}); give the PyTorch model")
-    with output_folder(config.output, config.overwrite, {"--model": config.model}) as output:
+    with output_folder(config.run.output, config.run.overwrite, {"--model": config.model}) as output:
         if config.prune_vocab:
             pruned = output.with_name(output.name + ".vocab.tmp")  # the model exported, removed after
             try:
@@ -375,7 +375,7 @@ def run_export(config: ExportConfig) -> dict:
             summary, parity, source = _export_into(config, reference, Path(config.model), output, None)
     if not parity.passed:  # after the folder is written: the export is kept for inspection
         raise TinyBertError(
-            f"parity check failed for {config.output}: {'; '.join(parity.failures)} on {parity.samples} texts "
+            f"parity check failed for {config.run.output}: {'; '.join(parity.failures)} on {parity.samples} texts "
             f"({source}) (the export is kept there with parity.json; --max-diff/--min-agreement set the bar)"
         )
     return summary

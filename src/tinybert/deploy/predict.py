@@ -108,20 +108,20 @@ def run_predict(config: PredictConfig) -> dict:
     source = table_source(config.input, _text_columns(config, model))
     columns = tuple(model.task_type.prediction_columns)
     out_source = _with_output_columns(source, columns)
-    if config.output is not None and not output_suffix_ok(source, config.output):
+    if config.run.output is not None and not output_suffix_ok(source, config.run.output):
         raise TinyBertError(
-            f"--output {config.output}: expected the input's file type ({source.path.suffix}); "
+            f"--output {config.run.output}: expected the input's file type ({source.path.suffix}); "
             "predict writes rows in the input's format"
         )
     max_length = _max_length(config, model)
     counts: Counter[str] = Counter()
     with contextlib.ExitStack() as stack:
-        if config.output is None:
+        if config.run.output is None:
             handle = sys.stdout
         else:
-            handle = stack.enter_context(atomic_output(config.output, config.overwrite, [config.input]))
+            handle = stack.enter_context(atomic_output(config.run.output, config.run.overwrite, [config.input]))
         writer = out_source.writer(handle)
-        progress = stack.enter_context(tqdm(unit=" rows", desc="predict", disable=config.output is None))
+        progress = stack.enter_context(tqdm(unit=" rows", desc="predict", disable=config.run.output is None))
         for chunk in _chunks(source.rows(), CHUNK_ROWS):
             results = predict_rows(model, chunk, max_length, config.batch_size)
             for row, result in zip(chunk, results, strict=True):
@@ -137,4 +137,4 @@ def run_predict(config: PredictConfig) -> dict:
                 counts[first if columns[0] == "predicted_label" and isinstance(first, str) else "(rows)"] += 1
             progress.update(len(chunk))
         writer.close()
-    return {"rows": sum(counts.values()), "labels": dict(counts), "output": str(config.output or "-")}
+    return {"rows": sum(counts.values()), "labels": dict(counts), "output": str(config.run.output or "-")}

@@ -16,6 +16,8 @@ from tinybert.errors import TinyBertError
 
 def check_overlap(output: Path, inputs: dict[str, str | Path | None]) -> None:
     """``output`` must be a folder (or not exist) and neither be, contain nor lie inside an input."""
+    if output is None:
+        raise TinyBertError("--output: required (the folder to write)")
     if output.exists() and not output.is_dir():
         raise TinyBertError(f"--output {output}: exists and is a file, expected a folder")
     resolved = output.resolve()

@@ -47,14 +47,14 @@ DEMO_RECIPE: dict[str, Any] = {
 
 
 def run_demo(config: DemoConfig, *, command: str | None = None, echo: Callable[[str], None] = print) -> dict:
-    """Run the demo into ``config.output``; returns the report summary (``report.json``).
+    """Run the demo into ``config.run.output``; returns the report summary (``report.json``).
 
     Re-running with the same output skips the finished steps; a non-empty folder that is not a
-    demo run is refused unless ``config.overwrite``.
+    demo run is refused unless ``config.run.overwrite``.
     """
     c = config
-    output, model, task, data_dir, train, dev, test = c.output, c.model, c.task, c.data_dir, c.train, c.dev, c.test
-    text_columns, label_column, overrides, overwrite = c.text_columns, c.label_column, c.overrides, c.overwrite
+    output, model, task, data_dir, train, dev, test = c.run.output, c.model, c.task, c.data_dir, c.train, c.dev, c.test
+    text_columns, label_column, overrides, overwrite = c.text_columns, c.label_column, c.overrides, c.run.overwrite
     n_train, n_dev, n_test, seed = c.n_train, c.n_dev, c.n_test, c.seed
     out = Path(output)
     if out.exists() and any(out.iterdir()) and not overwrite and not (out / "recipe.yaml").is_file():

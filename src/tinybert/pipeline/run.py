@@ -13,9 +13,9 @@ def run_recipe_file(config: RunConfig, *, echo: Callable[[str], None] = print) -
     """Run the recipe file ``config.recipe`` with its ``key=value`` overrides; returns the report's
     summary, with the recipe's ``output`` folder.
 
-    Steps whose result is already in the recipe's output folder are skipped; ``config.overwrite``
+    Steps whose result is already in the recipe's output folder are skipped; ``config.run.overwrite``
     runs every step again.
     """
     loaded, resolved = load_recipe(config.recipe, config.overrides)
-    summary = run_recipe(loaded, resolved=resolved, overwrite=config.overwrite, echo=echo)
+    summary = run_recipe(loaded, resolved=resolved, overwrite=config.run.overwrite, echo=echo)
     return {**summary, "output": loaded.output}

@@ -134,13 +134,13 @@ def run_augment(config: AugmentConfig) -> dict:
     if _is_tagged(config):
         return _run_tagged(config)
     source = open_source(config)
-    output = Path(config.output)
+    output = Path(config.run.output)
     if not output_suffix_ok(source, output):
         raise TinyBertError(
             f"--output {output}: expected a {source.path.suffix or '.tsv'} file, the input's format "
             f"({source.path.name}), so that distill reads it the same way"
         )
-    check_output(output, config.overwrite, [source.path])  # before the model loads
+    check_output(output, config.run.overwrite, [source.path])  # before the model loads
     finder, load_seconds = _load_finder(config)
     sides = 2 if source.is_pair else 1
     total = None
@@ -150,7 +150,7 @@ def run_augment(config: AugmentConfig) -> dict:
     examples = variants_written = replaceable = 0
     start, cpu_start = time.perf_counter(), time.process_time()
     with (
-        atomic_output(output, config.overwrite, [source.path]) as handle,
+        atomic_output(output, config.run.overwrite, [source.path]) as handle,
         tqdm(total=total, unit="ex", desc="augment", disable=not config.progress, file=sys.stderr) as bar,
     ):
         writer = source.writer(handle)
@@ -247,12 +247,12 @@ def _run_tagged(config: AugmentConfig) -> dict:
 
     path = _tagged_input(config)
     jsonl = path.suffix.lower() == ".jsonl"
-    output = Path(config.output)
+    output = Path(config.run.output)
     if (output.suffix.lower() == ".jsonl") != jsonl:
         raise TinyBertError(
             f"--output {output}: expected a {'.jsonl' if jsonl else 'CoNLL (.txt)'} file like {path.name}"
         )
-    check_output(output, config.overwrite, [path])
+    check_output(output, config.run.overwrite, [path])
     sentences = read_tagged(path)
     if config.max_train_samples is not None:
         sentences = sentences[: config.max_train_samples]
@@ -260,7 +260,7 @@ def _run_tagged(config: AugmentConfig) -> dict:
     variants_written = replaceable = kept_entity_words = 0
     start = time.perf_counter()
     with (
-        atomic_output(output, config.overwrite, [path]) as handle,
+        atomic_output(output, config.run.overwrite, [path]) as handle,
         tqdm(total=len(sentences), unit="ex", desc="augment", disable=not config.progress, file=sys.stderr) as bar,
     ):
         for first in range(0, len(sentences), config.block_size):

@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 
 
 def run_distill(config: DistillConfig) -> dict:
-    """Task-specific TinyBERT distillation; the student lands in ``config.output``.
+    """Task-specific TinyBERT distillation; the student lands in ``config.run.output``.
 
     ``stage="all"`` runs the intermediate-layer stage (embedding, attention and hidden losses;
     the checkpoint with the lowest dev loss is kept), then the prediction-layer stage from it
@@ -56,7 +56,7 @@ def run_distill(config: DistillConfig) -> dict:
     student_folder = config.student.student if config.student.is_folder else None
     inputs = {"--teacher": config.teacher, "--student": student_folder, **config.data.paths()}
     accelerator = make_accelerator(config.training.precision)
-    with shared_run_folder(config.output, config.run.overwrite, config.run.resume, inputs, accelerator) as output:
+    with shared_run_folder(config.run.output, config.run.overwrite, config.run.resume, inputs, accelerator) as output:
         return _distill_task_into(config, output, accelerator)
 
 

@@ -55,7 +55,7 @@ def _evaluate_export(model: str, task: TaskData, max_seq_length: int | None, bat
 def run_evaluate(config: EvaluateConfig) -> dict[str, dict[str, float]]:
     """``tinybert evaluate``: :func:`evaluate_folder` with the command's options."""
     return evaluate_folder(
-        config.model, config.data, split=config.split, output=config.output, batch_size=config.batch_size
+        config.model, config.data, split=config.split, output=config.run.output, batch_size=config.batch_size
     )
 
 

@@ -42,14 +42,14 @@ log = logging.getLogger(__name__)
 
 
 def run_finetune(config: FinetuneConfig) -> dict:
-    """Fine-tune ``config.model`` on the task's labels; the best dev checkpoint lands in ``config.output``.
+    """Fine-tune ``config.model`` on the task's labels; the best dev checkpoint lands in ``config.run.output``.
 
     With several ``learning_rate`` values each is trained in turn and the best on dev is kept (the
     paper's small search). Returns the metrics also written to ``output/metrics.json``.
     """
     inputs = {"--model": config.model, **config.data.paths()}
     accelerator = make_accelerator(config.training.precision)
-    with shared_run_folder(config.output, config.run.overwrite, config.run.resume, inputs, accelerator) as output:
+    with shared_run_folder(config.run.output, config.run.overwrite, config.run.resume, inputs, accelerator) as output:
         return _finetune_into(config, output, accelerator)
 
 

@@ -61,9 +61,9 @@ _OUR_FILES = ("checkpoints", "logs", "train_log.jsonl", "metrics.json")
 
 
 def _check_resume(config: GeneralConfig, settings: dict) -> Path:
-    found = checkpoint.latest(config.output / "checkpoints")
+    found = checkpoint.latest(config.run.output / "checkpoints")
     if found is None:
-        raise TinyBertError(f"--resume: no checkpoint in {config.output / 'checkpoints'} to continue from")
+        raise TinyBertError(f"--resume: no checkpoint in {config.run.output / 'checkpoints'} to continue from")
     saved = json.loads((found / checkpoint.STATE_FILE).read_text()).get("run", {})
     changed = [k for k in settings if saved.get(k) != settings[k]]
     if changed:
@@ -79,17 +79,17 @@ def _check_resume(config: GeneralConfig, settings: dict) -> Path:
 
 
 def _check_output(config: GeneralConfig) -> None:
-    out = config.output.resolve()
+    out = config.run.output.resolve()
     inputs = [("--teacher", config.teacher)] + [("--corpus", path) for path in config.corpus]
     for option, path in inputs:
         p = Path(path).resolve()
         if Path(path).exists() and (p == out or p in out.parents or out in p.parents):
-            raise TinyBertError(f"--output {config.output}: overlaps {option} {path}; choose a separate folder")
+            raise TinyBertError(f"--output {config.run.output}: overlaps {option} {path}; choose a separate folder")
     if config.run.resume:
         return
     if out.is_dir() and any(out.iterdir()) and not config.run.overwrite:
         raise TinyBertError(
-            f"--output {config.output}: folder exists and is not empty; pass --resume to continue its run "
+            f"--output {config.run.output}: folder exists and is not empty; pass --resume to continue its run "
             "or --overwrite to start again"
         )
 
@@ -138,7 +138,7 @@ def run_settings(config: GeneralConfig, corpus: Corpus, num_processes: int) -> d
 
 
 def run_general_distill(config: GeneralConfig) -> dict:
-    """General distillation from ``config.teacher`` into a new student in ``config.output``.
+    """General distillation from ``config.teacher`` into a new student in ``config.run.output``.
 
     Returns the contents of ``output/metrics.json``.
     """
@@ -156,8 +156,8 @@ def run_general_distill(config: GeneralConfig) -> dict:
     checkpoint_dir = _check_resume(config, settings) if config.run.resume else None
     if not accelerator.is_main_process:  # the main process prepares the folder; nothing else touches it
         accelerator.wait_for_everyone()
-        return _distill_general_into(config, corpus, settings, checkpoint_dir, accelerator, config.output)
-    with output_folder(config.output, True, {"--teacher": config.teacher}) as output:
+        return _distill_general_into(config, corpus, settings, checkpoint_dir, accelerator, config.run.output)
+    with output_folder(config.run.output, True, {"--teacher": config.teacher}) as output:
         if config.run.overwrite:
             for name in _OUR_FILES:
                 path = output / name

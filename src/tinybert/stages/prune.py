@@ -33,11 +33,11 @@ log = logging.getLogger(__name__)
 
 
 def run_prune(config: PruneConfig) -> dict:
-    """Prune ``config.model`` into ``config.output``; returns the report also written to
+    """Prune ``config.model`` into ``config.run.output``; returns the report also written to
     ``output/pruning.json`` (shape before and after, what was kept, the estimators, dev metrics of
     the model before and after pruning, no recovery training)."""
     inputs = {"--model": config.model, **config.data.paths()}
-    with output_folder(config.output, config.overwrite, inputs) as output:
+    with output_folder(config.run.output, config.run.overwrite, inputs) as output:
         return _prune_into(config, output)
 
 
