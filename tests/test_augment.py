@@ -266,7 +266,7 @@ def test_same_seed_same_bytes_whatever_the_batching(models: dict[str, Path], tmp
     data = write_sst2(tmp_path / "SST-2", n_train=30, n_dev=4)
     common = {"task": "sst2", "data_dir": data, "n": 5, "progress": False}
     augment(str(models["mlm"]), tmp_path / "a.tsv", seed=7, **common)
-    augment(str(models["mlm"]), tmp_path / "b.tsv", seed=7, batch_size=3, **common)
+    augment(str(models["mlm"]), tmp_path / "b.tsv", seed=7, eval_batch_size=3, **common)
     from tinybert.config import RunOptions
     from tinybert.stages.augment import AugmentConfig, run_augment
 

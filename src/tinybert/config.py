@@ -316,6 +316,20 @@ NOT_RESUMABLE = ("resume",)
 """What the commands that are not training runs leave out of :class:`RunOptions`."""
 
 
+DEVICES = ("auto", "cpu", "cuda")
+
+
+@dataclass(frozen=True)
+class InferenceOptions:
+    """How a command runs a model without training it (evaluate, predict, augment, benchmark)."""
+
+    eval_batch_size: int = option(64, check=at_least(1), flag="--batch-size", aliases=("batch_size",))
+    """Examples per forward pass (augment: masked sentences)."""
+    device: str = option("auto", check=one_of(*DEVICES))
+    """auto: cuda when PyTorch sees a GPU and the model is a PyTorch fp32 one (ONNX and PyTorch int8 models
+    run on the CPU), else cpu; or cpu, cuda."""
+
+
 # ---------------------------------------------------------------------------------------------
 # finetune, distill, evaluate
 
@@ -438,8 +452,7 @@ class EvaluateConfig:
     data: DataConfig = group()
     split: str | None = None
     """Evaluation split (default: every dev split)."""
-    batch_size: int = option(64, check=at_least(1))
-    """Examples per forward pass."""
+    inference: InferenceOptions = group(InferenceOptions, exclude=("device",))
     run: RunOptions = group(lambda: RunOptions(None), exclude=NOT_RESUMABLE)
 
     def __post_init__(self) -> None:
@@ -485,14 +498,11 @@ class AugmentConfig:
     most, against), which the published algorithm leaves alone like all stop words."""
     max_train_samples: int | None = option(None, aliases=("max_samples",), check=at_least(1))
     """Augment only the first N examples (the output holds only those)."""
-    batch_size: int = option(256, check=at_least(1))
-    """Masked sentences per MLM forward pass."""
+    inference: InferenceOptions = group(lambda: InferenceOptions(eval_batch_size=256))
     block_size: int = option(2048, check=at_least(1))
     """Examples read and processed together (memory use is bounded by this, not by the file)."""
     max_length: int = option(128, check=at_least(8))
     """Tokens of context around a masked word."""
-    device: str | None = None
-    """cpu, cuda, ... (default: cuda when available)."""
     progress: bool = option(True, cli=False)
     """Show a progress bar."""
 
@@ -740,9 +750,6 @@ class PruneConfig:
         )
 
 
-DEVICES = ("cpu", "cuda")
-
-
 @dataclass(frozen=True)
 class PredictConfig:
     """tinybert predict: label every row of a file; adds predicted_label and score, as
@@ -757,12 +764,9 @@ class PredictConfig:
     """GLUE task whose text columns to use (e.g. sst2: sentence; mrpc: #1 String, #2 String)."""
     text_columns: tuple[str, ...] = option((), flag="--text-column")
     """One or two text columns (default: the task's, else sentence or text)."""
-    batch_size: int = option(32, check=at_least(1))
-    """Rows per forward pass."""
+    inference: InferenceOptions = group(InferenceOptions)
     max_seq_length: int | None = option(None, check=at_least(2))
     """Token limit (default: the task's, else the model's maximum)."""
-    device: str = option("cpu", check=one_of(*DEVICES))
-    """cpu or cuda."""
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -786,8 +790,7 @@ class BenchmarkConfig:
     """Comma-separated batch sizes."""
     seq_len: int = option(128, check=at_least(2))
     """Tokens per input, [CLS] and [SEP] included."""
-    device: str = option("cpu", check=one_of(*DEVICES))
-    """cpu or cuda."""
+    inference: InferenceOptions = group(InferenceOptions, exclude=("eval_batch_size",))
     threads: int | None = option(None, check=at_least(1))
     """CPU threads for PyTorch and onnxruntime (default: all cores)."""
     warmup: int = option(5, check=non_negative)

@@ -73,13 +73,13 @@ def measure_model(name: str, config: BenchmarkConfig) -> dict:
         torch.set_num_threads(config.threads)
     threads = torch.get_num_threads()
     rss_before = _rss_mb()
-    model = load_inference_model(name, device=config.device, threads=threads)
+    model = load_inference_model(name, device=config.inference.device, threads=threads)
     limit = config_position_limit(model.config)
     if limit is not None and config.seq_len > limit:
         raise TinyBertError(
             f"--seq-len {config.seq_len}: --model {name} takes at most {limit} tokens (its position embeddings)"
         )
-    if config.device == "cuda":
+    if model.device == "cuda":
         torch.cuda.reset_peak_memory_stats()
     rows, c = [], config
     for batch_size in config.batch_sizes:
@@ -101,6 +101,7 @@ def measure_model(name: str, config: BenchmarkConfig) -> dict:
     result = {
         "model": name,
         "kind": model.kind,
+        "device": model.device,
         "parameters": model.parameters,
         "size_bytes": model.size_bytes,
         "threads": threads,
@@ -108,7 +109,7 @@ def measure_model(name: str, config: BenchmarkConfig) -> dict:
         "model_memory_mb": None if rss_before is None else round(peak - rss_before, 1),
         "batches": rows,
     }
-    if config.device == "cuda":
+    if model.device == "cuda":
         result["cuda_peak_memory_mb"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
     return result
 
@@ -182,8 +183,9 @@ def run_benchmark(config: BenchmarkConfig) -> dict:
         if not Path(name).exists() and (Path(name).suffix == ".onnx" or len(Path(name).parts) > 2):
             raise TinyBertError(f"--model {name}: not found")
     with output_folder(config.run.output, config.run.overwrite, {}) as output:
-        env = environment(config.device)
         results = [_measure_isolated(name, config) for name in config.all_models]
+        devices = sorted({r["device"] for r in results})  # --device auto: each model where it runs
+        env = environment("cuda" if "cuda" in devices else "cpu")
         _speedups(results)
         summary = {
             "environment": env,
@@ -198,6 +200,6 @@ def run_benchmark(config: BenchmarkConfig) -> dict:
         plot(
             results,
             output / "benchmark.png",
-            f"{env['cpu']} ({env.get('gpu', config.device)}), {threads} threads, sequence length {config.seq_len}",
+            f"{env['cpu']} ({env.get('gpu', '/'.join(devices))}), {threads} threads, sequence length {config.seq_len}",
         )
     return summary

@@ -104,7 +104,7 @@ def _cell(value: Any) -> str:
 
 def run_predict(config: PredictConfig) -> dict:
     """Label every row of ``config.input``; returns ``{"rows": N, "labels": {name: count}, "output": path}``."""
-    model = load_inference_model(config.model, device=config.device)
+    model = load_inference_model(config.model, device=config.inference.device)
     source = table_source(config.input, _text_columns(config, model))
     columns = tuple(model.task_type.prediction_columns)
     out_source = _with_output_columns(source, columns)
@@ -123,7 +123,7 @@ def run_predict(config: PredictConfig) -> dict:
         writer = out_source.writer(handle)
         progress = stack.enter_context(tqdm(unit=" rows", desc="predict", disable=config.run.output is None))
         for chunk in _chunks(source.rows(), CHUNK_ROWS):
-            results = predict_rows(model, chunk, max_length, config.batch_size)
+            results = predict_rows(model, chunk, max_length, config.inference.eval_batch_size)
             for row, result in zip(chunk, results, strict=True):
                 record = row.record
                 if isinstance(record, dict):

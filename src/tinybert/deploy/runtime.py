@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from transformers import PretrainedConfig, PreTrainedTokenizerBase
 
+from tinybert.config import DEVICES
 from tinybert.errors import TinyBertError
 from tinybert.models.loading import count_parameters, load_config, load_pretrained, load_tokenizer
 from tinybert.tasks.base import TaskType, task_type_for_config
@@ -247,8 +248,8 @@ def load_inference_model(name: str | Path, device: str = "cpu", threads: int | N
         TinyBertError: a missing path, a folder without config/tokenizer, an unreadable model file,
             a model whose head no task type knows, or a device the kind cannot run on.
     """
-    if device not in ("cpu", "cuda"):
-        raise TinyBertError(f"--device {device}: expected cpu or cuda")
+    if device not in DEVICES:
+        raise TinyBertError(f"--device {device}: expected one of {', '.join(DEVICES)}")
     if device == "cuda" and not torch.cuda.is_available():
         raise TinyBertError("--device cuda: no CUDA GPU is visible to PyTorch here")
     path = Path(name)
@@ -265,6 +266,10 @@ def load_inference_model(name: str | Path, device: str = "cpu", threads: int | N
     else:
         onnx_path, folder = None, path  # a hub id
     name = str(name)
+
+    torch_fp32 = onnx_path is None and not (path.is_dir() and (path / TORCH_INT8_FILE).is_file())
+    if device == "auto":  # the GPU where PyTorch sees one and the model is a PyTorch fp32 one
+        device = "cuda" if torch_fp32 and torch.cuda.is_available() else "cpu"
 
     if onnx_path is not None:
         config = load_config(str(folder), "--model")

@@ -325,14 +325,15 @@ def _load_finder(config: AugmentConfig) -> tuple[CandidateFinder, float]:
 
     from tinybert.models.candidates import CandidateFinder
 
-    device = config.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    device = "cuda" if config.inference.device == "auto" and torch.cuda.is_available() else config.inference.device
+    device = "cpu" if device == "auto" else device
     start = time.perf_counter()
     finder = CandidateFinder(
         config.model,
         k=config.k,
         device=device,
         word_vectors=config.word_vectors,
-        batch_size=config.batch_size,
+        batch_size=config.inference.eval_batch_size,
         max_length=config.max_length,
         replace_polarity_words=config.replace_polarity_words,
     )

@@ -54,8 +54,9 @@ def _evaluate_export(model: str, task: TaskData, max_seq_length: int | None, bat
 
 def run_evaluate(config: EvaluateConfig) -> dict[str, dict[str, float]]:
     """``tinybert evaluate``: :func:`evaluate_folder` with the command's options."""
+    batch_size = config.inference.eval_batch_size
     return evaluate_folder(
-        config.model, config.data, split=config.split, output=config.run.output, batch_size=config.batch_size
+        config.model, config.data, split=config.split, output=config.run.output, batch_size=batch_size
     )
 
 
