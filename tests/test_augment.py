@@ -267,13 +267,11 @@ def test_same_seed_same_bytes_whatever_the_batching(models: dict[str, Path], tmp
     common = {"task": "sst2", "data_dir": data, "n": 5, "progress": False}
     augment(str(models["mlm"]), tmp_path / "a.tsv", seed=7, **common)
     augment(str(models["mlm"]), tmp_path / "b.tsv", seed=7, eval_batch_size=3, **common)
-    from tinybert.config import RunOptions
+    from tinybert.options import build
     from tinybert.stages.augment import AugmentConfig, run_augment
 
-    out = RunOptions(tmp_path / "c.tsv")
-    run_augment(
-        AugmentConfig(str(models["mlm"]), out, task="sst2", data_dir=data, n=5, seed=7, block_size=4, progress=False)
-    )
+    options = {"task": "sst2", "data_dir": data, "n": 5, "seed": 7, "block_size": 4, "progress": False}
+    run_augment(build(AugmentConfig, {"model": str(models["mlm"]), "output": tmp_path / "c.tsv", **options}))
     augment(str(models["mlm"]), tmp_path / "d.tsv", seed=8, **common)
     a = (tmp_path / "a.tsv").read_bytes()
     assert a == (tmp_path / "b.tsv").read_bytes() == (tmp_path / "c.tsv").read_bytes()

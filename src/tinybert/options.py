@@ -66,8 +66,14 @@ class Meta:
     """The ``--help`` panel of the option when it is not its group's (a task type's own options)."""
     exclude: tuple[str, ...] = ()
     """A group field: options of the group this command does not offer (they keep their defaults)."""
+    only: tuple[str, ...] = ()
+    """A group field: the only options of the group this command offers (none given: all but ``exclude``)."""
     example: str | None = None
     """How a structured value is written (``3,6,9,12``), shown in ``--help`` in place of its type."""
+
+    def offers(self, name: str) -> bool:
+        """A group field: whether the command offers the group's option ``name``."""
+        return name not in self.exclude and (not self.only or name in self.only)
 
 
 def option(
@@ -88,11 +94,14 @@ def option(
     return dataclasses.field(default=default, metadata=meta)
 
 
-def group(factory: Callable[[], Any] | None = None, exclude: Sequence[str] = ()) -> Any:
+def group(
+    factory: Callable[[], Any] | None = None, exclude: Sequence[str] = (), only: Sequence[str] = ()
+) -> Any:
     """A field holding an option group (a dataclass), built from the flattened options; required
     unless ``factory`` makes its default (a group whose defaults are valid on their own).
-    ``exclude``: the group's options this command does not offer (they keep their defaults)."""
-    meta = {"tinybert": Meta(group=True, exclude=tuple(exclude))}
+    ``exclude``: the group's options this command does not offer (they keep their defaults);
+    ``only``: the ones it offers, when that list is the shorter."""
+    meta = {"tinybert": Meta(group=True, exclude=tuple(exclude), only=tuple(only))}
     if factory is not None:
         return dataclasses.field(default_factory=factory, metadata=meta)
     return dataclasses.field(metadata=meta)
@@ -252,8 +261,12 @@ def specs(cls: type) -> tuple[Spec, ...]:
         if meta.group:
             # a group's defaults may differ per command: its field's factory makes them
             defaults = _default(f)
-            for s in specs(hints[f.name]):
-                if s.name in meta.exclude:
+            inner = specs(hints[f.name])
+            unknown = sorted({*meta.exclude, *meta.only} - {s.name for s in inner})
+            if unknown:  # a programming error: a group field names options its group lacks
+                raise TypeError(f"{cls.__name__}.{f.name}: {hints[f.name].__name__} lacks {', '.join(unknown)}")
+            for s in inner:
+                if not meta.offers(s.name):
                     continue
                 default = s.default if defaults is MISSING or s.path else getattr(defaults, s.name)
                 out.append(dataclasses.replace(s, path=(f.name, *s.path), default=default))
@@ -390,7 +403,7 @@ def _build(cls: type, values: dict[str, Any]) -> Any:
     kwargs: dict[str, Any] = {}
     for f in dataclasses.fields(cls):
         if _meta(f).group:
-            own = {s.name for s in specs(hints[f.name]) if s.name not in _meta(f).exclude}
+            own = {s.name for s in specs(hints[f.name]) if _meta(f).offers(s.name)}
             given = {k: v for k, v in values.items() if k in own}
             defaults = _default(f)
             base = {} if defaults is MISSING else as_options(defaults)  # this command's defaults

@@ -47,6 +47,8 @@ log = logging.getLogger(__name__)
 __all__ = ["ExportConfig", "Parity", "parity_check", "run_export"]
 
 PARITY_BATCH_SIZE = 8
+PARITY_LENGTH = 128
+"""Token limit of the parity inputs when --max-seq-length is not given."""
 
 # Parity thresholds (stated in the README): fp32 exports must reproduce the logits to float
 # rounding and every prediction; int8 changes logits by design, so only the predictions are held
@@ -118,20 +120,23 @@ class Parity:
 def _parity_texts(config: ExportConfig, task_type: TaskType) -> tuple[list[list[str]], str]:
     """The parity check's input texts (1 or 2 per row) and where they come from; ``task_type`` (the
     model's) may give default columns of a sample file, or sample texts of its own."""
-    if config.task is not None and normalize_task_name(config.task) not in GLUE_TASKS:
+    if config.data.task is not None and normalize_task_name(config.data.task) not in GLUE_TASKS:
         # a task another task type reads (e.g. conll2003): its evaluation splits as rows of text
-        limits = DataConfig(task=config.task, data_dir=config.data_dir, max_eval_samples=config.samples)
+        limits = DataConfig(task=config.data.task, data_dir=config.data.data_dir, max_eval_samples=config.samples)
         task = load_data(limits, need_train=False)
         examples = [ex for split in task.evals.values() for ex in split][: config.samples]
         reader = get_task_type(task.task_type)
-        return [reader.texts(ex) for ex in examples], f"{config.task} {', '.join(task.evals)} ({config.data_dir})"
-    if config.task is not None:
-        data = load_glue(config.task, config.data_dir, splits=("dev",), max_samples={"eval": config.samples})
+        where = f"{config.data.task} {', '.join(task.evals)} ({config.data.data_dir})"
+        return [reader.texts(ex) for ex in examples], where
+    if config.data.task is not None:
+        data = load_glue(config.data.task, config.data.data_dir, splits=("dev",), max_samples={"eval": config.samples})
         examples = [ex for split in data.evals.values() for ex in split][: config.samples]
-        return [_texts(ex) for ex in examples], f"{config.task} dev ({config.data_dir})"
+        return [_texts(ex) for ex in examples], f"{config.data.task} dev ({config.data.data_dir})"
     if config.sample_file is not None:
         columns = (
-            config.text_columns or getattr(task_type, "text_columns", None) or guess_text_column(config.sample_file)
+            config.data.text_columns
+            or getattr(task_type, "text_columns", None)
+            or guess_text_column(config.sample_file)
         )
         examples = read_table(config.sample_file, columns, None, max_samples=config.samples)
         return [_texts(ex) for ex in examples], str(config.sample_file)
@@ -382,13 +387,13 @@ def run_export(config: ExportConfig) -> dict:
 
 
 def _prune_vocab_into(config: ExportConfig, folder: Path) -> dict:
-    """``config.model`` with the vocabulary of ``config.task``'s training split, saved into ``folder``."""
+    """``config.model`` with the vocabulary of ``config.data.task``'s training split, saved into ``folder``."""
     from tinybert.models.loading import load_classifier, load_tokenizer
     from tinybert.models.saving import save_model
     from tinybert.models.vocab import data_ids, prune_vocabulary
     from tinybert.tasks.loading import Features, model_labels
 
-    task = load_data(DataConfig(task=config.task, data_dir=config.data_dir), need_train=True)
+    task = load_data(DataConfig(task=config.data.task, data_dir=config.data.data_dir), need_train=True)
     task_type = get_task_type(task.task_type)
     model = load_classifier(config.model, task.spec.label_names, "--model", new_head=False, task_type=task_type)
     tokenizer = load_tokenizer(config.model, "--model")
@@ -405,7 +410,9 @@ def _export_into(
     """Export ``reference`` (the PyTorch model of ``folder``) into ``output``; returns the summary
     written to ``export.json``, the parity result and where the parity text came from."""
     texts, source = _parity_texts(config, reference.task_type)
-    batched = text_batches(reference.task_type, reference.tokenizer, texts, config.max_seq_length, PARITY_BATCH_SIZE)
+    batched = text_batches(
+        reference.task_type, reference.tokenizer, texts, config.data.max_seq_length or PARITY_LENGTH, PARITY_BATCH_SIZE
+    )
     batches = batched
     max_diff, min_agreement = _thresholds(config, reference.config.num_labels)
     # Exported with eager attention: on this CPU its ONNX graph ran faster than the SDPA one.

@@ -40,13 +40,13 @@ def _glue_text_columns(task: str) -> tuple[str, ...]:
 
 
 def _text_columns(config: PredictConfig, model: InferenceModel) -> tuple[str, ...]:
-    if config.text_columns:
-        return config.text_columns
+    if config.data.text_columns:
+        return config.data.text_columns
     own = getattr(model.task_type, "text_columns", None)  # e.g. extractive QA: question, context
     if own:
         return tuple(own)
-    if config.task is not None:
-        return _glue_text_columns(config.task)
+    if config.data.task is not None:
+        return _glue_text_columns(config.data.task)
     return guess_text_column(config.input)
 
 
@@ -62,10 +62,10 @@ def _chunks(rows: Iterator[Row], size: int) -> Iterator[list[Row]]:
 
 
 def _max_length(config: PredictConfig, model: InferenceModel) -> int:
-    if config.max_seq_length is not None:
-        return config.max_seq_length
-    if config.task is not None:
-        return get_task(config.task).max_seq_length
+    if config.data.max_seq_length is not None:
+        return config.data.max_seq_length
+    if config.data.task is not None:
+        return get_task(config.data.task).max_seq_length
     own = getattr(model.task_type, "predict_max_seq_length", None)  # the task type's pipeline default
     if own:
         return int(min(own, getattr(model.config, "max_position_embeddings", own)))

@@ -53,8 +53,9 @@ def run_demo(config: DemoConfig, *, command: str | None = None, echo: Callable[[
     demo run is refused unless ``config.run.overwrite``.
     """
     c = config
-    output, model, task, data_dir, train, dev, test = c.run.output, c.model, c.task, c.data_dir, c.train, c.dev, c.test
-    text_columns, label_column, overrides, overwrite = c.text_columns, c.label_column, c.overrides, c.run.overwrite
+    output, model, test, overrides, overwrite = c.run.output, c.model, c.test, c.overrides, c.run.overwrite
+    task, data_dir, train, dev = c.data.task, c.data.data_dir, c.data.train, c.data.dev
+    text_columns, label_column = c.data.text_columns, c.data.label_column
     n_train, n_dev, n_test, seed = c.n_train, c.n_dev, c.n_test, c.seed
     out = Path(output)
     if out.exists() and any(out.iterdir()) and not overwrite and not (out / "recipe.yaml").is_file():

@@ -18,6 +18,7 @@ import random
 import sys
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -107,10 +108,10 @@ def example_rng(seed: int, index: int) -> random.Random:
 
 
 def open_source(config: AugmentConfig) -> RowSource:
-    if config.task is not None:
-        return glue_source(config.task, config.data_dir, config.train)
-    assert config.train is not None
-    return table_source(config.train, config.text_columns)
+    if config.data.task is not None:
+        return glue_source(config.data.task, config.data.data_dir, config.data.train)
+    assert config.data.train is not None
+    return table_source(config.data.train, config.data.text_columns)
 
 
 def _count_lines(path: Path) -> int:
@@ -146,7 +147,7 @@ def run_augment(config: AugmentConfig) -> dict:
     total = None
     if source.kind != "json-array":
         total = max(0, _count_lines(source.path) - (1 if source.header is not None else 0))
-        total = min(total, config.max_train_samples) if config.max_train_samples is not None else total
+        total = min(total, config.data.max_train_samples) if config.data.max_train_samples is not None else total
     examples = variants_written = replaceable = 0
     start, cpu_start = time.perf_counter(), time.process_time()
     with (
@@ -154,7 +155,7 @@ def run_augment(config: AugmentConfig) -> dict:
         tqdm(total=total, unit="ex", desc="augment", disable=not config.progress, file=sys.stderr) as bar,
     ):
         writer = source.writer(handle)
-        for block in _blocks(source.rows(), config.block_size, config.max_train_samples):
+        for block in _blocks(source.rows(), config.block_size, config.data.max_train_samples):
             # Both sides of every example in one call: texts [side 0 of all rows, side 1 of all rows].
             texts = [row.texts[s] for s in range(sides) for row in block]
             words, cands = finder.candidates(texts)
@@ -206,22 +207,21 @@ def run_augment(config: AugmentConfig) -> dict:
 
 def _is_tagged(config: AugmentConfig) -> bool:
     """A tagged training file: ``--task-type token``, or a task read by the token task type."""
-    from tinybert.config import DataConfig
     from tinybert.tasks.base import task_type_for_data
 
-    if config.task_type is not None:
-        return config.task_type == "token"
-    if config.task is None:
+    if config.data.task_type is not None:
+        return config.data.task_type == "token"
+    if config.data.task is None:
         return False
-    return task_type_for_data(DataConfig(task=config.task, data_dir=config.data_dir or Path("."))).name == "token"
+    return task_type_for_data(replace(config.data, data_dir=config.data.data_dir or Path("."))).name == "token"
 
 
 def _tagged_input(config: AugmentConfig) -> Path:
-    if config.train is not None:
-        return Path(config.train)
+    if config.data.train is not None:
+        return Path(config.data.train)
     from tinybert.tasks.token import CONLL_FILES
 
-    return Path(config.data_dir or ".") / CONLL_FILES["train"]
+    return Path(config.data.data_dir or ".") / CONLL_FILES["train"]
 
 
 def write_tagged(handle: Any, words: Sequence[str], tags: Sequence[str], jsonl: bool) -> None:
@@ -254,8 +254,8 @@ def _run_tagged(config: AugmentConfig) -> dict:
         )
     check_output(output, config.run.overwrite, [path])
     sentences = read_tagged(path)
-    if config.max_train_samples is not None:
-        sentences = sentences[: config.max_train_samples]
+    if config.data.max_train_samples is not None:
+        sentences = sentences[: config.data.max_train_samples]
     finder, load_seconds = _load_finder(config)
     variants_written = replaceable = kept_entity_words = 0
     start = time.perf_counter()

@@ -103,7 +103,7 @@ def corpus_config(config: GeneralConfig) -> CorpusConfig:
     return CorpusConfig(
         paths=tuple(config.corpus),
         format=config.corpus_format,
-        max_seq_length=config.max_seq_length,
+        max_seq_length=config.data.max_seq_length,
         eval_blocks=config.eval_blocks,
         shuffle_buffer=config.shuffle_buffer,
     )
@@ -119,7 +119,7 @@ def run_settings(config: GeneralConfig, corpus: Corpus, num_processes: int) -> d
                 "student": asdict(config.student),
                 "corpus": corpus.signature(),
                 "corpus_format": config.corpus_format,
-                "max_seq_length": config.max_seq_length,
+                "max_seq_length": config.data.max_seq_length,
                 "eval_blocks": config.eval_blocks,
                 "shuffle_buffer": config.shuffle_buffer,
                 "max_steps": config.training.max_steps,
@@ -145,9 +145,9 @@ def run_general_distill(config: GeneralConfig) -> dict:
     corpus = Corpus.open(config.corpus, config.corpus_format)
     t_cfg = load_config(config.teacher, "--teacher")
     max_positions = getattr(t_cfg, "max_position_embeddings", None)
-    if max_positions is not None and config.max_seq_length > max_positions:
+    if max_positions is not None and config.data.max_seq_length > max_positions:
         raise TinyBertError(
-            f"--max-seq-length {config.max_seq_length}: the teacher takes at most {max_positions} positions"
+            f"--max-seq-length {config.data.max_seq_length}: the teacher takes at most {max_positions} positions"
         )
     accelerator = make_accelerator(config.training.precision)
     if accelerator.is_main_process:
@@ -210,7 +210,7 @@ def _distill_general_into(
 
     stream = BlockStream(corpus, tokenizer, corpus_config(config), train_start, config.training.seed)
 
-    L = config.max_seq_length
+    L = config.data.max_seq_length
     tr = config.training
     step_tokens = tr.batch_size * tr.gradient_accumulation_steps * accelerator.num_processes * L
     eval_batches = [
