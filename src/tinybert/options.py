@@ -94,9 +94,7 @@ def option(
     return dataclasses.field(default=default, metadata=meta)
 
 
-def group(
-    factory: Callable[[], Any] | None = None, exclude: Sequence[str] = (), only: Sequence[str] = ()
-) -> Any:
+def group(factory: Callable[[], Any] | None = None, exclude: Sequence[str] = (), only: Sequence[str] = ()) -> Any:
     """A field holding an option group (a dataclass), built from the flattened options; required
     unless ``factory`` makes its default (a group whose defaults are valid on their own).
     ``exclude``: the group's options this command does not offer (they keep their defaults);

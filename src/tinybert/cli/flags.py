@@ -68,7 +68,14 @@ def _default_text(spec: Spec) -> str | None:
     return None
 
 
-PANELS = {"data": "Data", "student": "Student", "training": "Training", "run": "Output and resume"}
+PANELS = {
+    "data": "Data",
+    "student": "Student",
+    "training": "Training",
+    "run": "Output and resume",
+    "losses": "Losses",
+    "vocab": "Vocabulary pruning",
+}
 """``--help`` panels of the shared option groups, by the field that holds the group."""
 
 

@@ -369,7 +369,7 @@ def run_export(config: ExportConfig) -> dict:
     if reference.kind != "pytorch":
         raise TinyBertError(f"--model {config.model}: is already an export ({reference.kind}); give the PyTorch model")
     with output_folder(config.run.output, config.run.overwrite, {"--model": config.model}) as output:
-        if config.prune_vocab:
+        if config.vocab.prune_vocab:
             pruned = output.with_name(output.name + ".vocab.tmp")  # the model exported, removed after
             try:
                 vocab = _prune_vocab_into(config, pruned)

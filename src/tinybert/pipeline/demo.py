@@ -53,10 +53,10 @@ def run_demo(config: DemoConfig, *, command: str | None = None, echo: Callable[[
     demo run is refused unless ``config.run.overwrite``.
     """
     c = config
-    output, model, test, overrides, overwrite = c.run.output, c.model, c.test, c.overrides, c.run.overwrite
+    output, model, test, overrides, overwrite = c.run.output, c.model, c.test, c.changes.overrides, c.run.overwrite
     task, data_dir, train, dev = c.data.task, c.data.data_dir, c.data.train, c.data.dev
     text_columns, label_column = c.data.text_columns, c.data.label_column
-    n_train, n_dev, n_test, seed = c.n_train, c.n_dev, c.n_test, c.seed
+    n_train, n_dev, n_test, seed = c.n_train, c.n_dev, c.n_test, c.training.seed
     out = Path(output)
     if out.exists() and any(out.iterdir()) and not overwrite and not (out / "recipe.yaml").is_file():
         raise TinyBertError(f"--output {out}: folder exists and is not empty; pass --overwrite to replace it")

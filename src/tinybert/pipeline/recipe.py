@@ -464,10 +464,11 @@ def run_recipe(
 
     def train_baseline() -> object:
         b, d = recipe.baseline, recipe.distill
-        epochs = [resolve_stage(d, stage)[0] for stage in ("intermediate", "prediction")]
+        distill_options = dataclasses.asdict(d)
+        epochs = [resolve_stage(distill_options, stage)[0] for stage in ("intermediate", "prediction")]
         derived = {
             "epochs": sum(epochs),
-            "learning_rate": resolve_stage(d, "prediction")[1],
+            "learning_rate": resolve_stage(distill_options, "prediction")[1],
             "batch_size": d.batch_size,
             "eval_steps": d.eval_steps,
         }

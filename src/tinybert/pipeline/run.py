@@ -16,6 +16,6 @@ def run_recipe_file(config: RunConfig, *, echo: Callable[[str], None] = print) -
     Steps whose result is already in the recipe's output folder are skipped; ``config.run.overwrite``
     runs every step again.
     """
-    loaded, resolved = load_recipe(config.recipe, config.overrides)
+    loaded, resolved = load_recipe(config.recipe, config.changes.overrides)
     summary = run_recipe(loaded, resolved=resolved, overwrite=config.run.overwrite, echo=echo)
     return {**summary, "output": loaded.output}

@@ -164,7 +164,12 @@ def run_augment(config: AugmentConfig) -> dict:
                 spans = [[(w.start, w.end) for w in words[a]] for a in at]
                 replaceable += sum(1 for a in at for c in cands[a] if c)
                 found = draw_variants(
-                    row.texts, spans, [cands[a] for a in at], config.n, config.p, example_rng(config.seed, examples + i)
+                    row.texts,
+                    spans,
+                    [cands[a] for a in at],
+                    config.n,
+                    config.p,
+                    example_rng(config.training.seed, examples + i),
                 )
                 writer.write(row.record)
                 for variant in found:
@@ -189,7 +194,7 @@ def run_augment(config: AugmentConfig) -> dict:
         "n": config.n,
         "p": config.p,
         "k": config.k,
-        "seed": config.seed,
+        "seed": config.training.seed,
         "examples": examples,
         "variants": variants_written,
         "rows_written": examples + variants_written,
@@ -283,7 +288,7 @@ def _run_tagged(config: AugmentConfig) -> dict:
                     options.append(found if allowed else [])
                 replaceable += sum(1 for o in options if o)
                 variants = draw_variants(
-                    [text], [spans], [options], config.n, config.p, example_rng(config.seed, first + i)
+                    [text], [spans], [options], config.n, config.p, example_rng(config.training.seed, first + i)
                 )
                 write_tagged(handle, sentence.words, tags, jsonl)
                 for (variant,) in variants:
@@ -307,7 +312,7 @@ def _run_tagged(config: AugmentConfig) -> dict:
         "n": config.n,
         "p": config.p,
         "k": config.k,
-        "seed": config.seed,
+        "seed": config.training.seed,
         "examples": len(sentences),
         "variants": variants_written,
         "rows_written": len(sentences) + variants_written,

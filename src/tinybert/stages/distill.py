@@ -117,8 +117,8 @@ def _setup(config: DistillConfig, output: Path, accelerator: Accelerator) -> Run
 
     student, layer_map, student_info = make_student(config.student, teacher, labels, batches=importance_batches)
     stages = ["intermediate", "prediction"] if config.stage == "all" else [config.stage]
-    check_heads(student.config, teacher.config, config.loss_weights, stages, student_info.get("kept_heads"))
-    scores = "intermediate" in stages and config.loss_weights.attention > 0
+    check_heads(student.config, teacher.config, config.losses.loss_weights, stages, student_info.get("kept_heads"))
+    scores = "intermediate" in stages and config.losses.loss_weights.attention > 0
     use_training_attention(teacher, "--teacher", scores=scores)
     use_training_attention(student, "--student", scores=scores)
 
@@ -147,9 +147,9 @@ def _train_stage(run: Run, stage: str) -> dict:
         run.student,
         run.teacher,
         run.layer_map,
-        config.loss_weights,
+        config.losses.loss_weights,
         stage,
-        temperature=config.temperature,
+        temperature=config.losses.temperature,
         is_regression=run.task.spec.is_regression,
         task_type=run.task_type,
         kept_hidden=run.student_info.get("kept_hidden"),
@@ -168,7 +168,7 @@ def _train_stage(run: Run, stage: str) -> dict:
             losses = mean_loss(m, dev_loader, accelerator)
             return -losses["loss"], {f"dev_{k}": v for k, v in losses.items()}
     else:
-        if config.loss_weights.prediction > 0:
+        if config.losses.loss_weights.prediction > 0:
             train_features = with_teacher_logits(run.teacher, features, accelerator)
 
         def evaluate(m: DistillationModule) -> tuple[float, dict[str, float]]:
@@ -213,7 +213,7 @@ def _save(run: Run, stage_results: dict[str, dict]) -> dict:
     accelerator.wait_for_everyone()
     student = load_classifier(str(output), run.labels, "--student", new_head=False, task_type=run.task_type)
     vocab, eval_loaders = None, run.eval_loaders
-    if config.prune_vocab:
+    if config.vocab.prune_vocab:
         keep = data_ids(run.tokenizer, features.train)
         dropped = dropped_share(run.tokenizer, keep, features.evals, "--prune-vocab")
         small_tokenizer, report = prune_vocabulary(student, run.tokenizer, keep)
@@ -257,8 +257,8 @@ def _save(run: Run, stage_results: dict[str, dict]) -> dict:
         "retention": _retention(student_metrics, run.teacher_metrics),
         "stages": stage_results,
         "max_seq_length": features.max_seq_length,
-        "temperature": config.temperature,
-        "loss_weights": asdict(config.loss_weights),
+        "temperature": config.losses.temperature,
+        "loss_weights": asdict(config.losses.loss_weights),
         "environment": environment(),
     }
     if accelerator.is_main_process:

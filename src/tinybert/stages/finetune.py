@@ -63,7 +63,7 @@ def _finetune_into(config: FinetuneConfig, output: Path, accelerator: Accelerato
     elif config.student.is_given:
         s = config.student
         shape = resolve_shape(model_cfg, s.student, s.layers, s.hidden, s.heads, s.intermediate)
-    rates = list(config.learning_rate) or [default_finetune_lr(shape.hidden)]
+    rates = list(config.training.learning_rate) or [default_finetune_lr(shape.hidden)]
     tokenizer = load_tokenizer(config.model, "--model")
     student_info: dict | None = None
     runs = []

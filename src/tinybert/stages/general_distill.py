@@ -125,11 +125,11 @@ def run_settings(config: GeneralConfig, corpus: Corpus, num_processes: int) -> d
                 "max_steps": config.training.max_steps,
                 "batch_size": config.training.batch_size,
                 "gradient_accumulation_steps": config.training.gradient_accumulation_steps,
-                "learning_rate": config.learning_rate,
+                "learning_rate": config.training.learning_rate[0],
                 "warmup_ratio": config.training.warmup_ratio,
                 "weight_decay": config.training.weight_decay,
                 "max_grad_norm": config.training.max_grad_norm,
-                "loss_weights": asdict(config.loss_weights),
+                "loss_weights": asdict(config.losses.loss_weights),
                 "seed": config.training.seed,
                 "num_processes": num_processes,
             }
@@ -195,14 +195,14 @@ def _distill_general_into(
         # No loss reaches the pooler here (task distillation trains it): frozen, it stays out of
         # the optimizer and DDP does not wait for its gradients. It is saved as initialised.
         student.pooler.requires_grad_(False)
-    scores = config.loss_weights.attention > 0
+    scores = config.losses.loss_weights.attention > 0
     use_training_attention(teacher, "--teacher", scores=scores)
     use_training_attention(student, "--student", scores=scores)
     module = DistillationModule(
         student,
         teacher,
         layer_map,
-        config.loss_weights,
+        config.losses.loss_weights,
         stage="intermediate",
         kept_hidden=kept_hidden,
         kept_heads=kept_heads,
@@ -236,7 +236,7 @@ def _distill_general_into(
     result = train(
         module,
         batches,
-        LoopSettings(tr, learning_rate=config.learning_rate, keep_best=False),
+        LoopSettings(tr, learning_rate=config.training.learning_rate[0], keep_best=False),
         accelerator=accelerator,
         evaluate=evaluate,
         on_best=None,
@@ -304,9 +304,9 @@ def _distill_general_into(
         else None,
         "sessions": progress["sessions"],
         "eval": final_eval,
-        "learning_rate": config.learning_rate,
+        "learning_rate": config.training.learning_rate[0],
         "warmup_ratio": tr.warmup_ratio,
-        "loss_weights": {k: getattr(config.loss_weights, k) for k in ("embedding", "attention", "hidden")},
+        "loss_weights": {k: getattr(config.losses.loss_weights, k) for k in ("embedding", "attention", "hidden")},
         "seed": tr.seed,
         "environment": environment(),
     }

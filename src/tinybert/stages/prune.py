@@ -66,12 +66,12 @@ def _prune_into(config: PruneConfig, output: Path) -> dict:
         },
     }
     keep = None
-    if config.prune_vocab:  # known before the cut: a --target-params budget counts the pruned vocabulary
+    if config.vocab.prune_vocab:  # known before the cut: a --target-params budget counts the pruned vocabulary
         corpus = None
-        if config.vocab_corpus is not None:
-            with open(config.vocab_corpus, encoding="utf-8") as lines:
+        if config.vocab.vocab_corpus is not None:
+            with open(config.vocab.vocab_corpus, encoding="utf-8") as lines:
                 corpus = piece_counts(tokenizer, (line.strip() for line in lines if line.strip()))
-        keep = data_ids(tokenizer, features.train, corpus, config.vocab_top)
+        keep = data_ids(tokenizer, features.train, corpus, config.vocab.vocab_top)
     pruned = model
     if config.prunes_structure:
         budgets = {
@@ -137,8 +137,8 @@ def _prune_into(config: PruneConfig, output: Path) -> dict:
         tokenizer, vocab = prune_vocabulary(pruned, tokenizer, keep)
         report["vocab"] = {
             **asdict(vocab),
-            "top": config.vocab_top,
-            "corpus": str(config.vocab_corpus or ""),
+            "top": config.vocab.vocab_top,
+            "corpus": str(config.vocab.vocab_corpus or ""),
             "dropped_pieces": dropped,
         }
         features = Features(task, tokenizer, labels, length)  # dev text through the pruned tokenizer

@@ -8,15 +8,32 @@ import math
 from dataclasses import dataclass
 
 from tinybert.errors import TinyBertError
-from tinybert.options import at_least, check_fields, fraction, non_negative, one_of, option
+from tinybert.options import at_least, check_fields, fraction, non_negative, one_of, option, positive
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+FINETUNE_EPOCHS = 3.0
+"""``finetune``'s epochs when --epochs is not given."""
+GENERAL_LR = 1e-4
+"""``general-distill``'s learning rate when --learning-rate is not given."""
+
+
+def _rates(value: tuple[float, ...]) -> str | None:
+    bad = [r for r in value or () if r <= 0]
+    return f"expected > 0, got {bad[0]}" if bad else None
 
 
 @dataclass(frozen=True)
 class TrainingOptions:
     """How the training loop runs (fine-tuning, and each distillation stage)."""
 
+    epochs: float | None = option(None, check=positive)
+    """Passes over the training data (fractions allowed); ignored with --max-steps. Default: finetune
+    {const:FINETUNE_EPOCHS}; distill: each stage's (--intermediate-epochs, --prediction-epochs)."""
+    learning_rate: tuple[float, ...] = option((), check=_rates)
+    """Peak learning rate (AdamW, linear warm-up and decay). finetune: several, comma-separated, run a search
+    and keep the best on dev; default by model width (1e-4 up to 512 wide, 5e-5 up to 768, else 2e-5).
+    distill: one, for every stage not given its own (--intermediate-lr, --prediction-lr). general-distill:
+    one; default {const:GENERAL_LR}."""
     batch_size: int = option(32, check=at_least(1))
     """Examples per forward pass, per process."""
     warmup_ratio: float = option(0.1, check=fraction)
@@ -42,7 +59,8 @@ class TrainingOptions:
     """auto (bf16 autocast on a CUDA GPU that supports it, else fp32), fp32, bf16 or fp16 (CUDA only).
     bf16 on this project's AVX2 CPU was about 11x slower than fp32: auto keeps CPUs at fp32."""
     seed: int = 42
-    """Random seed (data order, dropout, new weights)."""
+    """Random seed (data order, dropout, new weights); augment: of the per-example draws (the same seed gives
+    the same file); demo: of the generated data (default 0 there)."""
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -68,4 +86,4 @@ class LoopSettings:
         return max(1, math.ceil(self.epochs * steps_per_epoch))
 
 
-__all__ = ["PRECISIONS", "LoopSettings", "TrainingOptions"]
+__all__ = ["FINETUNE_EPOCHS", "GENERAL_LR", "PRECISIONS", "LoopSettings", "TrainingOptions"]
