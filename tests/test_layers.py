@@ -21,6 +21,7 @@ LAYERS = (
     "timing",  # timing a call (benchmark, latency budgets)
     "losses",  # TinyBERT's loss functions, pure
     "training",  # the loop's option group and settings (no torch), the training loop, checkpoints
+    "task_options",  # each task type's own data options (no torch)
     "config",  # every command's config dataclasses
     "commands",  # the command table (run functions named as text, imported lazily)
     "data",  # rows, readers, the GLUE tables, features and loaders, the raw-text corpus

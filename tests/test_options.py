@@ -190,8 +190,8 @@ def test_help_groups_options_in_panels_and_shows_how_structured_values_are_writt
         "Options",
         "Output and resume",
         "Data",
-        "Token classification (--task-type token)",
         "Extractive QA (--task-type span)",
+        "Token classification (--task-type token)",
         "Student",
         "Training",
         "Losses",
@@ -241,3 +241,46 @@ def test_an_option_is_declared_in_one_config_only() -> None:
     for entry in COMMANDS.values():  # a subject comes first
         subject = [s for s in specs(entry.config) if s.name in SUBJECTS]
         assert all(s is specs(entry.config)[0] for s in subject), entry.config.__name__
+
+
+def test_a_new_task_types_options_move_in_without_touching_the_shared_config(tmp_path: Path) -> None:
+    """A module dropped into tinybert.task_options is a group of every command that reads task data:
+    a flag in its own --help panel, an API keyword and a recipe key, read back as data.<module>."""
+    import subprocess
+    import sys
+
+    (tmp_path / "toyspan.py").write_text(
+        "from dataclasses import dataclass\n"
+        "from tinybert.options import at_least, check_fields, option\n\n\n"
+        "@dataclass(frozen=True)\n"
+        "class ToyOptions:\n"
+        "    toy_window: int = option(7, check=at_least(1), panel='Toy task type')\n"
+        '    """Toy: tokens per window."""\n\n'
+        "    def __post_init__(self) -> None:\n"
+        "        check_fields(self)\n\n\n"
+        "OPTIONS = ToyOptions\n"
+    )
+    script = f"""
+import tinybert.task_options as found
+found.__path__.append({str(tmp_path)!r})
+from tinybert.config import DistillConfig, EvaluateConfig
+from tinybert.errors import TinyBertError
+from tinybert.options import build
+from tinybert.pipeline.recipe import build_recipe
+base = {{"teacher": "t", "output": "o", "task": "sst2", "data_dir": "d"}}
+assert build(DistillConfig, {{**base, "toy_window": 3}}).data.toyspan.toy_window == 3
+assert build(EvaluateConfig, {{"model": "m", "task": "sst2", "data_dir": "d"}}).data.toyspan.toy_window == 7
+try:
+    build(DistillConfig, {{**base, "toy_window": 0}})
+except TinyBertError as err:
+    print("refused:", err)
+recipe = build_recipe({{"output": "o", "teacher": "t", "task": "sst2", "data_dir": "d", "toy_window": 5}})
+assert recipe.data.toyspan.toy_window == 5
+from typer.testing import CliRunner
+from tinybert.cli import app
+print(CliRunner().invoke(app, ["distill", "--help"], env={{"COLUMNS": "200"}}).output)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "refused: toy_window: expected >= 1, got 0" in done.stdout
+    assert re.search(r"╭─ Toy task type ─.*\n.*--toy-window +<int> +Toy: tokens per window", done.stdout)

@@ -12,7 +12,7 @@ is quick.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, make_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from tinybert.options import (
     option,
     positive,
 )
+from tinybert.task_options import option_groups
 from tinybert.training.settings import FINETUNE_EPOCHS, GENERAL_LR, LoopSettings, TrainingOptions
 
 
@@ -107,13 +108,8 @@ class LossWeights:
 # Shared option groups
 
 
-TOKEN_PANEL = "Token classification (--task-type token)"
-SPAN_PANEL = "Extractive QA (--task-type span)"
-"""``--help`` panels of the task types' own data options."""
-
-
 @dataclass(frozen=True)
-class DataConfig:
+class _DataOptions:
     """Where the task's examples come from: a GLUE task folder, or generic files."""
 
     task: str | None = None
@@ -144,24 +140,6 @@ class DataConfig:
     max_seq_length: int | None = option(None, check=at_least(8))
     """Token limit; default: the task's (64 single sentences, 128 pairs and tagged sentences, 384 extractive QA
     windows); without a task, 128 (predict: the model's maximum). general-distill: the packed block length."""
-    # -- token classification (tinybert.tasks.token) --
-    token_column: str | None = option(None, panel=TOKEN_PANEL)
-    """Tagged files (--task-type token): the token column, a 0-based column number in CoNLL-style
-    files (default 0, the first) or a JSON key in .jsonl files (default tokens)."""
-    tag_column: str | None = option(None, panel=TOKEN_PANEL)
-    """Tagged files: the tag column, a column number in CoNLL-style files (default -1, the last) or
-    a JSON key in .jsonl files (default tags)."""
-    soft_pieces: str = option("first", check=one_of("first", "all"), panel=TOKEN_PANEL)
-    """Token classification: the pieces the per-token soft loss covers: first (each word's first
-    piece, the ones the labels and the metric use) or all (every real word piece)."""
-    # -- extractive QA (the span task type: --task squad|squad_v2, or --task-type span) --
-    doc_stride: int = option(128, check=at_least(0), panel=SPAN_PANEL)
-    """Extractive QA: tokens of overlap between consecutive windows of a long context (the tokenizer's stride, as in
-    transformers' run_qa.py and question-answering pipeline)."""
-    max_query_length: int = option(64, check=at_least(1), panel=SPAN_PANEL)
-    """Extractive QA: questions are cut to this many tokens."""
-    max_answer_length: int = option(30, check=at_least(1), panel=SPAN_PANEL)
-    """Extractive QA: longest answer span, in tokens, when decoding predictions."""
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -199,6 +177,18 @@ class DataConfig:
     def paths(self) -> dict[str, Path | None]:
         """The data inputs by option name (an output folder must never overlap them)."""
         return {"--data-dir": self.data_dir, "--train": self.train, "--dev": self.dev}
+
+
+DataConfig = make_dataclass(
+    "DataConfig",
+    [(name, group_type, group(group_type)) for name, group_type in option_groups().items()],
+    bases=(_DataOptions,),
+    frozen=True,
+)
+"""Where the task's examples come from (:class:`_DataOptions`), and each task type's own options
+(:mod:`tinybert.task_options`: ``data.token``, ``data.span``), held as groups."""
+DataConfig.__module__ = __name__
+DataConfig.__doc__ = _DataOptions.__doc__
 
 
 INITS = ("random", "teacher", "prune", "auto")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import sys
+import typing
 from pathlib import Path
 
 from tinybert.commands import COMMANDS, description
@@ -44,15 +45,30 @@ GROUPS = {"data": DataConfig, "student": StudentSpec, "training": TrainingOption
 
 
 def options_table(command: str) -> str:
-    """A markdown table of ``command``'s CLI options (or of a shared group's): flag, default, help."""
+    """A markdown table of ``command``'s CLI options (or of a shared group's): flag, default, help.
+
+    A shared group (:data:`GROUPS`) the command offers whole is one row linking to its table; the
+    options of a group it offers in part, or of a group no other table lists, are rows here."""
     config = GROUPS[command] if command in GROUPS else COMMANDS[command].config
+    hints = typing.get_type_hints(config)
+    table_of = {cls: name for name, cls in GROUPS.items()}
+    offered = specs(config)
+    linked = sorted(
+        {
+            s.path[0]
+            for s in offered
+            if s.path
+            and config not in GROUPS.values()
+            and hints[s.path[0]] in table_of
+            and sum(o.path[:1] == s.path[:1] for o in offered) == len(specs(hints[s.path[0]]))
+        }
+    )
     rows = ["| option | default | meaning |", "|---|---|---|"]
-    groups = {path[0] for path in (s.path for s in specs(config)) if path}
-    if groups:
-        names = " and ".join(f"the {'output' if g == 'run' else g} options" for g in sorted(groups))
+    if linked:
+        names = " and ".join(f"the {table_of[hints[g]]} options" for g in linked)
         rows.append(f"| {names} | | see [the shared options](../options.md) |")
-    for spec in specs(config):
-        if not spec.meta.cli or spec.path:
+    for spec in offered:
+        if not spec.meta.cli or spec.path[:1] in [(g,) for g in linked]:
             continue
         default = _default(spec)
         rows.append(f"| `{spec.flag}` | {f'`{default}`' if default else ''} | {spec.help.replace('|', '/')} |")

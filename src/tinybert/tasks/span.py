@@ -103,7 +103,7 @@ class SpanSettings:
 
     @classmethod
     def from_data(cls, data: DataConfig) -> SpanSettings:
-        return cls(data.doc_stride, data.max_query_length, data.max_answer_length)
+        return cls(data.span.doc_stride, data.span.max_query_length, data.span.max_answer_length)
 
 
 @dataclass(frozen=True)

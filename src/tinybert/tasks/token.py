@@ -419,7 +419,8 @@ class TokenTask:
                 raise TinyBertError("--dev FILE is required: the best checkpoint is chosen on it")
             files = {k: Path(v) for k, v in (("train", data.train), ("dev", data.dev)) if v is not None}
             name = "tagging"
-        read = {split: read_tagged(path, data.token_column, data.tag_column) for split, path in files.items()}
+        columns = data.token.token_column, data.token.tag_column
+        read = {split: read_tagged(path, *columns) for split, path in files.items()}
         train = read.pop("train", [])
         labels = label_set(train) if train else label_set([s for split in read.values() for s in split])
         if not need_train:
@@ -431,7 +432,7 @@ class TokenTask:
         train = train[:limit_train] if limit_train else train
         evals = {k: (v[:limit_eval] if limit_eval else v) for k, v in read.items()}
         for sentence in [*train, *(s for v in evals.values() for s in v)]:
-            sentence.soft_all = data.soft_pieces == "all"
+            sentence.soft_all = data.token.soft_pieces == "all"
             unknown = [t for t in sentence.tags or [] if t not in train_labels]
             if unknown:
                 raise TinyBertError(
