@@ -4,7 +4,7 @@ Teacher: the pre-trained all-MiniLM-L6-v2 shipped by the PyPI package ``gt-all-m
 (6 layers, hidden 384; no download at run time). Data: the generated sentiment task of
 :mod:`tinybert.pipeline.demo_data`, whose dev and test splits use words and phrasings absent from train.
 The demo writes that data, then runs the recipe of :data:`DEMO_RECIPE` through
-:func:`tinybert.pipeline.recipe.run_recipe`: fine-tune the teacher, augment, distill a 3-layer student
+:func:`tinybert.pipeline.steps.run_recipe`: fine-tune the teacher, augment, distill a 3-layer student
 initialised from the teacher's layers, train the same student on the labels only, evaluate all on
 the test split, export to ONNX int8, benchmark and write the report. With ``task``/``data_dir``
 (or generic files) it runs the same recipe on real data instead.
@@ -20,7 +20,8 @@ from typing import Any
 from tinybert.config import DemoConfig
 from tinybert.errors import TinyBertError
 from tinybert.pipeline.demo_data import describe_demo_data, write_demo_data
-from tinybert.pipeline.recipe import MINILM, Recipe, apply_overrides, build_recipe, run_recipe
+from tinybert.pipeline.recipe import MINILM, Recipe, apply_overrides, build_recipe
+from tinybert.pipeline.steps import run_recipe
 
 # The demo's settings, as a recipe (dotted ``key=value`` overrides apply to it). Its time and results
 # on the 2-core CPU: BENCHMARKS.md ("Demo"), recorded in bench/reference/demo/demo.json.

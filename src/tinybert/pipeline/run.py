@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from tinybert.config import RunConfig
-from tinybert.pipeline.recipe import load_recipe, run_recipe
+from tinybert.pipeline.recipe import load_recipe
+from tinybert.pipeline.steps import run_recipe
 
 
 def run_recipe_file(config: RunConfig, *, echo: Callable[[str], None] = print) -> dict:
