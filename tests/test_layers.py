@@ -82,3 +82,13 @@ def test_the_lower_parts_that_help_imports_do_not_import_torch(module: str, forb
 
     code = f"import sys, tinybert.{module}; print({forbidden!r} in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "False\n"
+
+
+def test_no_function_in_stages_or_pipeline_is_over_80_lines() -> None:
+    """A stage reads as setup / train / save: each step a function that fits on a screen."""
+    long = []
+    for path in sorted([*(SRC / "stages").glob("*.py"), *(SRC / "pipeline").glob("*.py")]):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.end_lineno - node.lineno + 1 > 80:
+                long.append(f"{path.relative_to(SRC)}:{node.lineno} {node.name}: {node.end_lineno - node.lineno + 1}")
+    assert not long, long

@@ -274,18 +274,8 @@ def _run_tagged(config: AugmentConfig) -> dict:
             segments, cands = finder.candidates(texts)
             for i, (sentence, text) in enumerate(zip(block, texts, strict=True)):
                 tags = sentence.tags or []
-                starts = {}
-                at = 0
-                for j, word in enumerate(sentence.words):
-                    starts[(at, at + len(word))] = j
-                    at += len(word) + 1
-                spans, options = [], []
-                for seg, found in zip(segments[i], cands[i], strict=True):
-                    j = starts.get((seg.start, seg.end))  # a segment that is one whole word
-                    allowed = j is not None and tags[j] == "O" and all(" " not in c for c in found)
-                    kept_entity_words += bool(found) and j is not None and tags[j] != "O"
-                    spans.append((seg.start, seg.end))
-                    options.append(found if allowed else [])
+                spans, options, entity_words = _word_options(sentence.words, tags, segments[i], cands[i])
+                kept_entity_words += entity_words
                 replaceable += sum(1 for o in options if o)
                 variants = draw_variants(
                     [text], [spans], [options], config.n, config.p, example_rng(config.training.seed, first + i)
@@ -322,6 +312,27 @@ def _run_tagged(config: AugmentConfig) -> dict:
         "seconds": round(seconds, 2),
         "examples_per_second": round(len(sentences) / seconds, 2) if seconds > 0 else None,
     }
+
+
+def _word_options(
+    words: list[str], tags: list[str], segments: list, candidates: list[list[str]]
+) -> tuple[list[tuple[int, int]], list[list[str]], int]:
+    """Each candidate segment's (start, end) in ``" ".join(words)`` and its replacements: a segment
+    that is one whole word tagged O keeps its one-word candidates, any other none. Also returns
+    how many entity words had candidates (left alone)."""
+    starts = {}
+    at = 0
+    for j, word in enumerate(words):
+        starts[(at, at + len(word))] = j
+        at += len(word) + 1
+    spans, options, entity_words = [], [], 0
+    for seg, found in zip(segments, candidates, strict=True):
+        j = starts.get((seg.start, seg.end))  # a segment that is one whole word
+        allowed = j is not None and tags[j] == "O" and all(" " not in c for c in found)
+        entity_words += bool(found) and j is not None and tags[j] != "O"
+        spans.append((seg.start, seg.end))
+        options.append(found if allowed else [])
+    return spans, options, entity_words
 
 
 def _load_finder(config: AugmentConfig) -> tuple[CandidateFinder, float]:

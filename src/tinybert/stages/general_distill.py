@@ -27,12 +27,13 @@ import json
 import logging
 import re
 import shutil
-from dataclasses import asdict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 from accelerate import Accelerator
-from transformers import set_seed
+from transformers import PreTrainedTokenizerBase, set_seed
 
 from tinybert.config import GeneralConfig
 from tinybert.data.corpus import BlockStream, Corpus, CorpusConfig, heldout_blocks
@@ -41,12 +42,13 @@ from tinybert.errors import TinyBertError
 from tinybert.io.environment import environment
 from tinybert.io.outputs import output_folder, write_json
 from tinybert.models.attention import use_training_attention
+from tinybert.models.layer_map import LayerMap
 from tinybert.models.loading import count_parameters, describe_encoder, load_config, load_encoder, load_tokenizer
 from tinybert.models.saving import install_model, save_model
 from tinybert.models.students import make_student
 from tinybert.training import checkpoint
 from tinybert.training.batches import StreamBatches
-from tinybert.training.loop import MetricLog, make_accelerator, mean_loss, train
+from tinybert.training.loop import MetricLog, TrainResult, make_accelerator, mean_loss, train
 from tinybert.training.settings import LoopSettings
 
 log = logging.getLogger(__name__)
@@ -169,6 +171,34 @@ def run_general_distill(config: GeneralConfig) -> dict:
         return _distill_general_into(config, corpus, settings, checkpoint_dir, accelerator, output)
 
 
+@dataclass
+class GeneralRun:
+    """What setup gives training and the save: the corpus streams, the models and how they map."""
+
+    config: GeneralConfig
+    accelerator: Accelerator
+    corpus: Corpus
+    tokenizer: PreTrainedTokenizerBase
+    module: DistillationModule
+    layer_map: LayerMap
+    student_info: dict
+    eval_ids: torch.Tensor
+    """(N, L): the held-out blocks."""
+    train_start: tuple[int, int]
+    stream: BlockStream
+
+    @property
+    def step_tokens(self) -> int:
+        """Tokens per optimizer step, over every process."""
+        tr = self.config.training
+        return (
+            tr.batch_size
+            * tr.gradient_accumulation_steps
+            * self.accelerator.num_processes
+            * self.config.data.max_seq_length
+        )
+
+
 def _distill_general_into(
     config: GeneralConfig,
     corpus: Corpus,
@@ -177,6 +207,15 @@ def _distill_general_into(
     accelerator: Accelerator,
     output: Path,
 ) -> dict:
+    """Setup, training (resumed from ``checkpoint_dir`` if given), then the student saved and described."""
+    run = _setup(config, corpus, accelerator)
+    evaluate = _evaluator(run)
+    result = _train(run, evaluate, settings, checkpoint_dir, output)
+    return _save(run, result, evaluate, output)
+
+
+def _setup(config: GeneralConfig, corpus: Corpus, accelerator: Accelerator) -> GeneralRun:
+    """The teacher, the held-out blocks, the student (built and initialised) and the training stream."""
     set_seed(config.training.seed)
     tokenizer = load_tokenizer(config.teacher, "--teacher")
     teacher = load_encoder(config.teacher, "--teacher")
@@ -190,7 +229,6 @@ def _distill_general_into(
     student, layer_map, student_info = make_student(
         config.student, teacher, None, head=False, batches=importance_batches
     )
-    kept_hidden, kept_heads = student_info.get("kept_hidden"), student_info.get("kept_heads")
     if getattr(student, "pooler", None) is not None:
         # No loss reaches the pooler here (task distillation trains it): frozen, it stays out of
         # the optimizer and DDP does not wait for its gradients. It is saved as initialised.
@@ -204,39 +242,50 @@ def _distill_general_into(
         layer_map,
         config.losses.loss_weights,
         stage="intermediate",
-        kept_hidden=kept_hidden,
-        kept_heads=kept_heads,
+        kept_hidden=student_info.get("kept_hidden"),
+        kept_heads=student_info.get("kept_heads"),
+    )
+    stream = BlockStream(corpus, tokenizer, corpus_config(config), train_start, config.training.seed)
+    return GeneralRun(
+        config, accelerator, corpus, tokenizer, module, layer_map, student_info, eval_ids, train_start, stream
     )
 
-    stream = BlockStream(corpus, tokenizer, corpus_config(config), train_start, config.training.seed)
 
-    L = config.data.max_seq_length
-    tr = config.training
-    step_tokens = tr.batch_size * tr.gradient_accumulation_steps * accelerator.num_processes * L
+def _evaluator(run: GeneralRun) -> Callable[[torch.nn.Module], tuple[float, dict[str, float]]]:
+    """The held-out distillation loss (higher score = lower loss), in batches of the training size."""
+    accelerator, size = run.accelerator, run.config.training.batch_size
     eval_batches = [
         {"input_ids": ids.to(accelerator.device), "attention_mask": torch.ones_like(ids, device=accelerator.device)}
-        for ids in eval_ids.split(tr.batch_size)
+        for ids in run.eval_ids.split(size)
     ]
 
     def evaluate(trained: torch.nn.Module) -> tuple[float, dict[str, float]]:
         losses = mean_loss(trained, eval_batches, accelerator) if eval_batches else {}
         return -losses.get("loss", 0.0), {f"eval_{k}": v for k, v in losses.items()}
 
+    return evaluate
+
+
+def _train(
+    run: GeneralRun, evaluate: Callable, settings: dict, checkpoint_dir: Path | None, output: Path
+) -> TrainResult:
+    """The loop over the corpus stream for --max-steps, logged into ``output`` and checkpointed."""
+    accelerator, tr = run.accelerator, run.config.training
     resume_step = None
     if checkpoint_dir is not None:
         resume_step = int(json.loads((checkpoint_dir / checkpoint.STATE_FILE).read_text())["step"])
     metric_log = MetricLog(output / "logs", output / "train_log.jsonl", accelerator.is_main_process, resume_step)
     batches = StreamBatches(
-        stream,
+        run.stream,
         tr.batch_size,
         accumulation=tr.gradient_accumulation_steps,
         num_processes=accelerator.num_processes,
         process_index=accelerator.process_index,
     )
     result = train(
-        module,
+        run.module,
         batches,
-        LoopSettings(tr, learning_rate=config.training.learning_rate[0], keep_best=False),
+        LoopSettings(tr, learning_rate=tr.learning_rate[0], keep_best=False),
         accelerator=accelerator,
         evaluate=evaluate,
         on_best=None,
@@ -245,12 +294,18 @@ def _distill_general_into(
         checkpoints=output / "checkpoints",
         resume=checkpoint_dir is not None,
         run_state=settings,
-        units=("tokens", step_tokens),
+        units=("tokens", run.step_tokens),
     )
     metric_log.close()
-    step = result.steps
+    return result
+
+
+def _save(run: GeneralRun, result: TrainResult, evaluate: Callable, output: Path) -> dict:
+    """The student into ``output``; returns the summary written to ``metrics.json``."""
+    config, accelerator, tr = run.config, run.accelerator, run.config.training
+    module = run.module
     final_eval = evaluate(accelerator.unwrap_model(module))[1]
-    tokens = step * step_tokens
+    step, step_tokens = result.steps, run.step_tokens
     sessions = [
         {
             **s,
@@ -260,13 +315,12 @@ def _distill_general_into(
         }
         for s in result.sessions
     ]
-    progress = {"step": step, "tokens": tokens, "train_seconds": result.seconds, "sessions": sessions}
-
     trained = accelerator.unwrap_model(module)
     if accelerator.is_main_process:
         # saved atomically beside the logs and checkpoints, then its files moved into ``output``
-        save_model(trained.student, tokenizer, output / "student.tmp")
+        save_model(trained.student, run.tokenizer, output / "student.tmp")
         install_model(output / "student.tmp", output)
+    tokens = step * step_tokens
     summary = {
         "command": "general-distill",
         "teacher": {
@@ -281,30 +335,28 @@ def _distill_general_into(
             "hidden": trained.student.config.hidden_size,
             "heads": trained.student.config.num_attention_heads,
             "intermediate": describe_encoder(trained.student.config, "--student").intermediate,
-            "layer_map": list(layer_map.teacher_layers),
-            **student_info,
+            "layer_map": list(run.layer_map.teacher_layers),
+            **run.student_info,
         },
         "corpus": {
             "paths": list(config.corpus),
-            **corpus.describe(),
-            "max_seq_length": L,
-            "eval_blocks": len(eval_ids),
-            "train_starts_at": {"file": train_start[0], "document": train_start[1]},
-            "passes_completed": stream.passes,
-            "blocks_drawn": stream.blocks_drawn,
+            **run.corpus.describe(),
+            "max_seq_length": config.data.max_seq_length,
+            "eval_blocks": len(run.eval_ids),
+            "train_starts_at": {"file": run.train_start[0], "document": run.train_start[1]},
+            "passes_completed": run.stream.passes,
+            "blocks_drawn": run.stream.blocks_drawn,
             "shuffle_buffer": config.shuffle_buffer,
         },
         "steps": step,
         "batch_size": tr.batch_size,
         "gradient_accumulation_steps": tr.gradient_accumulation_steps,
-        "tokens_seen": progress["tokens"],
-        "train_seconds": round(progress["train_seconds"], 1),
-        "tokens_per_second": round(progress["tokens"] / progress["train_seconds"], 1)
-        if progress["train_seconds"]
-        else None,
-        "sessions": progress["sessions"],
+        "tokens_seen": tokens,
+        "train_seconds": round(result.seconds, 1),
+        "tokens_per_second": round(tokens / result.seconds, 1) if result.seconds else None,
+        "sessions": sessions,
         "eval": final_eval,
-        "learning_rate": config.training.learning_rate[0],
+        "learning_rate": tr.learning_rate[0],
         "warmup_ratio": tr.warmup_ratio,
         "loss_weights": {k: getattr(config.losses.loss_weights, k) for k in ("embedding", "attention", "hidden")},
         "seed": tr.seed,
