@@ -284,6 +284,10 @@ def _why(done: subprocess.CompletedProcess) -> str:
     return "\n".join([*errors[:20], "...", *lines[-15:]])
 
 
+# One launch at a time: two jobs started side by side (one per pytest-xdist worker) each pick a
+# free port for their rendezvous, and a port found free can be taken by the other job's sockets
+# before its own store binds it.
+@pytest.mark.xdist_group("accelerate-launch")
 @pytest.mark.skipif(ACCELERATE is None, reason="accelerate's launcher not installed")
 @pytest.mark.parametrize("name", ["distill", "general"])
 def test_two_processes_give_the_one_process_results_and_one_metrics_file(name: str, tmp_path: Path) -> None:
