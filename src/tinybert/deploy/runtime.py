@@ -239,6 +239,14 @@ def _onnx_parameters(path: Path) -> int:
     return sum(int(np.prod(t.dims)) for t in graph.initializer if len(t.dims) >= 1 and int(np.prod(t.dims)) > 1)
 
 
+def resolve_device(device: str, torch_fp32: bool = True) -> str:
+    """``--device``: ``auto`` is the GPU where PyTorch sees one and the model is a PyTorch fp32 one
+    (ONNX and PyTorch int8 models run on the CPU), else the CPU; cpu and cuda stay as they are."""
+    if device != "auto":
+        return device
+    return "cuda" if torch_fp32 and torch.cuda.is_available() else "cpu"
+
+
 def load_inference_model(name: str | Path, device: str = "cpu", threads: int | None = None) -> InferenceModel:
     """Load any kind of model (see the module docstring) for inference on ``device``.
 
@@ -267,9 +275,8 @@ def load_inference_model(name: str | Path, device: str = "cpu", threads: int | N
         onnx_path, folder = None, path  # a hub id
     name = str(name)
 
-    torch_fp32 = onnx_path is None and not (path.is_dir() and (path / TORCH_INT8_FILE).is_file())
-    if device == "auto":  # the GPU where PyTorch sees one and the model is a PyTorch fp32 one
-        device = "cuda" if torch_fp32 and torch.cuda.is_available() else "cpu"
+    int8 = path.is_dir() and (path / TORCH_INT8_FILE).is_file()
+    device = resolve_device(device, torch_fp32=onnx_path is None and not int8)
 
     if onnx_path is not None:
         config = load_config(str(folder), "--model")
@@ -298,7 +305,6 @@ def load_inference_model(name: str | Path, device: str = "cpu", threads: int | N
             task_type=task_type,
         )
 
-    int8 = path.is_dir() and (path / TORCH_INT8_FILE).is_file()
     model, config, weights, parameters, task_type = _load_pytorch(name, device, int8)
     tokenizer = load_tokenizer(name, "--model")
     input_names = INPUT_NAMES if _uses_token_types(config) else INPUT_NAMES[:2]

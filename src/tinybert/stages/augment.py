@@ -337,12 +337,10 @@ def _word_options(
 
 def _load_finder(config: AugmentConfig) -> tuple[CandidateFinder, float]:
     """The candidate finder of ``config`` and the seconds its models took to load."""
-    import torch
-
+    from tinybert.deploy.runtime import resolve_device
     from tinybert.models.candidates import CandidateFinder
 
-    device = "cuda" if config.inference.device == "auto" and torch.cuda.is_available() else config.inference.device
-    device = "cpu" if device == "auto" else device
+    device = resolve_device(config.inference.device)  # the candidate finder is a PyTorch fp32 model
     start = time.perf_counter()
     finder = CandidateFinder(
         config.model,
