@@ -192,9 +192,9 @@ def test_glue_output_reads_back_with_distill_readers(models: dict[str, Path], tm
     source = _glue_rows(data / "train.tsv")
     assert rows[0] == source[0] == ["sentence", "label"]
     loaded = load_glue("sst2", data, splits=("train", "dev"), train_file=out)
-    assert len(loaded.train) == summary["rows_written"] == len(rows) - 1
-    assert summary["examples"] == 40 and 40 * 2 < summary["variants"] <= 40 * 4
-    assert summary["candidates"] == "mlm+embeddings"
+    assert len(loaded.train) == summary.rows_written == len(rows) - 1
+    assert summary.examples == 40 and 40 * 2 < summary.variants <= 40 * 4
+    assert summary.candidates == "mlm+embeddings"
     # Each original row, unchanged, then its distinct variants with the original's label.
     groups: list[list[list[str]]] = []
     for row in rows[1:]:
@@ -400,8 +400,8 @@ def test_minilm_on_real_sst2_phrases(tmp_path: Path) -> None:
     data = SHARED_DATA / "glue" / "SST-2"
     out = tmp_path / "aug.tsv"
     summary = augment(str(model), out, task="sst2", data_dir=data, max_train_samples=100, n=10, progress=False)
-    assert summary["candidates"] == "embeddings" and summary["examples"] == 100
-    assert 8 <= summary["variants"] / 100 <= 10  # about n variants per phrase
+    assert summary.candidates == "embeddings" and summary.examples == 100
+    assert 8 <= summary.variants / 100 <= 10  # about n variants per phrase
     train = load_glue("sst2", data, splits=("train",), train_file=out).train
-    assert len(train) == summary["rows_written"] and {ex.label for ex in train} == {"negative", "positive"}
+    assert len(train) == summary.rows_written and {ex.label for ex in train} == {"negative", "positive"}
     assert not any("##" in ex.text_a or "[UNK]" in ex.text_a or "[CLS]" in ex.text_a for ex in train)

@@ -12,6 +12,15 @@ import yaml
 
 from builders import make_model, run_cli
 from tinybert.pipeline.demo_data import HELD_OUT, TRAIN, write_demo_data
+from tinybert.results import (
+    AugmentResult,
+    BenchmarkResult,
+    DistillResult,
+    EvaluationRecord,
+    ExportResult,
+    FinetuneResult,
+    parse,
+)
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
@@ -108,6 +117,17 @@ def test_demo_smoke_on_a_tiny_model(
     card = (out / "student" / "README.md").read_text()
     front = yaml.safe_load(card.split("---")[1])
     assert front["model-index"][0]["results"][0]["dataset"]["split"] == "test"
+    records = [
+        (FinetuneResult, out / "teacher" / "metrics.json"),
+        (DistillResult, out / "student" / "metrics.json"),
+        (FinetuneResult, out / "baseline" / "metrics.json"),
+        (AugmentResult, out / "augment.json"),
+        (ExportResult, out / "student-export" / "export.json"),
+        (BenchmarkResult, out / "benchmark" / "benchmark.json"),
+        *((EvaluationRecord, path) for path in sorted((out / "eval").glob("*.json"))),
+    ]
+    for cls, path in records:  # every key a command writes is a field of its typed result
+        parse(cls, json.loads(path.read_text()), strict=True)
 
     # Same folder again: every step is skipped, nothing is retrained.
     stamp = (out / "student" / "metrics.json").stat().st_mtime_ns

@@ -178,7 +178,7 @@ def test_predict_pairs_jsonl_with_int8(model_dir: Path, exports: dict[str, Path]
     summary = tinybert.predict(exports["pytorch-int8"], source, output=tmp_path / "out.jsonl", text_columns=["a", "b"])
     out = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     expected = pipeline("text-classification", model=str(model_dir))([{"text": a, "text_pair": b} for a, b in pairs])
-    assert summary["rows"] == 3 and [r["extra"] for r in out] == [0, 1, 2]
+    assert summary.rows == 3 and [r["extra"] for r in out] == [0, 1, 2]
     assert [r["predicted_label"] for r in out] == [e["label"] for e in expected]
     np.testing.assert_allclose([r["score"] for r in out], [e["score"] for e in expected], atol=0.05)
 
@@ -284,7 +284,7 @@ def test_export_and_predict_a_model_without_token_types(tmp_path: Path) -> None:
     import tinybert
 
     summary = tinybert.export(tmp_path / "distil", tmp_path / "onnx")
-    assert summary["inputs"] == ["input_ids", "attention_mask"] and summary["parity"]["passed"]
+    assert summary.inputs == ["input_ids", "attention_mask"] and summary.parity.passed
     rows = tmp_path / "rows.jsonl"
     rows.write_text('{"text": "the film was good ."}\n{"text": "bad"}\n')
     tinybert.predict(tmp_path / "onnx", rows, output=tmp_path / "out.jsonl")

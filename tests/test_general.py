@@ -14,6 +14,7 @@ from transformers import AutoModel, AutoModelForSequenceClassification
 import tinybert
 from builders import make_model, run_cli, sentiment_rows, write_sst2
 from tinybert.errors import TinyBertError
+from tinybert.results import GeneralResult, parse
 from tinybert.training import checkpoint
 
 TINY = {"layers": 2, "hidden": 16, "intermediate": 32}
@@ -80,8 +81,8 @@ def test_interrupted_and_resumed_run_equals_an_uninterrupted_one(
     assert a.keys() == b.keys()
     for key in a:
         torch.testing.assert_close(a[key], b[key], rtol=1e-6, atol=1e-7)
-    assert [(s["from_step"], s["to_step"]) for s in metrics["sessions"]] == [(0, 4), (4, 8)]
-    assert metrics["tokens_seen"] == 8 * 4 * 32
+    assert [(s["from_step"], s["to_step"]) for s in metrics.sessions] == [(0, 4), (4, 8)]
+    assert metrics.tokens_seen == 8 * 4 * 32
     # Checkpoints hold the student and projections, never the frozen teacher.
     with safe_open(str(resumed / "checkpoints" / "step-00000008" / "model.safetensors"), framework="pt") as f:
         keys = list(f.keys())
@@ -104,6 +105,7 @@ def test_cli_run_gives_an_init_that_task_distillation_accepts(
     )  # fmt: skip
     assert code == 0, err
     metrics = json.loads((gd / "metrics.json").read_text())
+    parse(GeneralResult, metrics, strict=True)  # every key general-distill writes is a field of its result
     assert metrics["corpus"]["files"] == 2 and metrics["corpus"]["formats"] == {"blank-lines": 2}
     assert metrics["steps"] == 6 and metrics["tokens_seen"] == 6 * 4 * 2 * 32
     assert metrics["tokens_per_second"] > 0 and metrics["student"]["layer_map"] == [2, 4]

@@ -40,7 +40,7 @@ def teacher(minilm: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Pat
 
 def test_minilm_finetunes_on_an_sst2_subset(teacher: tuple[Path, dict]) -> None:
     # A pretrained encoder learns SST-2 well above chance from 320 examples.
-    assert teacher[1]["eval"]["dev"]["accuracy"] >= 0.7
+    assert teacher[1].eval["dev"]["accuracy"] >= 0.7
 
 
 def test_minilm_teacher_distils_on_an_sst2_subset(teacher: tuple[Path, dict], tmp_path: Path) -> None:
@@ -49,11 +49,11 @@ def test_minilm_teacher_distils_on_an_sst2_subset(teacher: tuple[Path, dict], tm
         str(folder), tmp_path / "student", layers=3, init="teacher",
         intermediate_epochs=1, prediction_epochs=1, batch_size=16, **DATA,
     )  # fmt: skip
-    assert summary["student"]["layers"] == 3 and summary["student"]["layer_map"] == [2, 4, 6]
-    assert summary["teacher"]["eval"]["dev"]["accuracy"] == pytest.approx(finetuned["eval"]["dev"]["accuracy"])
-    assert summary["student"]["eval"]["dev"]["accuracy"] >= 0.6
-    assert summary["student"]["parameters"] < summary["teacher"]["parameters"]
+    assert summary.student.layers == 3 and summary.student.layer_map == [2, 4, 6]
+    assert summary.teacher.eval["dev"]["accuracy"] == pytest.approx(finetuned.eval["dev"]["accuracy"])
+    assert summary.student.eval["dev"]["accuracy"] >= 0.6
+    assert summary.student.parameters < summary.teacher.parameters
     written = json.loads((tmp_path / "student" / "metrics.json").read_text())
-    assert written["retention"] == summary["retention"]
+    assert written["retention"] == summary.retention
     clf = pipeline("text-classification", model=str(tmp_path / "student"), device="cpu")
     assert clf("a charming and moving film")[0]["label"] in {"negative", "positive"}

@@ -18,6 +18,7 @@ LAYERS = (
     "errors",  # the one-line error type
     "options",  # declaring options once, building configs with per-surface errors
     "io",  # output folders, atomic writes, the environment record
+    "results",  # what each command returns: typed records of its result files (no torch)
     "timing",  # timing a call (benchmark, latency budgets)
     "losses",  # TinyBERT's loss functions, pure
     "training",  # the loop's option group and settings (no torch), the training loop, checkpoints

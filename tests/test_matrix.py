@@ -30,14 +30,14 @@ def test_every_step_runs_for_the_architecture(arch: str, data: Path, tmp_path: P
     common = {"task": "sst2", "data_dir": data, "batch_size": 16, "max_seq_length": 24}
     base = make_arch_model(tmp_path / "base", arch)
     teacher = tinybert.finetune(str(base), tmp_path / "teacher", epochs=1, **common)
-    assert set(teacher["eval"]["dev"]) >= {"accuracy"}
+    assert set(teacher.eval["dev"]) >= {"accuracy"}
 
     epochs = {"layers": 2, "intermediate_epochs": 1, "prediction_epochs": 1, **common}
     random_init = tinybert.distill(str(tmp_path / "teacher"), tmp_path / "random", init="random", **epochs)
-    assert random_init["student"]["layers"] == 2 and random_init["student"]["init"] == "random"
+    assert random_init.student.layers == 2 and random_init.student.init == "random"
     student = tmp_path / "student"
     summary = tinybert.distill(str(tmp_path / "teacher"), student, init="teacher", **epochs)
-    assert summary["student"]["layer_map"] == [2, 4]
+    assert summary.student.layer_map == [2, 4]
     # the whole objective for every architecture, MPNet's and DeBERTa's own attention code included
     written = json.loads((student / "metrics.json").read_text())
     assert written["loss_weights"]["attention"] == 1.0
@@ -46,14 +46,14 @@ def test_every_step_runs_for_the_architecture(arch: str, data: Path, tmp_path: P
     assert config["model_type"] == json.loads((base / "config.json").read_text())["model_type"]
 
     metrics = tinybert.evaluate(str(student), task="sst2", data_dir=data)
-    assert metrics["dev"]["accuracy"] == pytest.approx(summary["student"]["eval"]["dev"]["accuracy"])
+    assert metrics["dev"]["accuracy"] == pytest.approx(summary.student.eval["dev"]["accuracy"])
 
     export = tinybert.export(str(student), tmp_path / "onnx", quantize="int8")
-    assert export["parity"]["passed"]
+    assert export.parity.passed
     predicted = tinybert.predict(
         str(student), data / "dev.tsv", output=tmp_path / "pred.tsv", text_columns=["sentence"]
     )
-    assert predicted["rows"] == 16
+    assert predicted.rows == 16
     header, *lines = [line.split("\t") for line in (tmp_path / "pred.tsv").read_text().splitlines()]
     rows = [dict(zip(header, line, strict=True)) for line in lines]
     expected = pipeline("text-classification", model=str(student))([r["sentence"] for r in rows])
@@ -61,7 +61,7 @@ def test_every_step_runs_for_the_architecture(arch: str, data: Path, tmp_path: P
     int8 = tinybert.predict(
         str(tmp_path / "onnx"), data / "dev.tsv", output=tmp_path / "int8.tsv", text_columns=["sentence"]
     )
-    assert int8["rows"] == 16
+    assert int8.rows == 16
 
 
 def test_student_arch_bert_distils_a_roberta_teacher(data: Path, tmp_path: Path) -> None:
@@ -72,12 +72,12 @@ def test_student_arch_bert_distils_a_roberta_teacher(data: Path, tmp_path: Path)
         str(teacher), tmp_path / "student", layers=2, student_arch="bert", intermediate_epochs=1, prediction_epochs=1,
         **common,
     )  # fmt: skip
-    assert summary["student"]["architecture"] == "bert"
+    assert summary.student.details["architecture"] == "bert"
     config = json.loads((tmp_path / "student" / "config.json").read_text())
     assert config["model_type"] == "bert" and config["num_hidden_layers"] == 2
     assert config["max_position_embeddings"] == 63  # position ids start after the padding index 0
     assert config["id2label"] == {"0": "negative", "1": "positive"}
-    assert tinybert.export(str(tmp_path / "student"), tmp_path / "onnx")["parity"]["passed"]
+    assert tinybert.export(str(tmp_path / "student"), tmp_path / "onnx").parity.passed
     assert pipeline("text-classification", model=str(tmp_path / "student"))("a good film")[0]["label"] in {
         "negative",
         "positive",

@@ -17,6 +17,7 @@ from tinybert.distillation.objective import make_projection
 from tinybert.errors import TinyBertError
 from tinybert.models.pruning import Cut, apply_cut, check_shape, choose_cut, full_cut, layer_parts, measure_importance
 from tinybert.models.vocab import dropped_share, kept_ids, piece_counts, prune_vocabulary
+from tinybert.results import PruneResult, parse
 
 TEXTS = ["the movie was good and fun .", "the plot was awful , boring and weak .", "a nice film"]
 
@@ -284,6 +285,7 @@ def test_prune_command_gives_a_plain_folder_with_its_report(
     )
     assert code == 0, err
     report = json.loads((out / "pruning.json").read_text())
+    parse(PruneResult, report, strict=True)  # every key prune writes is a field of its typed result
     assert report["cut"]["shape"] == {"layers": 2, "hidden": 16, "heads": 2, "intermediate": 64}
     assert report["cut"]["estimators"]["heads"] == "gradient"
     assert len(report["cut"]["heads"]) == 2 and all(len(h) == 2 for h in report["cut"]["heads"])

@@ -21,12 +21,62 @@ def _train(step: int, **parts: float) -> dict:
     return {"kind": "train", "step": step, "loss": sum(parts.values()), **parts, "lr": 1e-4}
 
 
+def _finetuned(parameters: int) -> dict:
+    """A fine-tuned model's ``metrics.json``, every field of :class:`FinetuneResult`."""
+    return {
+        "command": "finetune",
+        "model": "base",
+        "task": "custom",
+        "train_examples": 1000,
+        "features": {},
+        "eval": {"dev": {"accuracy": 0.8}},
+        "parameters": parameters,
+        "size_bytes": parameters * 4,
+        "layers": 6,
+        "hidden": 384,
+        "student": None,
+        "runs": [],
+        "best_learning_rate": 1e-4,
+        "max_seq_length": 64,
+        "environment": {},
+    }
+
+
+def _stage(epochs: int, steps: int, seconds: int, best_step: int) -> dict:
+    return {
+        "precision": "no",
+        "epochs": epochs,
+        "learning_rate": 1e-4,
+        "batch_size": 32,
+        "global_batch_size": 32,
+        "steps": steps,
+        "seconds": seconds,
+        "best_step": best_step,
+        "best": {},
+        "sessions": [],
+    }
+
+
+def _timing(batch_size: int, p50: float, throughput: float, speedup: float) -> dict:
+    return {
+        "batch_size": batch_size,
+        "repeats": 10,
+        "p50_ms": p50,
+        "p90_ms": p50,
+        "p99_ms": p50,
+        "mean_ms": p50,
+        "throughput": throughput,
+        "latency_speedup": speedup,
+        "throughput_speedup": speedup,
+    }
+
+
 @pytest.fixture
 def run(tmp_path: Path) -> dict[str, Path]:
     teacher, student, baseline, bench = (tmp_path / n for n in ("teacher", "student", "baseline", "benchmark"))
     for folder in (teacher, student, baseline, bench):
         folder.mkdir()
-    (teacher / "metrics.json").write_text(json.dumps({"command": "finetune", "parameters": 22_700_000}))
+    (teacher / "metrics.json").write_text(json.dumps(_finetuned(22_700_000)))
     _jsonl(
         teacher / "train_log.jsonl",
         [_train(10, task=0.6), {"kind": "eval", "step": 20, "accuracy": 0.8}, _train(20, task=0.3)],
@@ -38,6 +88,10 @@ def run(tmp_path: Path) -> dict[str, Path]:
                 "task": "custom",
                 "main_metric": "accuracy",
                 "train_examples": 1000,
+                "features": {},
+                "retention": {"dev": {"accuracy": 0.975}},
+                "max_seq_length": 64,
+                "environment": {},
                 "teacher": {"path": "t", "layers": 6, "hidden": 384, "parameters": 22_700_000},
                 "student": {
                     "layers": 3,
@@ -50,22 +104,8 @@ def run(tmp_path: Path) -> dict[str, Path]:
                     "size_bytes": 70_000_000,
                 },
                 "stages": {
-                    "intermediate": {
-                        "epochs": 1,
-                        "learning_rate": 1e-4,
-                        "batch_size": 32,
-                        "steps": 20,
-                        "seconds": 9,
-                        "best_step": 20,
-                    },
-                    "prediction": {
-                        "epochs": 1,
-                        "learning_rate": 1e-4,
-                        "batch_size": 32,
-                        "steps": 20,
-                        "seconds": 5,
-                        "best_step": 10,
-                    },
+                    "intermediate": _stage(1, 20, 9, 20),
+                    "prediction": _stage(1, 20, 5, 10),
                 },
                 "loss_weights": {"attention": 1, "hidden": 1},
                 "temperature": 1.0,
@@ -84,7 +124,7 @@ def run(tmp_path: Path) -> dict[str, Path]:
             {"kind": "eval", "step": 20, "accuracy": 0.81},
         ],
     )
-    (baseline / "metrics.json").write_text(json.dumps({"command": "finetune", "parameters": 17_400_000}))
+    (baseline / "metrics.json").write_text(json.dumps(_finetuned(17_400_000)))
     _jsonl(baseline / "train_log.jsonl", [_train(10, task=0.5), {"kind": "eval", "step": 10, "accuracy": 0.7}])
     rows = []
     for folder, p50, params in ((teacher, 20.0, 22_700_000), (student, 10.0, 17_400_000)):
@@ -95,10 +135,9 @@ def run(tmp_path: Path) -> dict[str, Path]:
                 "parameters": params,
                 "size_bytes": params * 4,
                 "threads": 2,
-                "batches": [
-                    {"batch_size": 1, "p50_ms": p50, "throughput": 1000 / p50, "latency_speedup": 20.0 / p50},
-                    {"batch_size": 32, "p50_ms": p50 * 10, "throughput": 3200 / p50, "latency_speedup": 20.0 / p50},
-                ],
+                "batches": [_timing(1, p50, 1000 / p50, 20.0 / p50), _timing(32, p50 * 10, 3200 / p50, 20.0 / p50)],
+                "size_ratio": 22_700_000 / params,
+                "parameter_ratio": 22_700_000 / params,
             }
         )
     (bench / "benchmark.json").write_text(
@@ -130,7 +169,7 @@ def test_report_files_table_and_self_contained_html(run: dict[str, Path]) -> Non
     summary = write_report(out, _spec(run))
     for name in ("report.md", "report.html", "report.json", "plots/losses.png", "plots/dev_metric.png"):
         assert (out / name).is_file(), name
-    rows = {row[0]: row for row in summary["rows"]}
+    rows = {row[0]: row for row in summary.rows}
     assert rows["student (distilled)"][1:4] == ["0.7800", "97.5%", "17.4M"]
     assert rows["student without distillation"][2] == "75.0%"
     assert rows["student (distilled)"][5:] == ["10.0 ms", "320/s", "2.00x"]  # latency, throughput, speedup

@@ -275,22 +275,22 @@ def test_toy_token_task_runs_through_distill_evaluate_export_and_predict(
     )
     saved = json.loads((student_dir / "config.json").read_text())
     assert saved["architectures"] == ["BertForTokenClassification"] and saved["num_hidden_layers"] == 2
-    assert set(summary["stages"]) == {"intermediate", "prediction"}
-    assert summary["teacher"]["eval"]["dev"]["accuracy"] == toy_teacher["summary"]["eval"]["dev"]["accuracy"]
+    assert set(summary.stages) == {"intermediate", "prediction"}
+    assert summary.teacher.eval["dev"]["accuracy"] == toy_teacher["summary"].eval["dev"]["accuracy"]
     # soft per-token targets alone (hard-label weight 0) teach the student the teacher's tags
-    assert summary["student"]["eval"]["dev"]["accuracy"] > 0.8
-    assert summary["stages"]["prediction"]["steps"] == 6 * 6  # 48 examples, batch 8, 6 epochs
+    assert summary.student.eval["dev"]["accuracy"] > 0.8
+    assert summary.stages["prediction"].steps == 6 * 6  # 48 examples, batch 8, 6 epochs
 
     # evaluate: the PyTorch student scores as distill reported
     metrics = evaluate_folder(str(student_dir), data)
-    assert metrics["dev"]["accuracy"] == pytest.approx(summary["student"]["eval"]["dev"]["accuracy"])
+    assert metrics["dev"]["accuracy"] == pytest.approx(summary.student.eval["dev"]["accuracy"])
 
     # export: ONNX fp32 with the task type's outputs, parity on each
     export_dir = toy["root"] / "export"
     info = run_export(ExportConfig(model=str(student_dir), run=RunOptions(export_dir), samples=8))
-    assert info["outputs"] == ["logits"] and info["task_type"] == "toy-tagging"
-    assert info["parity"]["passed"] and info["parity"]["argmax_agreement"] == 1.0
-    assert info["parity"]["outputs_max_abs_diff"]["logits"] < 1e-3
+    assert info.outputs == ["logits"] and info.task_type == "toy-tagging"
+    assert info.parity.passed and info.parity.argmax_agreement == 1.0
+    assert info.parity.outputs_max_abs_diff["logits"] < 1e-3
     runtime = load_inference_model(export_dir)
     assert runtime.kind == "onnx" and runtime.task_type.name == "toy-tagging"
     # evaluate the export: the same accuracy as the PyTorch model
@@ -302,7 +302,7 @@ def test_toy_token_task_runs_through_distill_evaluate_export_and_predict(
         outputs[name] = toy["root"] / f"pred-{name}.jsonl"
         config = PredictConfig(model=str(model), input=toy["data"] / "predict.jsonl", run=RunOptions(outputs[name]))
         result = run_predict(config)
-        assert result["rows"] == 6
+        assert result.rows == 6
     rows = [json.loads(line) for line in outputs["onnx"].read_text().splitlines()]
     assert rows == [json.loads(line) for line in outputs["torch"].read_text().splitlines()]
     for row in rows:
@@ -446,4 +446,4 @@ def test_toy_token_task_finetunes_on_its_labels(toy: dict[str, Path], toy_teache
     saved = json.loads((toy_teacher["path"] / "config.json").read_text())
     assert saved["architectures"] == ["BertForTokenClassification"]
     before = evaluate_folder(str(toy["base"]), DataConfig(task="toytags", data_dir=toy["data"]))["dev"]["accuracy"]
-    assert toy_teacher["summary"]["eval"]["dev"]["accuracy"] > max(before, 0.8)  # the tag rule is easy to learn
+    assert toy_teacher["summary"].eval["dev"]["accuracy"] > max(before, 0.8)  # the tag rule is easy to learn

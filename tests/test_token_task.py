@@ -438,9 +438,9 @@ def test_augment_replaces_o_words_and_keeps_tags_and_entities(tmp_path: Path) ->
     train = write(tmp_path / "train.txt", "-DOCSTART- O\n\n" + "\n".join(text for text, _ in rows))
     out = tmp_path / "aug.txt"
     summary = augment(str(model), out, task_type="token", train=train, n=4, p=1.0, k=3, progress=False)
-    assert summary["examples"] == 2 and summary["variants"] > 0 and "left alone" in summary["entity_words"]
+    assert summary.examples == 2 and summary.variants > 0 and "left alone" in summary.entity_words
     sentences = read_conll(out)
-    assert len(sentences) == 2 + summary["variants"]
+    assert len(sentences) == 2 + summary.variants
     originals = read_conll(train)
     by_tags: dict[tuple, list[Sentence]] = {}
     for s in sentences:

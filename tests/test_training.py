@@ -112,7 +112,7 @@ def test_gradient_accumulation_gives_the_full_batch_losses_and_weights(
         str(teacher), tmp_path / "split", batch_size=batch_size, gradient_accumulation_steps=accumulation,
         **common,
     )  # fmt: skip
-    assert full["stages"]["intermediate"]["steps"] == split["stages"]["intermediate"]["steps"] == 4
+    assert full.stages["intermediate"].steps == split.stages["intermediate"].steps == 4
     a, b = _rows(tmp_path / "full"), _rows(tmp_path / "split")
     assert [(r["stage"], r["kind"], r["step"]) for r in a] == [(r["stage"], r["kind"], r["step"]) for r in b]
     for ra, rb in zip(a, b, strict=True):
@@ -148,7 +148,7 @@ def test_distill_killed_mid_epoch_resumes_to_the_same_weights(
 
     _same_weights(straight, resumed)
     assert _rows(resumed) == _rows(straight)  # every loss part at every step, each step once
-    sessions = summary["stages"]["intermediate"]["sessions"]
+    sessions = summary.stages["intermediate"].sessions
     assert [(s["from_step"], s["to_step"]) for s in sessions] == [(0, 4), (4, 12)]
     assert not (resumed / "checkpoints").exists()
 
@@ -165,9 +165,9 @@ def test_stored_teacher_outputs_train_the_student_the_teacher_trains_when_run_ev
     }  # fmt: skip
     stored = tinybert.distill(str(setup["teacher"]), tmp_path / "stored", **args)
     live = tinybert.distill(str(setup["teacher"]), tmp_path / "live", teacher_cache_gb=0, **args)
-    cache = stored["stages"]["intermediate"]["teacher_cache"]
+    cache = stored.stages["intermediate"].teacher_cache
     assert cache["stored"] and cache["bytes"] > 0
-    assert live["stages"]["intermediate"]["teacher_cache"]["stored"] is False
+    assert live.stages["intermediate"].teacher_cache["stored"] is False
     wa, wb = load_file(tmp_path / "stored" / "model.safetensors"), load_file(tmp_path / "live" / "model.safetensors")
     for key in wa:
         torch.testing.assert_close(wa[key], wb[key], rtol=1e-5, atol=1e-5)
@@ -176,7 +176,7 @@ def test_stored_teacher_outputs_train_the_student_the_teacher_trains_when_run_ev
         assert {k: v for k, v in a.items() if isinstance(v, float)} == pytest.approx(
             {k: v for k, v in b.items() if isinstance(v, float)}, rel=1e-4, abs=1e-6
         )
-    assert stored["student"]["eval"] == live["student"]["eval"]
+    assert stored.student.eval == live.student.eval
     names = [sorted(p.name for p in (tmp_path / run).iterdir()) for run in ("stored", "live")]
     assert names[0] == names[1]
 
@@ -195,7 +195,7 @@ def test_finetune_search_killed_in_its_second_run_resumes_to_the_same_model(
     assert (resumed / "lr-0.001" / "checkpoints" / "done.json").is_file()
     summary = tinybert.finetune(str(setup["teacher"]), resumed, save_steps=3, resume=True, **args)
     _same_weights(straight, resumed)
-    assert summary["eval"] == expected["eval"] and summary["best_learning_rate"] == expected["best_learning_rate"]
+    assert summary.eval == expected.eval and summary.best_learning_rate == expected.best_learning_rate
     for lr in ("lr-0.001", "lr-0.003"):
         assert _rows(straight / lr) == _rows(resumed / lr)
 
@@ -246,10 +246,10 @@ def test_bf16_runs_on_the_cpu_and_is_recorded(setup: dict[str, Path], tmp_path: 
     """--precision bf16 trains under autocast (the bf16 code path, exercised on the CPU); auto stays fp32 here."""
     args = {"task": "sst2", "data_dir": setup["data"], **TINY, "epochs": 1, "batch_size": 16}
     bf16 = tinybert.finetune(str(setup["teacher"]), tmp_path / "bf16", precision="bf16", **args)
-    assert bf16["runs"][0]["precision"] == "bf16"
+    assert bf16.runs[0].precision == "bf16"
     assert all(torch.isfinite(torch.tensor(r["loss"])) for r in _rows(tmp_path / "bf16") if r["kind"] == "train")
     auto = tinybert.finetune(str(setup["teacher"]), tmp_path / "auto", **args)
-    assert auto["runs"][0]["precision"] == ("bf16" if torch.cuda.is_available() else "no")
+    assert auto.runs[0].precision == ("bf16" if torch.cuda.is_available() else "no")
     with (
         pytest.raises(TinyBertError, match="fp16: needs a CUDA GPU") if not torch.cuda.is_available() else nullcontext()
     ):

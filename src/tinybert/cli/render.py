@@ -14,6 +14,18 @@ from rich.console import Console
 from rich.table import Table
 
 import tinybert.config as cfg
+from tinybert.results import (
+    AugmentResult,
+    BenchmarkResult,
+    DistillResult,
+    ExportResult,
+    FinetuneResult,
+    GeneralResult,
+    Metrics,
+    PredictResult,
+    PruneResult,
+    ReportResult,
+)
 
 MAIN_PROCESS = int(os.environ.get("RANK", "0")) == 0
 """False in the other processes of a multi-process launch (``accelerate launch``, ``torchrun``):
@@ -43,25 +55,23 @@ def metrics_table(title: str, rows: dict[str, dict[str, dict[str, float]]]) -> N
     print_table(table)
 
 
-def finetune(summary: dict, config: cfg.FinetuneConfig) -> None:
-    metrics_table(f"fine-tuned {config.model} (lr {summary['best_learning_rate']:g})", {"model": summary["eval"]})
+def finetune(result: FinetuneResult, config: cfg.FinetuneConfig) -> None:
+    metrics_table(f"fine-tuned {config.model} (lr {result.best_learning_rate:g})", {"model": result.eval})
     console.print(f"saved to {config.run.output}")
 
 
-def distill(summary: dict, config: cfg.DistillConfig) -> None:
-    metrics_table("distillation", {"teacher": summary["teacher"]["eval"], "student": summary["student"]["eval"]})
-    split = next(iter(summary["retention"]))
-    metric = summary["main_metric"]
-    ratio = summary["retention"][split].get(metric)
+def distill(result: DistillResult, config: cfg.DistillConfig) -> None:
+    metrics_table("distillation", {"teacher": result.teacher.eval or {}, "student": result.student.eval or {}})
+    split, metric, ratio = result.kept
     kept = f"{100 * ratio:.1f}%" if ratio is not None else "n/a (teacher scored 0)"
-    s_params, t_params = summary["student"]["parameters"], summary["teacher"]["parameters"]
+    s_params, t_params = result.student.parameters, result.teacher.parameters
     console.print(
         f"student keeps {kept} of the teacher's {metric} on {split} with {s_params:,} parameters "
         f"({t_params / s_params:.1f}x fewer than the teacher's {t_params:,}); saved to {config.run.output}"
     )
 
 
-def evaluate(metrics: dict, config: cfg.EvaluateConfig) -> None:
+def evaluate(metrics: Metrics, config: cfg.EvaluateConfig) -> None:
     metrics_table(f"evaluation of {config.model}", {"model": metrics})
     if config.run.output is not None:
         console.print(f"written to {config.run.output}")
@@ -69,96 +79,95 @@ def evaluate(metrics: dict, config: cfg.EvaluateConfig) -> None:
         print(json.dumps(metrics))
 
 
-def augment(summary: dict, config: cfg.AugmentConfig) -> None:
+def augment(result: AugmentResult, config: cfg.AugmentConfig) -> None:
     console.print(
-        f"{summary['examples']:,} examples + {summary['variants']:,} variants -> {config.run.output} "
-        f"({summary['examples_per_second']:,} examples/s, candidates from {summary['candidates']})"
+        f"{result.examples:,} examples + {result.variants:,} variants -> {config.run.output} "
+        f"({result.examples_per_second or 0:,} examples/s, candidates from {result.candidates})"
     )
 
 
-def general_distill(summary: dict, config: cfg.GeneralConfig) -> None:
-    held_out = ", ".join(f"{k.removeprefix('eval_')} {v:.4f}" for k, v in summary["eval"].items())
+def general_distill(result: GeneralResult, config: cfg.GeneralConfig) -> None:
+    held_out = ", ".join(f"{k.removeprefix('eval_')} {v:.4f}" for k, v in result.eval.items())
     console.print(
-        f"{summary['steps']} steps, {summary['tokens_seen']:,} tokens at {summary['tokens_per_second'] or 0:,.0f} "
+        f"{result.steps} steps, {result.tokens_seen:,} tokens at {result.tokens_per_second or 0:,.0f} "
         f"tokens/s; held-out losses: {held_out or 'n/a'}; saved to {config.run.output}"
     )
 
 
-def prune(summary: dict, config: cfg.PruneConfig) -> None:
+def prune(result: PruneResult, config: cfg.PruneConfig) -> None:
     output = config.run.output
-    before, after = summary["before"], summary["after"]
-    splits = before["eval"]
+    splits = result.before.eval
     metric_names = [m if len(splits) == 1 else f"{split} {m}" for split, ms in splits.items() for m in ms]
     table = Table(title="pruning (no recovery training yet)")
     for name in ("", "layers", "hidden", "heads", "FFN", "params", *metric_names):
         table.add_column(name)
-    for name, row in (("before", before), ("after", after)):
-        metrics = [f"{v:.4f}" for ms in row["eval"].values() for v in ms.values()]
-        shape = (str(row[k]) for k in ("layers", "hidden", "heads", "intermediate"))
-        params = row["parameters"]
+    for name, row in (("before", result.before), ("after", result.after)):
+        metrics = [f"{v:.4f}" for ms in row.eval.values() for v in ms.values()]
+        shape = (str(n) for n in (row.layers, row.hidden, row.heads, row.intermediate))
+        params = row.parameters
         table.add_row(name, *shape, f"{params / 1e6:.2f}M" if params >= 1e6 else f"{params:,}", *metrics)
     console.print(table)
-    vocab = summary.get("vocab")
-    if vocab:
-        console.print(f"vocabulary: {vocab['before']:,} -> {vocab['after']:,} pieces")
+    if result.vocab:
+        console.print(f"vocabulary: {result.vocab['before']:,} -> {result.vocab['after']:,} pieces")
     console.print(f"saved to {output} (what was kept: {output / 'pruning.json'})")
 
 
-def export(summary: dict, config: cfg.ExportConfig) -> None:
-    parity = summary["parity"]
-    agreement = "n/a" if parity["argmax_agreement"] is None else f"{parity['argmax_agreement']:.1%}"
+def export(result: ExportResult, config: cfg.ExportConfig) -> None:
+    parity = result.parity
+    agreement = "n/a" if parity.argmax_agreement is None else f"{parity.argmax_agreement:.1%}"
     console.print(
-        f"exported {summary['kind']} ({summary['size_bytes'] / 2**20:.1f} MiB, source "
-        f"{summary['source_size_bytes'] / 2**20:.1f} MiB) to {config.run.output}; parity on {parity['samples']} texts "
-        f"({parity['source']}): max |logit diff| {parity['max_abs_diff']:.2e}, argmax agreement {agreement}"
+        f"exported {result.kind} ({result.size_bytes / 2**20:.1f} MiB, source "
+        f"{result.source_size_bytes / 2**20:.1f} MiB) to {config.run.output}; parity on {parity.samples} texts "
+        f"({parity.source}): max |logit diff| {parity.max_abs_diff:.2e}, argmax agreement {agreement}"
     )
 
 
-def benchmark(summary: dict, config: cfg.BenchmarkConfig) -> None:
+def benchmark(result: BenchmarkResult, config: cfg.BenchmarkConfig) -> None:
     output, seq_len = config.run.output, config.seq_len
-    results = summary["models"]
-    sizes = [row["batch_size"] for row in results[0]["batches"]]
-    table = Table(title=f"{summary['environment']['cpu']}, {results[0]['threads']} threads, length {seq_len}")
+    models = result.models
+    sizes = [row.batch_size for row in models[0].batches]
+    table = Table(title=f"{result.environment['cpu']}, {models[0].threads} threads, length {seq_len}")
     for name in ("model", "kind", "params", "MiB", f"b{sizes[0]} p50/p90/p99 ms"):
         table.add_column(name)
     for b in sizes:
         table.add_column(f"b{b} samples/s", justify="right")
     table.add_column("speedup", justify="right")
-    for r in results:
-        first = r["batches"][0]
+    for r in models:
+        first = r.batches[0]
         table.add_row(
-            r["model"],
-            r["kind"],
-            f"{r['parameters'] / 1e6:.1f}M",
-            f"{r['size_bytes'] / 2**20:.0f}",
-            f"{first['p50_ms']:.1f} / {first['p90_ms']:.1f} / {first['p99_ms']:.1f}",
-            *(f"{row['throughput']:.0f}" for row in r["batches"]),
-            " ".join(f"{row['latency_speedup']:.1f}x" for row in r["batches"]),
+            r.model,
+            r.kind,
+            f"{(r.parameters or 0) / 1e6:.1f}M",
+            f"{(r.size_bytes or 0) / 2**20:.0f}",
+            f"{first.p50_ms:.1f} / {first.p90_ms:.1f} / {first.p99_ms:.1f}",
+            *(f"{row.throughput:.0f}" for row in r.batches),
+            " ".join(f"{row.latency_speedup:.1f}x" for row in r.batches),
         )
     print_table(table)
     console.print(f"written to {output}/benchmark.json and benchmark.png")
 
 
-def predict(summary: dict, config: cfg.PredictConfig) -> None:
+def predict(result: PredictResult, config: cfg.PredictConfig) -> None:
     output = config.run.output
     if output is not None:
-        counts = ", ".join(f"{k} {v}" for k, v in sorted(summary["labels"].items()))
-        console.print(f"labelled {summary['rows']} rows ({counts}) into {output}")
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(result.labels.items()))
+        console.print(f"labelled {result.rows} rows ({counts}) into {output}")
 
 
-def demo(summary: dict, config: cfg.DemoConfig) -> None:
-    report(summary, config.run.output)
+def demo(result: ReportResult, config: cfg.DemoConfig) -> None:
+    report(result)
 
 
-def run(summary: dict, config: cfg.RunConfig) -> None:
-    report(summary, Path(summary["output"]))
+def run(result: ReportResult, config: cfg.RunConfig) -> None:
+    report(result)
 
 
-def report(summary: dict, output: Path) -> None:
+def report(result: ReportResult) -> None:
+    output = Path(result.output)
     table = Table(title=f"results ({output})")
-    for name in summary["header"]:
+    for name in result.header:
         table.add_column(name, justify="left" if name == "model" else "right")
-    for row in summary["rows"]:
+    for row in result.rows:
         table.add_row(*row)
     print_table(table)
-    console.print(f"report: {output / 'report.html'} (and report.md); the student and its model card: {output}/student")
+    console.print(f"report: {result.report} (and report.md); the student and its model card: {output}/student")

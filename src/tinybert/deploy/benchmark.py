@@ -23,6 +23,7 @@ from tinybert.errors import TinyBertError
 from tinybert.io.environment import environment
 from tinybert.io.outputs import atomic_file, output_folder, write_json
 from tinybert.options import as_options
+from tinybert.results import BenchmarkModel, BenchmarkResult, parse
 
 __all__ = ["BenchmarkConfig", "environment", "measure_model", "plot", "run_benchmark"]
 
@@ -132,13 +133,13 @@ def _speedups(results: list[dict]) -> None:
         result["parameter_ratio"] = results[0]["parameters"] / result["parameters"] if result["parameters"] else None
 
 
-def _label(result: dict) -> str:
-    path = Path(result["model"])
-    name = path.parent.name + "/" + path.name if path.suffix == ".onnx" else path.name or result["model"]
-    return f"{name} ({result['kind']})"
+def _label(result: BenchmarkModel) -> str:
+    path = Path(result.model)
+    name = path.parent.name + "/" + path.name if path.suffix == ".onnx" else path.name or result.model
+    return f"{name} ({result.kind})"
 
 
-def plot(results: list[dict], path: Path, title: str) -> None:
+def plot(results: list[BenchmarkModel], path: Path, title: str) -> None:
     """Bar charts: p50 latency at the smallest batch size, and throughput at every batch size."""
     import matplotlib
 
@@ -146,9 +147,9 @@ def plot(results: list[dict], path: Path, title: str) -> None:
     import matplotlib.pyplot as plt
 
     labels = [_label(r) for r in results]
-    batch_sizes = [row["batch_size"] for row in results[0]["batches"]]
+    batch_sizes = [row.batch_size for row in results[0].batches]
     fig, (ax_lat, ax_thr) = plt.subplots(1, 2, figsize=(13, 0.6 * len(results) + 3.2))
-    latency = [r["batches"][0]["p50_ms"] for r in results]
+    latency = [r.batches[0].p50_ms for r in results]
     y = np.arange(len(results))
     ax_lat.barh(y, latency, color="tab:blue")
     ax_lat.set_yticks(y, labels)
@@ -156,7 +157,7 @@ def plot(results: list[dict], path: Path, title: str) -> None:
     ax_lat.set_xlabel(f"p50 latency at batch {batch_sizes[0]} (ms, lower is better)")
     for i, r in enumerate(results):
         ax_lat.annotate(
-            f" {latency[i]:.1f} ms  ({r['batches'][0]['latency_speedup']:.1f}x)",
+            f" {latency[i]:.1f} ms  ({r.batches[0].latency_speedup:.1f}x)",
             (latency[i], i),
             va="center",
             fontsize=8,
@@ -164,7 +165,7 @@ def plot(results: list[dict], path: Path, title: str) -> None:
     ax_lat.set_xlim(0, max(latency) * 1.45)
     width = 0.8 / len(batch_sizes)
     for j, batch_size in enumerate(batch_sizes):
-        values = [r["batches"][j]["throughput"] for r in results]
+        values = [r.batches[j].throughput for r in results]
         ax_thr.barh(y + (j - (len(batch_sizes) - 1) / 2) * width, values, height=width, label=f"batch {batch_size}")
     ax_thr.set_yticks(y, [""] * len(results))
     ax_thr.invert_yaxis()
@@ -177,7 +178,7 @@ def plot(results: list[dict], path: Path, title: str) -> None:
     plt.close(fig)
 
 
-def run_benchmark(config: BenchmarkConfig) -> dict:
+def run_benchmark(config: BenchmarkConfig) -> BenchmarkResult:
     """Measure every model, write ``benchmark.json`` and ``benchmark.png`` to ``config.run.output``."""
     for name in config.all_models:
         if not Path(name).exists() and (Path(name).suffix == ".onnx" or len(Path(name).parts) > 2):
@@ -196,10 +197,11 @@ def run_benchmark(config: BenchmarkConfig) -> dict:
         }
         summary["settings"]["output"] = str(config.run.output)
         write_json(output / "benchmark.json", summary)
-        threads = results[0]["threads"]
+        result = parse(BenchmarkResult, summary)
         plot(
-            results,
+            result.models,
             output / "benchmark.png",
-            f"{env['cpu']} ({env.get('gpu', '/'.join(devices))}), {threads} threads, sequence length {config.seq_len}",
+            f"{env['cpu']} ({env.get('gpu', '/'.join(devices))}), {result.models[0].threads} threads, "
+            f"sequence length {config.seq_len}",
         )
-    return summary
+    return result

@@ -36,6 +36,7 @@ from tinybert.deploy.runtime import (
 from tinybert.errors import TinyBertError
 from tinybert.io.environment import environment
 from tinybert.io.outputs import atomic_folder, output_folder, write_json
+from tinybert.results import ExportResult, parse
 from tinybert.tasks.base import TaskType, get_task_type, per_example, text_batches
 from tinybert.tasks.loading import load_data
 
@@ -358,8 +359,8 @@ def _write_export(config: ExportConfig, reference: InferenceModel, model: torch.
     return target
 
 
-def run_export(config: ExportConfig) -> dict:
-    """Export ``config.model``, check parity, and return the summary written to ``export.json``.
+def run_export(config: ExportConfig) -> ExportResult:
+    """Export ``config.model``, check parity, and return the record written to ``export.json``.
 
     Raises:
         TinyBertError: bad options or model, or parity worse than the thresholds (the export is kept
@@ -383,7 +384,7 @@ def run_export(config: ExportConfig) -> dict:
             f"parity check failed for {config.run.output}: {'; '.join(parity.failures)} on {parity.samples} texts "
             f"({source}) (the export is kept there with parity.json; --max-diff/--min-agreement set the bar)"
         )
-    return summary
+    return parse(ExportResult, summary)
 
 
 def _prune_vocab_into(config: ExportConfig, folder: Path) -> dict:

@@ -26,6 +26,7 @@ from tinybert.data.glue import get_task
 from tinybert.data.rows import Row, RowSource, atomic_output, guess_text_column, output_suffix_ok, table_source
 from tinybert.deploy.runtime import InferenceModel, load_inference_model
 from tinybert.errors import TinyBertError
+from tinybert.results import PredictResult
 from tinybert.tasks.base import per_example, text_batches
 
 __all__ = ["PredictConfig", "predict_rows", "run_predict"]
@@ -102,8 +103,8 @@ def _cell(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
-def run_predict(config: PredictConfig) -> dict:
-    """Label every row of ``config.input``; returns ``{"rows": N, "labels": {name: count}, "output": path}``."""
+def run_predict(config: PredictConfig) -> PredictResult:
+    """Label every row of ``config.input``; returns how many rows got each label."""
     model = load_inference_model(config.model, device=config.inference.device)
     source = table_source(config.input, _text_columns(config, model))
     columns = tuple(model.task_type.prediction_columns)
@@ -137,4 +138,4 @@ def run_predict(config: PredictConfig) -> dict:
                 counts[first if columns[0] == "predicted_label" and isinstance(first, str) else "(rows)"] += 1
             progress.update(len(chunk))
         writer.close()
-    return {"rows": sum(counts.values()), "labels": dict(counts), "output": str(config.run.output or "-")}
+    return PredictResult(rows=sum(counts.values()), labels=dict(counts), output=str(config.run.output or "-"))

@@ -22,6 +22,7 @@ from tinybert.errors import TinyBertError
 from tinybert.pipeline.demo_data import describe_demo_data, write_demo_data
 from tinybert.pipeline.recipe import MINILM, Recipe, apply_overrides, build_recipe
 from tinybert.pipeline.steps import run_recipe
+from tinybert.results import ReportResult
 
 # The demo's settings, as a recipe (dotted ``key=value`` overrides apply to it). Its time and results
 # on the 2-core CPU: BENCHMARKS.md ("Demo"), recorded in bench/reference/demo/demo.json.
@@ -47,8 +48,8 @@ DEMO_RECIPE: dict[str, Any] = {
 }
 
 
-def run_demo(config: DemoConfig, *, command: str | None = None, echo: Callable[[str], None] = print) -> dict:
-    """Run the demo into ``config.run.output``; returns the report summary (``report.json``).
+def run_demo(config: DemoConfig, *, command: str | None = None, echo: Callable[[str], None] = print) -> ReportResult:
+    """Run the demo into ``config.run.output``; returns the report's results table.
 
     Re-running with the same output skips the finished steps; a non-empty folder that is not a
     demo run is refused unless ``config.run.overwrite``.

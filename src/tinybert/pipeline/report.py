@@ -20,6 +20,7 @@ from tinybert.errors import TinyBertError
 from tinybert.io.environment import PACKAGES
 from tinybert.io.environment import environment as current_environment
 from tinybert.io.outputs import write_json
+from tinybert.results import BenchmarkModel, BenchmarkResult, DistillResult, FinetuneResult, ReportResult, read
 from tinybert.tasks.base import task_type_for_architectures
 
 NOT_LOSS_KEYS = ("kind", "step", "lr", "stage")
@@ -110,19 +111,15 @@ def model_logs(model: ReportModel) -> dict[str, list[dict]]:
     records = read_log(model.folder / "train_log.jsonl")
     if not records:
         return {}
-    summary = read_json(model.folder / "metrics.json") or {}
-    if summary.get("command") == "distill":
-        names = [f"{model.name}: {stage} stage" for stage in summary.get("stages", {})]
-    else:
-        names = [model.name]
+    distilled = read(DistillResult, model.folder / "metrics.json")
+    stages = distilled.stages if distilled is not None else {}
+    names = [f"{model.name}: {stage} stage" for stage in stages] or [model.name]
     return split_stages(records, names)
 
 
-def _bench_rows(benchmark: dict | None) -> dict[str, dict]:
+def _bench_rows(benchmark: BenchmarkResult | None) -> dict[str, BenchmarkModel]:
     """benchmark.json's models by resolved path."""
-    if not benchmark:
-        return {}
-    return {str(Path(r["model"]).resolve()): r for r in benchmark["models"]}
+    return benchmark.by_path() if benchmark is not None else {}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -229,7 +226,7 @@ class CurvePoint:
     """Batch-1 p50 latency from ``benchmark.json``; None when not benchmarked."""
 
 
-def compression_points(spec: ReportSpec, benchmark: dict | None) -> list[CurvePoint]:
+def compression_points(spec: ReportSpec, benchmark: BenchmarkResult | None) -> list[CurvePoint]:
     """The teacher, the distilled student and each compressed model (parameters from ``benchmark.json``
     or the run's ``metrics.json``); empty without compressed models."""
     if not any(m.role == "compressed" for m in spec.models):
@@ -240,11 +237,11 @@ def compression_points(spec: ReportSpec, benchmark: dict | None) -> list[CurvePo
         if m.role not in ("teacher", "student", "compressed") or m.folder is None:
             continue
         b = bench.get(str(m.folder.resolve()))
-        params = b["parameters"] if b else _summary_params(read_json(m.folder / "metrics.json"))
+        params = b.parameters if b else _summary_params(m.folder)
         if params is None:
             continue
         label = {"teacher": "teacher", "student": "distilled"}.get(m.role) or m.name.split(",")[0].split(" to ")[-1]
-        latency = b["batches"][0]["p50_ms"] if b else None
+        latency = b.batches[0].p50_ms if b else None
         points.append(CurvePoint(label, m.role, m.metrics[spec.main_metric], params, latency))
     return points
 
@@ -290,12 +287,12 @@ def _params(n: int | None) -> str:
     return f"{n / 1e6:.1f}M" if n >= 100_000 else f"{n / 1e3:.1f}k"
 
 
-def results_table(spec: ReportSpec, benchmark: dict | None) -> tuple[list[str], list[list[str]]]:
+def results_table(spec: ReportSpec, benchmark: BenchmarkResult | None) -> tuple[list[str], list[list[str]]]:
     """Header and rows of the main table (metric, retention, size and speed per model)."""
     teacher = next(m for m in spec.models if m.role == "teacher")
     reference = teacher.metrics[spec.main_metric]
     bench = _bench_rows(benchmark)
-    batch_sizes = [row["batch_size"] for row in benchmark["models"][0]["batches"]] if benchmark else []
+    batch_sizes = [row.batch_size for row in benchmark.models[0].batches] if benchmark else []
     small, large = (batch_sizes[0], batch_sizes[-1]) if batch_sizes else (None, None)
     header = [
         "model",
@@ -311,67 +308,74 @@ def results_table(spec: ReportSpec, benchmark: dict | None) -> tuple[list[str], 
     for m in spec.models:
         value = m.metrics[spec.main_metric]
         retention = "—" if m.role == "teacher" or not reference else f"{100 * value / reference:.1f}%"
-        info = read_json(m.folder / "metrics.json") if m.folder is not None else None
         b = bench.get(str(m.folder.resolve())) if m.folder is not None else None
-        params = b["parameters"] if b else _summary_params(info)
-        size = b["size_bytes"] if b else _summary_size(info, m.folder)
+        params = b.parameters if b else _summary_params(m.folder)
+        size = b.size_bytes if b else _summary_size(m.folder)
         if b:
-            first, last = b["batches"][0], b["batches"][-1]
-            latency = f"{first['p50_ms']:.1f} ms"
-            throughput = f"{last['throughput']:.0f}/s"
-            speedup = f"{first['latency_speedup']:.2f}x"
+            first, last = b.batches[0], b.batches[-1]
+            latency = f"{first.p50_ms:.1f} ms"
+            throughput = f"{last.throughput:.0f}/s"
+            speedup = f"{first.latency_speedup:.2f}x"
         else:
             latency = throughput = speedup = "—"
         rows.append([m.name, f"{value:.4f}", retention, _params(params), _mib(size), latency, throughput, speedup])
     return header, rows
 
 
-def _summary_params(info: dict | None) -> int | None:
-    if not info:
+def _trained(folder: Path | None) -> DistillResult | FinetuneResult | None:
+    """The ``metrics.json`` of a distilled or fine-tuned model folder."""
+    if folder is None:
         return None
-    return info.get("parameters") or (info.get("student") or {}).get("parameters")
+    path = folder / "metrics.json"
+    return read(DistillResult, path) or read(FinetuneResult, path)
 
 
-def _summary_size(info: dict | None, folder: Path | None) -> int | None:
-    if info and info.get("command") == "distill":
-        return info["student"].get("size_bytes")
-    if info and "size_bytes" in info:
-        return info["size_bytes"]
-    return None
+def _summary_params(folder: Path | None) -> int | None:
+    result = _trained(folder)
+    if isinstance(result, DistillResult):
+        return result.student.parameters
+    return result.parameters if result is not None else None
+
+
+def _summary_size(folder: Path | None) -> int | None:
+    result = _trained(folder)
+    if isinstance(result, DistillResult):
+        return result.student.size_bytes
+    return result.size_bytes if result is not None else None
 
 
 def student_shape(spec: ReportSpec) -> list[str]:
     """Lines describing the distilled student: shape, init, layer map, stages."""
     student = next((m for m in spec.models if m.role == "student"), None)
-    info = read_json(student.folder / "metrics.json") if student and student.folder else None
-    if not info or info.get("command") != "distill":
+    info = read(DistillResult, student.folder / "metrics.json") if student and student.folder else None
+    if info is None:
         return []
-    s, t = info["student"], info["teacher"]
+    s, t = info.student, info.teacher
     lines = [
-        f"Teacher: {t['layers']} layers, hidden {t['hidden']}, {t['parameters']:,} parameters ({t['path']}).",
-        f"Student: {s['layers']} layers, hidden {s['hidden']}, {s['heads']} heads, feed-forward {s['intermediate']}, "
-        f"{s['parameters']:,} parameters ({t['parameters'] / s['parameters']:.1f}x fewer).",
+        f"Teacher: {t.layers} layers, hidden {t.hidden}, {t.parameters:,} parameters ({t.path}).",
+        f"Student: {s.layers} layers, hidden {s.hidden}, {s.heads} heads, feed-forward {s.intermediate}, "
+        f"{s.parameters:,} parameters ({t.parameters / s.parameters:.1f}x fewer).",
     ]
-    if s.get("init"):
-        lines.append(f"Initialisation: {s['init']}.")
-    mapping = ", ".join(f"student {i + 1} ← teacher {g}" for i, g in enumerate(s["layer_map"]))
+    if s.init:
+        lines.append(f"Initialisation: {s.init}.")
+    mapping = ", ".join(f"student {i + 1} ← teacher {g}" for i, g in enumerate(s.layer_map or ()))
     lines.append(f"Layer map (embeddings ← embeddings; prediction ← prediction): {mapping}.")
-    for name, stage in info.get("stages", {}).items():
+    for name, stage in info.stages.items():
         lines.append(
-            f"Stage {name}: {stage['epochs']:g} epochs, learning rate {stage['learning_rate']:g}, batch "
-            f"{stage['batch_size']}, {stage['steps']} steps in {stage['seconds']:.0f} s, best at step "
-            f"{stage['best_step']}."
+            f"Stage {name}: {stage.epochs:g} epochs, learning rate {stage.learning_rate:g}, batch "
+            f"{stage.batch_size}, {stage.steps} steps in {stage.seconds:.0f} s, best at step "
+            f"{stage.best_step}."
         )
-    lines.append(f"Training examples of the distillation: {info['train_examples']:,}.")
-    weights = ", ".join(f"{k} {v:g}" for k, v in info.get("loss_weights", {}).items())
+    lines.append(f"Training examples of the distillation: {info.train_examples:,}.")
+    weights = ", ".join(f"{k} {v:g}" for k, v in info.loss_weights.items())
     if weights:
-        lines.append(f"Loss weights: {weights}; temperature {info.get('temperature', 1.0):g}.")
+        lines.append(f"Loss weights: {weights}; temperature {info.temperature:g}.")
     return lines
 
 
-def environment(benchmark: dict | None) -> list[tuple[str, str]]:
+def environment(benchmark: BenchmarkResult | None) -> list[tuple[str, str]]:
     """Machine and package versions (the benchmark's record of the CPU/GPU when there is one)."""
-    record = {**current_environment(), **(benchmark or {}).get("environment", {})}
+    record = {**current_environment(), **(benchmark.environment if benchmark else {})}
     env = [("CPU", str(record["cpu"]))]
     if record.get("logical_cores"):
         env.append(("logical cores", str(record["logical_cores"])))
@@ -408,12 +412,13 @@ STYLE = (
 )
 
 
-def write_report(output: Path, spec: ReportSpec) -> dict:
-    """Write ``report.md``, ``report.html`` and ``plots/*.png`` into ``output``; returns a summary."""
+def write_report(output: Path, spec: ReportSpec) -> ReportResult:
+    """Write ``report.md``, ``report.html``, ``report.json`` (the results table) and ``plots/*.png``
+    into ``output``."""
     output = Path(output)
     plots = output / "plots"
     plots.mkdir(parents=True, exist_ok=True)
-    benchmark = read_json(spec.benchmark / "benchmark.json") if spec.benchmark is not None else None
+    benchmark = read(BenchmarkResult, spec.benchmark / "benchmark.json") if spec.benchmark is not None else None
 
     runs: dict[str, list[dict]] = {}
     for m in spec.models:
@@ -433,10 +438,9 @@ def write_report(output: Path, spec: ReportSpec) -> dict:
     header, rows = results_table(spec, benchmark)
     shape = student_shape(spec)
     env = environment(benchmark)
-    settings = (benchmark or {}).get("settings", {})
-    threads = benchmark["models"][0]["threads"] if benchmark else None
+    threads = benchmark.models[0].threads if benchmark else None
     speed_note = (
-        f"Speed: `tinybert benchmark`, sequence length {settings.get('seq_len')}, "
+        f"Speed: `tinybert benchmark`, sequence length {benchmark.settings.get('seq_len')}, "
         f"{threads} thread{'' if threads == 1 else 's'}, each model in its own process; speedup = teacher's "
         "batch-1 p50 latency / the model's."
         if benchmark
@@ -478,7 +482,7 @@ def write_report(output: Path, spec: ReportSpec) -> dict:
     (output / "report.html").write_text(page)
     summary = {"header": header, "rows": rows, "figures": [str(p) for _, p in figures]}
     write_json(output / "report.json", summary)
-    return summary
+    return ReportResult(**summary, report=str(output / "report.html"), output=str(output))
 
 
 def _relative(path: Path, root: Path) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import shlex
 import shutil
 import sys
@@ -17,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -36,6 +35,9 @@ from tinybert.pipeline.recipe import (
     resolve_model,
     step_options,
 )
+from tinybert.results import DistillResult, EvaluationRecord, ReportResult, read
+
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -145,7 +147,7 @@ def augment_data(p: Plan) -> object:
         **step_options(a, "model"),
         overwrite=True,
     )
-    write_json(p.out / "augment.json", summary)
+    write_json(p.out / "augment.json", dataclasses.asdict(summary))
     return summary
 
 
@@ -339,8 +341,8 @@ def run_recipe(
     dataset_name: str | None = None,
     echo: Callable[[str], None] = print,
     prepare: Callable[[], object] | None = None,
-) -> dict:
-    """Run every step of ``recipe`` not done yet; returns the report's summary (``report.json``).
+) -> ReportResult:
+    """Run every step of ``recipe`` not done yet; returns the report's results table.
 
     ``prepare``: called once the output folder is checked and created, before the steps (the demo
     writes its data there).
@@ -368,7 +370,7 @@ def write_recipe_report(
     title: str | None,
     notes: Sequence[str],
     dataset_name: str | None,
-) -> dict:
+) -> ReportResult:
     """The report (``report.html``, ``report.json``) and the student's model card."""
     from tinybert.pipeline.report import ReportModel, ReportSpec, write_model_card, write_report
 
@@ -382,17 +384,17 @@ def write_recipe_report(
         "baseline": "student without distillation",
         **{f"sparsity-{round(100 * s)}": f"student pruned to sparsity {s:g}, recovered" for s in p.compressed},
     }
-    student_summary = _read(p.student_dir / "metrics.json")
+    student_summary = _read(DistillResult, p.student_dir / "metrics.json")
     rows = []
     for name, folder in p.models.items():
-        evals = _read(p.eval_dir / f"{name}.json")["eval"]
+        evals = _read(EvaluationRecord, p.eval_dir / f"{name}.json").eval
         split = split or next(iter(evals))
         role = "compressed" if name.startswith("sparsity-") else name
         rows.append(ReportModel(labels[name], folder, evals[split], role=role))
     spec = ReportSpec(
-        title=title or f"tinybert: {student_summary['task']} distillation report",
+        title=title or f"tinybert: {student_summary.task} distillation report",
         models=tuple(rows),
-        main_metric=student_summary["main_metric"],
+        main_metric=student_summary.main_metric,
         split=split or "dev",
         benchmark=p.bench_dir if recipe.benchmark.enabled else None,
         command=command or _command_line(),
@@ -401,15 +403,15 @@ def write_recipe_report(
     )
     summary = write_report(p.out, spec)
     base_model = MINILM_HUB_ID if recipe.teacher == MINILM else recipe.teacher
-    write_model_card(spec, dataset=dataset_name or student_summary["task"], base_model=base_model)
-    summary["report"] = str(p.out / "report.html")
+    write_model_card(spec, dataset=dataset_name or student_summary.task, base_model=base_model)
     return summary
 
 
-def _read(path: Path) -> dict:
-    if not path.is_file():
+def _read(cls: type[R], path: Path) -> R:
+    result = read(cls, path)
+    if result is None:
         raise TinyBertError(f"{path}: missing (a step did not finish; run the recipe again)")
-    return json.loads(path.read_text())
+    return result
 
 
 def _diff(a: Any, b: Any, prefix: str = "") -> set[str]:

@@ -34,6 +34,7 @@ from tinybert.data.rows import (
     table_source,
 )
 from tinybert.errors import TinyBertError
+from tinybert.results import AugmentResult
 
 if TYPE_CHECKING:
     from tinybert.models.candidates import CandidateFinder
@@ -128,8 +129,8 @@ def _blocks(rows: Iterator[Row], size: int, limit: int | None) -> Iterator[list[
         yield block
 
 
-def run_augment(config: AugmentConfig) -> dict:
-    """Write the augmented file; return a summary (counts, time, sentences per second)."""
+def run_augment(config: AugmentConfig) -> AugmentResult:
+    """Write the augmented file; return what was done (counts, time, sentences per second)."""
     from tqdm.auto import tqdm
 
     if _is_tagged(config):
@@ -183,27 +184,27 @@ def run_augment(config: AugmentConfig) -> dict:
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     if source.skipped:
         log.warning("%s: skipped %d malformed rows (known defect of this GLUE file)", source.path, source.skipped)
-    return {
-        "input": str(source.path),
-        "output": str(output),
-        "model": config.model,
-        "candidates": "mlm+embeddings" if finder.has_mlm_head else "embeddings",
-        "word_vectors": None if config.word_vectors is None else str(config.word_vectors),
-        "replace_polarity_words": config.replace_polarity_words,
-        "device": str(finder.device),
-        "n": config.n,
-        "p": config.p,
-        "k": config.k,
-        "seed": config.training.seed,
-        "examples": examples,
-        "variants": variants_written,
-        "rows_written": examples + variants_written,
-        "replaceable_words": replaceable,
-        "model_load_seconds": round(load_seconds, 2),
-        "seconds": round(seconds, 2),
-        "cpu_seconds": round(cpu_seconds, 2),
-        "examples_per_second": round(examples / seconds, 2) if seconds > 0 else None,
-    }
+    return AugmentResult(
+        input=str(source.path),
+        output=str(output),
+        model=config.model,
+        candidates="mlm+embeddings" if finder.has_mlm_head else "embeddings",
+        word_vectors=None if config.word_vectors is None else str(config.word_vectors),
+        replace_polarity_words=config.replace_polarity_words,
+        device=str(finder.device),
+        n=config.n,
+        p=config.p,
+        k=config.k,
+        seed=config.training.seed,
+        examples=examples,
+        variants=variants_written,
+        rows_written=examples + variants_written,
+        replaceable_words=replaceable,
+        model_load_seconds=round(load_seconds, 2),
+        seconds=round(seconds, 2),
+        cpu_seconds=round(cpu_seconds, 2),
+        examples_per_second=round(examples / seconds, 2) if seconds > 0 else None,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -239,7 +240,7 @@ def write_tagged(handle: Any, words: Sequence[str], tags: Sequence[str], jsonl: 
         handle.write("".join(f"{w} {t}\n" for w, t in zip(words, tags, strict=True)) + "\n")
 
 
-def _run_tagged(config: AugmentConfig) -> dict:
+def _run_tagged(config: AugmentConfig) -> AugmentResult:
     """Augment tagged sentences: each word tagged ``O`` that the candidate finder may replace (a
     plain word: letters only, not a stop word) is replaced with probability ``p`` by one of its
     candidates (always one word); entity words (any ``B-``/``I-`` tag) are left alone, and every
@@ -291,27 +292,27 @@ def _run_tagged(config: AugmentConfig) -> dict:
         if not sentences:
             raise TinyBertError(f"{path}: no tagged sentences")
     seconds = time.perf_counter() - start
-    return {
-        "input": str(path),
-        "output": str(output),
-        "model": config.model,
-        "task_type": "token",
-        "entity_words": "left alone (only words tagged O are replaced; every tag is kept)",
-        "candidates": "mlm+embeddings" if finder.has_mlm_head else "embeddings",
-        "device": str(finder.device),
-        "n": config.n,
-        "p": config.p,
-        "k": config.k,
-        "seed": config.training.seed,
-        "examples": len(sentences),
-        "variants": variants_written,
-        "rows_written": len(sentences) + variants_written,
-        "replaceable_words": replaceable,
-        "entity_words_with_candidates_kept": kept_entity_words,
-        "model_load_seconds": round(load_seconds, 2),
-        "seconds": round(seconds, 2),
-        "examples_per_second": round(len(sentences) / seconds, 2) if seconds > 0 else None,
-    }
+    return AugmentResult(
+        input=str(path),
+        output=str(output),
+        model=config.model,
+        task_type="token",
+        entity_words="left alone (only words tagged O are replaced; every tag is kept)",
+        candidates="mlm+embeddings" if finder.has_mlm_head else "embeddings",
+        device=str(finder.device),
+        n=config.n,
+        p=config.p,
+        k=config.k,
+        seed=config.training.seed,
+        examples=len(sentences),
+        variants=variants_written,
+        rows_written=len(sentences) + variants_written,
+        replaceable_words=replaceable,
+        entity_words_with_candidates_kept=kept_entity_words,
+        model_load_seconds=round(load_seconds, 2),
+        seconds=round(seconds, 2),
+        examples_per_second=round(len(sentences) / seconds, 2) if seconds > 0 else None,
+    )
 
 
 def _word_options(

@@ -37,6 +37,7 @@ from tinybert.models.saving import install_model, record_in_config, save_model
 from tinybert.models.structure import sequence_length
 from tinybert.models.students import make_student
 from tinybert.models.vocab import data_ids, dropped_share, prune_vocabulary
+from tinybert.results import DistillResult, parse
 from tinybert.tasks.base import TaskType, get_task_type
 from tinybert.tasks.loading import Features, load_data, model_labels
 from tinybert.tasks.metrics import main_metric_value
@@ -45,12 +46,12 @@ from tinybert.training.loop import make_accelerator, mean_loss, stage_summary, t
 log = logging.getLogger(__name__)
 
 
-def run_distill(config: DistillConfig) -> dict:
+def run_distill(config: DistillConfig) -> DistillResult:
     """Task-specific TinyBERT distillation; the student lands in ``config.run.output``.
 
     ``stage="all"`` runs the intermediate-layer stage (embedding, attention and hidden losses;
     the checkpoint with the lowest dev loss is kept), then the prediction-layer stage from it
-    (soft cross-entropy; the checkpoint with the best dev metric is kept). Returns the metrics
+    (soft cross-entropy; the checkpoint with the best dev metric is kept). Returns the record
     also written to ``output/metrics.json``.
     """
     student_folder = config.student.student if config.student.is_folder else None
@@ -85,7 +86,7 @@ class Run:
         return self.output / "checkpoints"
 
 
-def _distill_task_into(config: DistillConfig, output: Path, accelerator: Accelerator) -> dict:
+def _distill_task_into(config: DistillConfig, output: Path, accelerator: Accelerator) -> DistillResult:
     """Setup, then each stage from the previous stage's best student, then the student saved and scored."""
     run = _setup(config, output, accelerator)
     stage_results = {}
@@ -203,7 +204,7 @@ def _train_stage(run: Run, stage: str) -> dict:
     return summary
 
 
-def _save(run: Run, stage_results: dict[str, dict]) -> dict:
+def _save(run: Run, stage_results: dict[str, dict]) -> DistillResult:
     """The last stage's best student into the output folder (vocabulary-pruned with --prune-vocab),
     scored beside the teacher; returns the summary written to ``metrics.json``."""
     config, accelerator, output, features = run.config, run.accelerator, run.output, run.features
@@ -264,7 +265,7 @@ def _save(run: Run, stage_results: dict[str, dict]) -> dict:
     if accelerator.is_main_process:
         record_in_config(output, run.task_type, next(iter(student_metrics.values())))
         write_json(output / "metrics.json", summary)
-    return summary
+    return parse(DistillResult, summary)
 
 
 def _store_teacher_states(

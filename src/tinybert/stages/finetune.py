@@ -33,6 +33,7 @@ from tinybert.models.loading import (
 from tinybert.models.saving import install_model, record_in_config, save_model
 from tinybert.models.structure import sequence_length
 from tinybert.models.students import make_student, resolve_shape
+from tinybert.results import FinetuneResult, parse
 from tinybert.tasks.base import TaskType, get_task_type
 from tinybert.tasks.loading import Features, TaskData, load_data, model_labels
 from tinybert.tasks.metrics import main_metric_value
@@ -41,11 +42,11 @@ from tinybert.training.loop import make_accelerator, stage_summary, train_logged
 log = logging.getLogger(__name__)
 
 
-def run_finetune(config: FinetuneConfig) -> dict:
+def run_finetune(config: FinetuneConfig) -> FinetuneResult:
     """Fine-tune ``config.model`` on the task's labels; the best dev checkpoint lands in ``config.run.output``.
 
     With several ``learning_rate`` values each is trained in turn and the best on dev is kept (the
-    paper's small search). Returns the metrics also written to ``output/metrics.json``.
+    paper's small search). Returns the record also written to ``output/metrics.json``.
     """
     inputs = {"--model": config.model, **config.data.paths()}
     accelerator = make_accelerator(config.training.precision)
@@ -74,7 +75,7 @@ class RateRun:
     max_seq_length: int
 
 
-def _finetune_into(config: FinetuneConfig, output: Path, accelerator: Accelerator) -> dict:
+def _finetune_into(config: FinetuneConfig, output: Path, accelerator: Accelerator) -> FinetuneResult:
     """Setup, one run per learning rate (the best on dev kept), then the best model saved and scored."""
     search = _setup(config, accelerator)
     runs, best = [], None  # best: (dev score, run folder, learning rate, its run)
@@ -164,7 +165,9 @@ def _train_rate(search: Search, lr: float, run_dir: Path) -> RateRun:
     return RateRun(run, student_info, length)
 
 
-def _save(search: Search, output: Path, runs: list[dict], best_dir: Path, best_lr: float, best: RateRun) -> dict:
+def _save(
+    search: Search, output: Path, runs: list[dict], best_dir: Path, best_lr: float, best: RateRun
+) -> FinetuneResult:
     """The best run's model into ``output`` (the others keep their logs), scored; returns the summary
     written to ``metrics.json``."""
     config, accelerator, task, task_type = search.config, search.accelerator, search.task, search.task_type
@@ -202,4 +205,4 @@ def _save(search: Search, output: Path, runs: list[dict], best_dir: Path, best_l
     if accelerator.is_main_process:
         record_in_config(output, task_type, next(iter(metrics.values())))
         write_json(output / "metrics.json", summary)
-    return summary
+    return parse(FinetuneResult, summary)

@@ -46,6 +46,7 @@ from tinybert.models.layer_map import LayerMap
 from tinybert.models.loading import count_parameters, describe_encoder, load_config, load_encoder, load_tokenizer
 from tinybert.models.saving import install_model, save_model
 from tinybert.models.students import make_student
+from tinybert.results import GeneralResult, parse
 from tinybert.training import checkpoint
 from tinybert.training.batches import StreamBatches
 from tinybert.training.loop import MetricLog, TrainResult, make_accelerator, mean_loss, train
@@ -139,10 +140,10 @@ def run_settings(config: GeneralConfig, corpus: Corpus, num_processes: int) -> d
     )
 
 
-def run_general_distill(config: GeneralConfig) -> dict:
+def run_general_distill(config: GeneralConfig) -> GeneralResult:
     """General distillation from ``config.teacher`` into a new student in ``config.run.output``.
 
-    Returns the contents of ``output/metrics.json``.
+    Returns the record written to ``output/metrics.json``.
     """
     corpus = Corpus.open(config.corpus, config.corpus_format)
     t_cfg = load_config(config.teacher, "--teacher")
@@ -206,7 +207,7 @@ def _distill_general_into(
     checkpoint_dir: Path | None,
     accelerator: Accelerator,
     output: Path,
-) -> dict:
+) -> GeneralResult:
     """Setup, training (resumed from ``checkpoint_dir`` if given), then the student saved and described."""
     run = _setup(config, corpus, accelerator)
     evaluate = _evaluator(run)
@@ -300,7 +301,7 @@ def _train(
     return result
 
 
-def _save(run: GeneralRun, result: TrainResult, evaluate: Callable, output: Path) -> dict:
+def _save(run: GeneralRun, result: TrainResult, evaluate: Callable, output: Path) -> GeneralResult:
     """The student into ``output``; returns the summary written to ``metrics.json``."""
     config, accelerator, tr = run.config, run.accelerator, run.config.training
     module = run.module
@@ -364,4 +365,4 @@ def _save(run: GeneralRun, result: TrainResult, evaluate: Callable, output: Path
     }
     if accelerator.is_main_process:
         write_json(output / "metrics.json", summary)
-    return summary
+    return parse(GeneralResult, summary)

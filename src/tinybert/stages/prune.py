@@ -26,6 +26,7 @@ from tinybert.models.saving import install_model, save_model
 from tinybert.models.structure import config_position_limit, sequence_length
 from tinybert.models.students import resolve_shape
 from tinybert.models.vocab import data_ids, dropped_share, piece_counts, prune_vocabulary
+from tinybert.results import PruneResult, parse
 from tinybert.tasks.base import TaskType, get_task_type
 from tinybert.tasks.loading import Features, TaskData, load_data, model_labels
 from tinybert.training.loop import make_accelerator
@@ -33,7 +34,7 @@ from tinybert.training.loop import make_accelerator
 log = logging.getLogger(__name__)
 
 
-def run_prune(config: PruneConfig) -> dict:
+def run_prune(config: PruneConfig) -> PruneResult:
     """Prune ``config.model`` into ``config.run.output``; returns the report also written to
     ``output/pruning.json`` (shape before and after, what was kept, the estimators, dev metrics of
     the model before and after pruning, no recovery training)."""
@@ -59,7 +60,7 @@ class PruneRun:
     report: dict[str, Any]
 
 
-def _prune_into(config: PruneConfig, output: Path) -> dict:
+def _prune_into(config: PruneConfig, output: Path) -> PruneResult:
     """Setup, the kept word pieces (--prune-vocab), the structural cut, the vocabulary cut, the save."""
     run = _setup(config)
     keep = _kept_pieces(run) if config.vocab.prune_vocab else None  # before the cut: a budget counts them
@@ -190,7 +191,7 @@ def _cut_vocabulary(
 
 def _save(
     run: PruneRun, pruned: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, features: Features, output: Path
-) -> dict:
+) -> PruneResult:
     """The pruned model into ``output``, scored; returns the report written to ``pruning.json``."""
     use_default_attention(pruned)
     save_model(pruned, tokenizer, output / "model")
@@ -205,5 +206,6 @@ def _save(
     }
     report["environment"] = environment()
     write_json(output / "pruning.json", report)
-    log.info("pruned %s -> %s", report["before"]["parameters"], report["after"]["parameters"])
-    return report
+    result = parse(PruneResult, report)
+    log.info("pruned %s -> %s", result.before.parameters, result.after.parameters)
+    return result
