@@ -163,32 +163,31 @@ def json_records(path: Path) -> list[Record]:
     return records
 
 
-def json_line(path: Path, line_no: int, line: str) -> Record:
-    """One line of a JSON-lines file as ``("file:line", object)``; a one-line error otherwise."""
-    where = f"{path}:{line_no}"
+def _loads(text: str, path: Path, line_no: int | None = None) -> Any:
+    """``text`` as JSON; a one-line error naming the file and line otherwise."""
     try:
-        obj = json.loads(line)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise TinyBertError(f"{where}: invalid JSON ({exc.msg} at column {exc.colno})") from None
+        line = line_no if line_no is not None else exc.lineno
+        raise TinyBertError(f"{path}:{line}: invalid JSON ({exc.msg} at column {exc.colno})") from None
+
+
+def _record(obj: Any, where: str, expected: str) -> Record:
     if not isinstance(obj, dict):
-        raise TinyBertError(f"{where}: expected a JSON object per line, got {type(obj).__name__}")
+        raise TinyBertError(f"{where}: expected {expected}, got {type(obj).__name__}")
     return where, obj
 
 
+def json_line(path: Path, line_no: int, line: str) -> Record:
+    """One line of a JSON-lines file as ``("file:line", object)``; a one-line error otherwise."""
+    return _record(_loads(line, path, line_no), f"{path}:{line_no}", "a JSON object per line")
+
+
 def json_array_records(path: Path, text: str) -> list[Record]:
-    try:
-        items = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise TinyBertError(f"{path}:{exc.lineno}: invalid JSON ({exc.msg} at column {exc.colno})") from None
+    items = _loads(text, path)
     if not isinstance(items, list):
         raise TinyBertError(f"{path}: expected JSON lines or one array of objects")
-    records: list[Record] = []
-    for i, obj in enumerate(items):
-        where = f"{path} (item {i})"
-        if not isinstance(obj, dict):
-            raise TinyBertError(f"{where}: expected a JSON object, got {type(obj).__name__}")
-        records.append((where, obj))
-    return records
+    return [_record(obj, f"{path} (item {i})", "a JSON object") for i, obj in enumerate(items)]
 
 
 def check_text_columns(text_columns: Sequence[str]) -> list[str]:
