@@ -284,9 +284,10 @@ def _why(done: subprocess.CompletedProcess) -> str:
     return "\n".join([*errors[:20], "...", *lines[-15:]])
 
 
-# One launch at a time: two jobs started side by side (one per pytest-xdist worker) each pick a
-# free port for their rendezvous, and a port found free can be taken by the other job's sockets
-# before its own store binds it.
+# One launch at a time (a precaution: two jobs side by side each pick a free rendezvous port, which
+# the other's sockets could take first). The failure CI saw was a race in distill, shown by _why's
+# error lines: rank 1 read checkpoints/prediction-best after rank 0 had moved it into the output
+# (stages/distill._save now waits for every process first).
 @pytest.mark.xdist_group("accelerate-launch")
 @pytest.mark.skipif(ACCELERATE is None, reason="accelerate's launcher not installed")
 @pytest.mark.parametrize("name", ["distill", "general"])

@@ -18,15 +18,21 @@ library stays an optional dependency.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
+from tqdm.auto import tqdm
+from transformers import AutoModel, PretrainedConfig, PreTrainedModel, PreTrainedTokenizerBase
 
 from tinybert.errors import TinyBertError
 from tinybert.io.outputs import write_json
+from tinybert.models.loading import load_pretrained
 
 POOLING_MODES = ("mean", "cls", "max")
 """The poolings a head can use: the mean of the token states over the attention mask, the first
@@ -261,3 +267,81 @@ def _read_dense(folder: Path) -> Dense:
     except (KeyError, ValueError, RuntimeError) as exc:
         raise TinyBertError(f"{folder}: not a Dense module ({str(exc).splitlines()[0]})") from None
     return layer
+
+
+@dataclass
+class SentenceOutput:
+    """What :class:`SentenceEmbedder` returns; read by name (``outputs["sentence_embedding"]``) as
+    the task types read a head's outputs, or as attributes as the objective reads hidden states."""
+
+    sentence_embedding: torch.Tensor
+    """(B, D): the head's output."""
+    last_hidden_state: torch.Tensor
+    """(B, L, H): the encoder's token states."""
+    hidden_states: tuple[torch.Tensor, ...] | None = None
+    attentions: tuple[torch.Tensor, ...] | None = None
+
+    def __getitem__(self, name: str) -> torch.Tensor:
+        return getattr(self, name)
+
+
+class SentenceEmbedder(nn.Module):
+    """A sentence-transformers model: the folder's encoder (``AutoModel``) and its :class:`SentenceHead`.
+
+    ``forward(input_ids, attention_mask, ...)`` -> :class:`SentenceOutput`; other keywords
+    (``token_type_ids``, ``output_hidden_states``, ``output_attentions``) go to the encoder."""
+
+    def __init__(self, encoder: PreTrainedModel, head: SentenceHead) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.head = head
+
+    @property
+    def config(self) -> PretrainedConfig:
+        return self.encoder.config
+
+    @classmethod
+    def from_pretrained(
+        cls, folder: str | Path, pooling: str | None = None, option: str = "--model", **kwargs: Any
+    ) -> SentenceEmbedder:
+        """The encoder of ``folder`` with its head (:func:`read_head`); one-line errors naming ``option``."""
+        head = read_head(folder, pooling, option)
+        return cls(load_pretrained(AutoModel, str(folder), option, **kwargs), head)
+
+    def save_pretrained(self, folder: str | Path) -> None:
+        """The encoder's files and the sentence-transformers modules, into ``folder``."""
+        self.encoder.save_pretrained(folder)
+        write_head(folder, self.head, self.config.hidden_size)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **kwargs: Any) -> SentenceOutput:
+        out = self.encoder(input_ids=input_ids, attention_mask=attention_mask, **kwargs)
+        embedding = self.head(out.last_hidden_state, attention_mask)
+        return SentenceOutput(embedding, out.last_hidden_state, out.hidden_states, out.attentions)
+
+
+@torch.inference_mode()
+def encode(
+    model: SentenceEmbedder,
+    tokenizer: PreTrainedTokenizerBase,
+    texts: Sequence[str],
+    batch_size: int = 32,
+    max_length: int | None = None,
+    progress: str | None = None,
+) -> np.ndarray:
+    """Embeddings of ``texts``, (N, D) float32 in the order given; the texts run longest first, so
+    that each batch pads little (``max_length``: the head's, else the tokenizer's limit)."""
+    limit = max_length or model.head.spec.max_seq_length or min(tokenizer.model_max_length, 512)
+    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+    out = np.zeros((len(texts), 0), dtype=np.float32)
+    device = next(model.parameters()).device
+    model.eval()
+    for start in tqdm(range(0, len(order), batch_size), desc=progress, disable=progress is None, unit="batch"):
+        index = order[start : start + batch_size]
+        batch = tokenizer(
+            [texts[i] for i in index], padding=True, truncation=True, max_length=limit, return_tensors="pt"
+        )
+        vectors = model(**{k: v.to(device) for k, v in batch.items()}).sentence_embedding.float().cpu().numpy()
+        if out.shape[1] == 0:
+            out = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
+        out[index] = vectors
+    return out

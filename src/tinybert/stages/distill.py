@@ -208,6 +208,7 @@ def _save(run: Run, stage_results: dict[str, dict]) -> DistillResult:
     """The last stage's best student into the output folder (vocabulary-pruned with --prune-vocab),
     scored beside the teacher; returns the summary written to ``metrics.json``."""
     config, accelerator, output, features = run.config, run.accelerator, run.output, run.features
+    accelerator.wait_for_everyone()  # every process has read the last stage's best before it moves
     if accelerator.is_main_process:
         install_model(run.checkpoints / f"{run.stages[-1]}-best", output)
         shutil.rmtree(run.checkpoints)
