@@ -6,13 +6,31 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from transformers import AutoModel, AutoTokenizer
 
-from builders import make_model
+from builders import SHARED_DATA, make_model
 from tinybert.errors import TinyBertError
-from tinybert.models.sentence import Dense, HeadSpec, SentenceHead, pool, read_head, write_head
+from tinybert.models.sentence import (
+    Dense,
+    HeadSpec,
+    SentenceEmbedder,
+    SentenceHead,
+    encode,
+    pool,
+    read_head,
+    write_head,
+)
+from tinybert.tasks.embedding import (
+    agreement,
+    best_threshold_accuracy,
+    mrpc_pairs,
+    pair_classification,
+    retrieval,
+    squad_retrieval,
+)
 
 TEXTS = ["a good movie", "the plot was bad and slow", "great"]
 
@@ -110,3 +128,49 @@ def test_bad_sentence_transformers_folders_are_one_line_errors(setup, message: s
     setup(folder)
     with pytest.raises(TinyBertError, match=message):
         read_head(folder)
+
+
+def test_agreement_pairs_and_retrieval_in_closed_form() -> None:
+    t = np.array([[1.0, 0.0], [0.0, 2.0]])
+    s = np.array([[1.0, 1.0], [0.0, 3.0]])
+    assert agreement(t, s) == pytest.approx((1 / np.sqrt(2) + 1) / 2)
+    # pair scores 0.9, 0.8, 0.3, 0.1 (cosines of unit vectors), labels 1 0 1 0
+    angles = np.arccos([0.9, 0.8, 0.3, 0.1])
+    a = np.tile([1.0, 0.0], (4, 1))
+    b = np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    result = pair_classification(a, b, np.array([1, 0, 1, 0]))
+    assert result["ap"] == pytest.approx((1 + 2 / 3) / 2)  # precision at each positive: 1/1, 2/3
+    assert result["accuracy"] == pytest.approx(0.75) and result["threshold"] == pytest.approx(0.85)
+    assert best_threshold_accuracy(np.array([0.5, 0.5, 0.5]), np.array([1, 0, 1])) == (pytest.approx(2 / 3), 0.5 - 1e-6)
+    # three documents on the axes; each query nearest to one of them
+    docs = np.eye(3)
+    queries = np.array([[1.0, 0.1, 0.0], [0.0, 0.2, 1.0], [0.0, 1.0, 0.9]])
+    figures = retrieval(queries, docs, relevant=np.array([0, 1, 1]), chunk=2)  # ranks 1, 2, 1
+    assert figures == {"mrr@10": pytest.approx((1 + 1 / 2 + 1) / 3), "recall@1": pytest.approx(2 / 3), "recall@10": 1.0}
+
+
+def test_encode_keeps_the_order_and_matches_one_text_at_a_time(tmp_path: Path) -> None:
+    folder = make_model(tmp_path / "st", head=False)
+    write_head(folder, SentenceHead(HeadSpec("mean", normalize=True, max_seq_length=32)), hidden_size=32)
+    model = SentenceEmbedder.from_pretrained(folder)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    together = encode(model, tokenizer, TEXTS, batch_size=2)
+    alone = np.concatenate([encode(model, tokenizer, [text]) for text in TEXTS])
+    assert together.shape == (3, 32)
+    np.testing.assert_allclose(together, alone, atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(together, axis=1), 1.0, atol=1e-5)
+    saved = tmp_path / "saved"
+    model.save_pretrained(saved)
+    np.testing.assert_allclose(encode(SentenceEmbedder.from_pretrained(saved), tokenizer, TEXTS), together, atol=1e-6)
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(not (SHARED_DATA / "glue" / "MRPC" / "dev.tsv").is_file(), reason="no MRPC data")
+def test_real_mrpc_pairs_and_squad_questions_read() -> None:
+    pairs = mrpc_pairs(SHARED_DATA / "glue" / "MRPC")
+    assert len(pairs.first) == len(pairs.second) == len(pairs.labels) == 408 and pairs.labels.sum() == 279
+    squad = SHARED_DATA / "squad-v1.1" / "dev-v1.1.json"
+    if squad.is_file():
+        data = squad_retrieval(squad, max_questions=50)
+        assert len(data.questions) == 50 and len(data.paragraphs) == 2067
+        assert all(data.questions[i] and 0 <= data.relevant[i] < 2067 for i in range(50))
