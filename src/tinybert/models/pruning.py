@@ -180,6 +180,81 @@ def _masked_mean_abs(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return (x.abs() * mask[..., None]).sum(dim=(0, 1))
 
 
+@dataclass
+class _Sums:
+    """What the hooks of :func:`measure_importance` add up over the real tokens, per layer."""
+
+    n_heads: int
+    d_head: int
+    q: list[torch.Tensor]
+    """(H * d_head,) mean |query| per dimension (summed over tokens)."""
+    k: list[torch.Tensor]
+    v: list[torch.Tensor]
+    neurons: list[torch.Tensor]
+    """(I,) |feed-forward activation| per neuron."""
+    heads: list[torch.Tensor]
+    """(H,) gradient of the loss on each head's gate, or the norm of each head's output."""
+    hidden: torch.Tensor
+    """(d,) |hidden state| per residual dimension, over every layer's output."""
+    layers: torch.Tensor
+    """(L,) 1 - cos(layer input, layer output) per token."""
+    mask: torch.Tensor | None = None
+    """(B, L) the batch being measured."""
+    gates: list[torch.Tensor] = field(default_factory=list)
+    """(H,) per-layer head gates when heads are scored by gradient, else empty."""
+    tokens: float = 0.0
+    examples: int = 0
+
+    @classmethod
+    def empty(cls, parts: list, n_heads: int, d_head: int, d: int) -> _Sums:
+        width, n = n_heads * d_head, len(parts)
+        return cls(
+            n_heads,
+            d_head,
+            q=[torch.zeros(width) for _ in range(n)],
+            k=[torch.zeros(width) for _ in range(n)],
+            v=[torch.zeros(width) for _ in range(n)],
+            neurons=[torch.zeros(p.ffn_in.out_features) for p in parts],
+            heads=[torch.zeros(n_heads) for _ in range(n)],
+            hidden=torch.zeros(d),
+            layers=torch.zeros(n),
+        )
+
+    def keep(self, sums: list[torch.Tensor], index: int) -> Any:
+        """Forward hook on a linear map: adds |output| per dimension."""
+
+        def hook(_m: nn.Module, _inp: Any, out: torch.Tensor) -> None:
+            sums[index] += _masked_mean_abs(out.detach().float(), self.mask)
+
+        return hook
+
+    def ffn(self, index: int) -> Any:
+        """Pre-hook on the feed-forward output map: its input is the activation."""
+
+        def hook(_m: nn.Module, inp: tuple[torch.Tensor, ...]) -> None:
+            self.neurons[index] += _masked_mean_abs(inp[0].detach().float(), self.mask)
+
+        return hook
+
+    def gate(self, index: int, weight: torch.Tensor) -> Any:
+        """Pre-hook on the attention output map: gates each head (gradient), else adds the norm of
+        each head's output after the output projection (activation)."""
+        n_heads, d_head = self.n_heads, self.d_head
+
+        def hook(_m: nn.Module, inp: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...] | None:
+            x = inp[0]  # (B, L, H * d_head)
+            b, length, _ = x.shape
+            per_head = x.view(b, length, n_heads, d_head)
+            if self.gates:
+                return ((per_head * self.gates[index][None, None, :, None]).view(b, length, -1),)
+            w = weight.view(weight.shape[0], n_heads, d_head)  # (d, H, d_head)
+            out = torch.einsum("blhe,dhe->blhd", per_head.detach().float(), w.float())
+            self.heads[index] += (out.norm(dim=-1) * self.mask[..., None]).sum(dim=(0, 1))
+            return None
+
+        return hook
+
+
 def measure_importance(
     model: PreTrainedModel,
     batches: Iterable[dict[str, torch.Tensor]],
@@ -193,116 +268,79 @@ def measure_importance(
     is left unchanged (gates are hooks, removed after).
     """
     _, parts = _layers(model, option)
-    cfg = model.config
-    n_heads, d = num_heads(cfg), cfg.hidden_size
-    d_head = parts[0].query.out_features // n_heads
-    L = len(parts)
-    sums: dict[str, list[torch.Tensor]] = {
-        k: [torch.zeros(n) for _ in range(L)]
-        for k, n in (("q", n_heads * d_head), ("k", n_heads * d_head), ("v", n_heads * d_head))
-    }
-    neuron_sums = [torch.zeros(p.ffn_in.out_features) for p in parts]
-    head_sums = [torch.zeros(n_heads) for _ in range(L)]
-    hidden_sum = torch.zeros(d)
-    layer_sum = torch.zeros(L)
-    tokens = 0.0
-    gates: list[torch.Tensor] = []
-    mask_holder: dict[str, torch.Tensor] = {}
+    n_heads = num_heads(model.config)
+    sums = _Sums.empty(parts, n_heads, parts[0].query.out_features // n_heads, model.config.hidden_size)
     handles = []
-    use_gradient = False
-
-    def keep(name: str, index: int):  # forward hook on a linear map's output
-        def hook(_m: nn.Module, _inp: Any, out: torch.Tensor) -> None:
-            sums[name][index] += _masked_mean_abs(out.detach().float(), mask_holder["m"])
-
-        return hook
-
-    def ffn(index: int):  # pre-hook on the feed-forward output map: its input is the activation
-        def hook(_m: nn.Module, inp: tuple[torch.Tensor, ...]) -> None:
-            neuron_sums[index] += _masked_mean_abs(inp[0].detach().float(), mask_holder["m"])
-
-        return hook
-
-    def gate(index: int, weight: torch.Tensor):  # pre-hook on the attention output map
-        def hook(_m: nn.Module, inp: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
-            x = inp[0]  # (B, L, H * d_head)
-            b, length, _ = x.shape
-            per_head = x.view(b, length, n_heads, d_head)
-            if use_gradient:
-                return ((per_head * gates[index][None, None, :, None]).view(b, length, -1),)
-            # activation: norm of each head's output after the output projection
-            w = weight.view(weight.shape[0], n_heads, d_head)  # (d, H, d_head)
-            out = torch.einsum("blhe,dhe->blhd", per_head.detach().float(), w.float())
-            head_sums[index] += (out.norm(dim=-1) * mask_holder["m"][..., None]).sum(dim=(0, 1))
-            return None
-
-        return hook
-
     for i, p in enumerate(parts):
         handles += [
-            p.query.register_forward_hook(keep("q", i)),
-            p.key.register_forward_hook(keep("k", i)),
-            p.value.register_forward_hook(keep("v", i)),
-            p.ffn_out.register_forward_pre_hook(ffn(i)),
+            p.query.register_forward_hook(sums.keep(sums.q, i)),
+            p.key.register_forward_hook(sums.keep(sums.k, i)),
+            p.value.register_forward_hook(sums.keep(sums.v, i)),
+            p.ffn_out.register_forward_pre_hook(sums.ffn(i)),
         ]
         if heads:
-            handles.append(p.output.register_forward_pre_hook(gate(i, p.output.weight.detach())))
+            handles.append(p.output.register_forward_pre_hook(sums.gate(i, p.output.weight.detach())))
     was_training = model.training
     model.eval()
-    examples = 0
+    use_gradient = False
     try:
         for batch in batches:
-            inputs = model_inputs(batch)
-            mask = inputs["attention_mask"].float()
-            mask_holder["m"] = mask
-            tokens += float(mask.sum())
-            examples += int(mask.shape[0])
             use_gradient = heads and "labels" in batch and hasattr(model, "num_labels")
-            if use_gradient:
-                gates[:] = [torch.ones(n_heads, requires_grad=True) for _ in range(L)]
-                with torch.enable_grad():
-                    out = model(**inputs, labels=batch["labels"], output_hidden_states=True)
-                    out.loss.backward()
-                for i in range(L):
-                    head_sums[i] += gates[i].grad.abs()
-                model.zero_grad(set_to_none=True)
-            else:
-                with torch.no_grad():
-                    out = model(**inputs, output_hidden_states=True)
-            states = [h.detach().float() for h in out.hidden_states]
-            for h in states:
-                hidden_sum += _masked_mean_abs(h, mask)
-            for i in range(L):
-                cos = nn.functional.cosine_similarity(states[i], states[i + 1], dim=-1)  # (B, L)
-                layer_sum[i] += ((1 - cos) * mask).sum()
+            _measure_batch(model, batch, sums, use_gradient)
     finally:
         for h in handles:
             h.remove()
         model.train(was_training)
-    if tokens == 0:
+    if sums.tokens == 0:
         raise TinyBertError(f"{option}: no examples to measure importance on")
+    return _importance(sums, parts, heads, "gradient" if use_gradient else "activation")
+
+
+def _measure_batch(model: PreTrainedModel, batch: dict[str, torch.Tensor], sums: _Sums, use_gradient: bool) -> None:
+    """One batch through ``model`` with the hooks on: the sums, and (``use_gradient``) the gates' gradients."""
+    inputs = model_inputs(batch)
+    mask = inputs["attention_mask"].float()
+    sums.mask = mask
+    sums.tokens += float(mask.sum())
+    sums.examples += int(mask.shape[0])
+    n_layers = len(sums.layers)
+    if use_gradient:
+        sums.gates[:] = [torch.ones(sums.n_heads, requires_grad=True) for _ in range(n_layers)]
+        with torch.enable_grad():
+            out = model(**inputs, labels=batch["labels"], output_hidden_states=True)
+            out.loss.backward()
+        for i in range(n_layers):
+            sums.heads[i] += sums.gates[i].grad.abs()
+        model.zero_grad(set_to_none=True)
+        sums.gates.clear()
+    else:
+        with torch.no_grad():
+            out = model(**inputs, output_hidden_states=True)
+    states = [h.detach().float() for h in out.hidden_states]
+    for h in states:
+        sums.hidden += _masked_mean_abs(h, mask)
+    for i in range(n_layers):
+        cos = nn.functional.cosine_similarity(states[i], states[i + 1], dim=-1)  # (B, L)
+        sums.layers[i] += ((1 - cos) * mask).sum()
+
+
+def _importance(sums: _Sums, parts: list, heads: bool, estimator: str) -> Importance:
+    """The sums per real token: query x key and value x output-column scores per head dimension."""
+    tokens, shape = sums.tokens, (sums.n_heads, sums.d_head)
     qk, vv = [], []
     for i, p in enumerate(parts):
-        q = (sums["q"][i] / tokens).view(n_heads, d_head)
-        k = (sums["k"][i] / tokens).view(n_heads, d_head)
-        v = (sums["v"][i] / tokens).view(n_heads, d_head)
-        column = p.output.weight.detach().float().norm(dim=0).view(n_heads, d_head)
-        qk.append(q * k)
-        vv.append(v * column)
-    head_scores = None
-    estimator = None
-    if heads:
-        head_scores = [s / tokens for s in head_sums]
-        estimator = "gradient" if use_gradient else "activation"
+        column = p.output.weight.detach().float().norm(dim=0).view(shape)
+        qk.append((sums.q[i] / tokens).view(shape) * (sums.k[i] / tokens).view(shape))
+        vv.append((sums.v[i] / tokens).view(shape) * column)
     return Importance(
-        hidden=hidden_sum / tokens,
-        neurons=[s / tokens for s in neuron_sums],
+        hidden=sums.hidden / tokens,
+        neurons=[s / tokens for s in sums.neurons],
         qk_dims=qk,
         v_dims=vv,
-        heads=head_scores,
-        layers=layer_sum / tokens,
-        head_estimator=estimator,
-        examples=examples,
+        heads=[s / tokens for s in sums.heads] if heads else None,
+        layers=sums.layers / tokens,
+        head_estimator=estimator if heads else None,
+        examples=sums.examples,
     )
 
 
