@@ -21,8 +21,8 @@ import torch
 
 from tinybert.io.environment import environment
 from tinybert.models.loading import load_tokenizer
-from tinybert.models.sentence import SentenceEmbedder, encode
 from tinybert.tasks.embedding import mrpc_pairs, score_pairs, score_retrieval, squad_retrieval
+from tinybert.tasks.sentence import SentenceEmbedder, encode
 
 DATA = Path(os.environ.get("TINYBERT_DATA_DIR", Path(__file__).resolve().parents[2] / "shared" / "data"))
 

@@ -13,7 +13,15 @@ from transformers import AutoModel, AutoTokenizer
 
 from builders import SHARED_DATA, make_model
 from tinybert.errors import TinyBertError
-from tinybert.models.sentence import (
+from tinybert.tasks.embedding import (
+    agreement,
+    best_threshold_accuracy,
+    mrpc_pairs,
+    pair_classification,
+    retrieval,
+    squad_retrieval,
+)
+from tinybert.tasks.sentence import (
     Dense,
     HeadSpec,
     SentenceEmbedder,
@@ -22,14 +30,6 @@ from tinybert.models.sentence import (
     pool,
     read_head,
     write_head,
-)
-from tinybert.tasks.embedding import (
-    agreement,
-    best_threshold_accuracy,
-    mrpc_pairs,
-    pair_classification,
-    retrieval,
-    squad_retrieval,
 )
 
 TEXTS = ["a good movie", "the plot was bad and slow", "great"]
@@ -174,3 +174,31 @@ def test_real_mrpc_pairs_and_squad_questions_read() -> None:
         data = squad_retrieval(squad, max_questions=50)
         assert len(data.questions) == 50 and len(data.paragraphs) == 2067
         assert all(data.questions[i] and 0 <= data.relevant[i] < 2067 for i in range(50))
+
+
+def test_the_embedder_is_its_encoder_to_code_written_for_hugging_face_models(tmp_path: Path) -> None:
+    import copy
+
+    from tinybert.models.attention import use_default_attention, use_score_attention, uses_score_attention
+    from tinybert.models.structure import encoder_layers
+
+    folder = make_model(tmp_path / "st", head=False)
+    dense = [Dense(32, 16, activation="torch.nn.modules.activation.Tanh")]
+    write_head(folder, SentenceHead(HeadSpec("mean", normalize=True, max_seq_length=32), dense), hidden_size=32)
+    model = SentenceEmbedder.from_pretrained(folder)
+    assert model.config.hidden_size == 32 and model.base_model is model.encoder.base_model
+    assert encoder_layers(model)[0] == "encoder.encoder.layer"
+    use_score_attention(model, "--teacher")
+    batch = AutoTokenizer.from_pretrained(folder)(TEXTS, padding=True, return_tensors="pt")
+    out = model(**batch, output_attentions=True, output_hidden_states=True)
+    assert uses_score_attention(model) and len(out.attentions) == 4 and out["sentence_embedding"].shape == (3, 16)
+    use_default_attention(model)
+    # a copy (the training loop's checkpoints deep-copy nothing, but torch utilities may)
+    twin = copy.deepcopy(model)
+    torch.testing.assert_close(twin(**batch).sentence_embedding, model(**batch).sentence_embedding)
+    # saved: config.json records the head, and a model built from that config has its shape
+    model.save_pretrained(tmp_path / "saved")
+    config = json.loads((tmp_path / "saved" / "config.json").read_text())
+    assert config["sentence_embedding"]["dense"][0]["out_features"] == 16
+    fresh = SentenceEmbedder.from_config(AutoModel.from_pretrained(tmp_path / "saved").config)
+    assert fresh.head.spec == model.head.spec and fresh(**batch).sentence_embedding.shape == (3, 16)

@@ -32,7 +32,6 @@ from transformers import AutoModel, PretrainedConfig, PreTrainedModel, PreTraine
 
 from tinybert.errors import TinyBertError
 from tinybert.io.outputs import write_json
-from tinybert.models.loading import load_pretrained
 
 POOLING_MODES = ("mean", "cls", "max")
 """The poolings a head can use: the mean of the token states over the attention mask, the first
@@ -285,33 +284,76 @@ class SentenceOutput:
         return getattr(self, name)
 
 
+HEAD_RECORD = "sentence_embedding"
+"""The ``config.json`` key where a saved :class:`SentenceEmbedder` also records its head's settings
+(pooling, normalisation, length, Dense shapes), so that a model can be built from its config alone."""
+
+
+def head_record(head: SentenceHead) -> dict[str, Any]:
+    """The settings of ``head`` (no weights), as :data:`HEAD_RECORD` holds them."""
+    dense = [
+        {
+            "in_features": d.linear.in_features,
+            "out_features": d.linear.out_features,
+            "bias": d.linear.bias is not None,
+            "activation_function": d.activation_name,
+        }
+        for d in head.dense
+    ]
+    spec = head.spec
+    return {"pooling": spec.pooling, "normalize": spec.normalize, "max_seq_length": spec.max_seq_length, "dense": dense}
+
+
+def head_from_record(record: dict[str, Any]) -> SentenceHead:
+    """A head with the settings of ``record`` (:func:`head_record`) and fresh Dense weights."""
+    dense = [Dense(d["in_features"], d["out_features"], d["bias"], d["activation_function"]) for d in record["dense"]]
+    return SentenceHead(HeadSpec(record["pooling"], record["normalize"], record.get("max_seq_length")), dense)
+
+
 class SentenceEmbedder(nn.Module):
     """A sentence-transformers model: the folder's encoder (``AutoModel``) and its :class:`SentenceHead`.
 
     ``forward(input_ids, attention_mask, ...)`` -> :class:`SentenceOutput`; other keywords
-    (``token_type_ids``, ``output_hidden_states``, ``output_attentions``) go to the encoder."""
+    (``token_type_ids``, ``output_hidden_states``, ``output_attentions``) go to the encoder. Any
+    other attribute is the encoder's (``config``, ``base_model``, ``get_input_embeddings``, the
+    attention switches), so code written for a Hugging Face model reaches the encoder through it.
+    """
 
     def __init__(self, encoder: PreTrainedModel, head: SentenceHead) -> None:
         super().__init__()
         self.encoder = encoder
         self.head = head
 
-    @property
-    def config(self) -> PretrainedConfig:
-        return self.encoder.config
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return super().__getattr__(name)  # parameters, buffers and submodules
+        except AttributeError:
+            modules = self.__dict__.get("_modules", {})
+            if name.startswith("__") or "encoder" not in modules:  # copying, unpickling: no encoder yet
+                raise
+            return getattr(modules["encoder"], name)
 
     @classmethod
-    def from_pretrained(
-        cls, folder: str | Path, pooling: str | None = None, option: str = "--model", **kwargs: Any
-    ) -> SentenceEmbedder:
-        """The encoder of ``folder`` with its head (:func:`read_head`); one-line errors naming ``option``."""
-        head = read_head(folder, pooling, option)
-        return cls(load_pretrained(AutoModel, str(folder), option, **kwargs), head)
+    def from_pretrained(cls, folder: str | Path, pooling: str | None = None, **kwargs: Any) -> SentenceEmbedder:
+        """The encoder of ``folder`` (``AutoModel.from_pretrained(folder, **kwargs)``) with its head
+        (:func:`read_head`)."""
+        head = read_head(folder, pooling)
+        return cls(AutoModel.from_pretrained(str(folder), **kwargs), head)
 
-    def save_pretrained(self, folder: str | Path) -> None:
-        """The encoder's files and the sentence-transformers modules, into ``folder``."""
-        self.encoder.save_pretrained(folder)
-        write_head(folder, self.head, self.config.hidden_size)
+    @classmethod
+    def from_config(cls, config: PretrainedConfig, **kwargs: Any) -> SentenceEmbedder:
+        """A new model of ``config``'s shape, its head from the config's :data:`HEAD_RECORD`."""
+        record = getattr(config, HEAD_RECORD, None)
+        if not isinstance(record, dict):
+            raise TinyBertError(f"config has no {HEAD_RECORD} record: the head of the sentence embedder is unknown")
+        return cls(AutoModel.from_config(config, **kwargs), head_from_record(record))
+
+    def save_pretrained(self, folder: str | Path, **kwargs: Any) -> None:
+        """The encoder's files (its config with :data:`HEAD_RECORD`) and the sentence-transformers
+        modules, into ``folder``."""
+        setattr(self.encoder.config, HEAD_RECORD, head_record(self.head))
+        self.encoder.save_pretrained(folder, **kwargs)
+        write_head(folder, self.head, self.encoder.config.hidden_size)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **kwargs: Any) -> SentenceOutput:
         out = self.encoder(input_ids=input_ids, attention_mask=attention_mask, **kwargs)
