@@ -202,3 +202,23 @@ def test_the_embedder_is_its_encoder_to_code_written_for_hugging_face_models(tmp
     assert config["sentence_embedding"]["dense"][0]["out_features"] == 16
     fresh = SentenceEmbedder.from_config(AutoModel.from_pretrained(tmp_path / "saved").config)
     assert fresh.head.spec == model.head.spec and fresh(**batch).sentence_embedding.shape == (3, 16)
+
+
+def test_a_narrower_student_of_a_sentence_teacher_projects_to_the_teachers_width(tmp_path: Path) -> None:
+    st = pytest.importorskip("sentence_transformers")
+    teacher_dir = make_model(tmp_path / "teacher", head=False)
+    dense = [Dense(32, 12, activation="torch.nn.modules.activation.Tanh")]
+    write_head(teacher_dir, SentenceHead(HeadSpec("mean", normalize=True, max_seq_length=32), dense), hidden_size=32)
+    teacher = SentenceEmbedder.from_pretrained(teacher_dir)
+    config = teacher.config.__class__.from_dict(
+        {**teacher.config.to_dict(), "hidden_size": 16, "intermediate_size": 32}
+    )
+    student = SentenceEmbedder.from_config(config)
+    assert [(d.linear.in_features, d.linear.out_features) for d in student.head.layers()] == [(16, 32), (32, 12)]
+    assert student.head.projection.activation_name.endswith("Identity")
+    student.save_pretrained(tmp_path / "student")
+    tokenizer = AutoTokenizer.from_pretrained(teacher_dir)
+    tokenizer.save_pretrained(tmp_path / "student")
+    theirs = st.SentenceTransformer(str(tmp_path / "student"), device="cpu").encode(TEXTS, convert_to_tensor=True)
+    assert theirs.shape == (3, 12)
+    torch.testing.assert_close(_ours(tmp_path / "student", student.head), theirs, atol=1e-5, rtol=1e-4)

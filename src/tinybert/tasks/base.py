@@ -363,4 +363,6 @@ def _load_builtin() -> None:
     if "token" not in _TYPES:
         import tinybert.tasks.token
     if "span" not in _TYPES:
-        import tinybert.tasks.span  # noqa: F401
+        import tinybert.tasks.span
+    if "embedding" not in _TYPES:
+        import tinybert.tasks.embedding  # noqa: F401

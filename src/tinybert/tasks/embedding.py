@@ -1,4 +1,13 @@
-"""Sentence embeddings judged offline (issue 26), each figure computed from the embeddings alone:
+"""Sentence embeddings: the ``embedding`` task type, and the figures that judge an embedding model.
+
+The task type (``--task-type embedding``): the examples are passages of unlabelled text, the
+head is a sentence-transformers model's (:class:`~tinybert.tasks.sentence.SentenceEmbedder`), the
+one prediction view is the sentence embedding (B, D) and the soft loss the squared distance to the
+teacher's embedding, summed over dimensions and averaged over the batch (2 - 2 cos for normalised
+embeddings). A dev passage carries the teacher's embedding as its target once the teacher has
+embedded it; the dev figure is the agreement of the two.
+
+The figures, each computed from the embeddings alone:
 
 * **agreement**: the mean cosine between the teacher's and the student's embedding of the same text;
 * **pair classification**, as MTEB's PairClassification scores it: each pair's cosine similarity
@@ -14,14 +23,22 @@ export are scored by the same code.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import torch
 from sklearn.metrics import average_precision_score
+from transformers import DataCollatorWithPadding, PretrainedConfig
 
+from tinybert.config import DataConfig
+from tinybert.data.glue import TaskSpec
+from tinybert.data.readers import TaskData
 from tinybert.errors import TinyBertError
+from tinybert.tasks.base import Collator, View, register_task_type
+from tinybert.tasks.sentence import HEAD_RECORD, SentenceEmbedder
 
 Encode = Callable[[Sequence[str]], np.ndarray]
 """Texts -> their embeddings, (N, D)."""
@@ -140,3 +157,159 @@ def score_pairs(encode: Encode, pairs: Pairs) -> dict[str, float]:
 def score_retrieval(encode: Encode, data: Retrieval) -> dict[str, float]:
     """:func:`retrieval` of the model behind ``encode`` on ``data``."""
     return retrieval(encode(data.questions), encode(data.paragraphs), data.relevant)
+
+
+# ---------------------------------------------------------------------------------------------
+# The task type
+
+SPEC = TaskSpec(
+    name="embedding",
+    is_regression=False,
+    label_names=None,
+    main_metric="agreement",
+    max_seq_length=128,
+    is_pair=False,
+    train_file=None,
+)
+"""Unlabelled passages; the dev figure is the teacher-student agreement."""
+TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".json")
+
+
+@dataclass(frozen=True)
+class Passage:
+    """One text to embed; ``target``: the teacher's embedding (D,), once the teacher has embedded it."""
+
+    text: str
+    target: np.ndarray | None = None
+
+
+def read_passages(path: str | Path, text_columns: Sequence[str] = ()) -> list[Passage]:
+    """The passages of a file: each text field of a CSV/TSV/JSONL file's rows (``text_columns``),
+    else every non-empty line of a text file or a corpus (general-distill's formats: plain lines,
+    blank-line documents, wikiextractor's ``<doc>`` files; a folder: its files)."""
+    from tinybert.data.corpus import Corpus
+    from tinybert.data.rows import table_source
+
+    if Path(path).suffix.lower() in TABLE_SUFFIXES:
+        if not text_columns:
+            raise TinyBertError(f"{path}: give --text-column: the column (or JSON key) holding the text to embed")
+        source = table_source(path, text_columns)
+        return [Passage(text) for row in source.rows() for text in row.texts if text.strip()]
+    corpus = Corpus.open([str(path)])
+    return [Passage(line.strip()) for _, _, doc in corpus.documents() for line in doc.splitlines() if line.strip()]
+
+
+class EmbeddingTask:
+    """The sentence-embedding task type (see the module docstring)."""
+
+    name = "embedding"
+    architecture = "Model"
+    """Unused for finding the type of a saved model: :meth:`claims` reads its config instead (a
+    sentence-transformers teacher's architecture can be anything, e.g. ``MPNetForMaskedLM``)."""
+    head_class = SentenceEmbedder
+    pipeline_task = "feature-extraction"
+    output_names = ("sentence_embedding",)
+    prediction_columns = ("embedding",)
+    has_labels = False
+
+    def claims(self, config: PretrainedConfig) -> bool:
+        """A model tinybert saved as a sentence embedder (its config records the head)."""
+        return isinstance(getattr(config, HEAD_RECORD, None), dict)
+
+    def read(self, data: DataConfig, need_train: bool) -> TaskData:
+        """Passages of ``--train`` (a text file, a corpus, or a table's ``--text-column`` fields,
+        e.g. a task's train.tsv); dev: ``--dev``, else the last ``--held-out`` training passages (at
+        most a tenth)."""
+        if data.train is None and need_train:
+            raise TinyBertError("--train FILE is required: the text to distil on, one passage per line")
+        train = read_passages(data.train, data.text_columns) if need_train and data.train is not None else []
+        evals = {"dev": read_passages(data.dev, data.text_columns)} if data.dev is not None else {}
+        if data.max_train_samples is not None:
+            train = train[: data.max_train_samples]
+        if need_train and not evals:
+            if len(train) < 2:
+                raise TinyBertError(f"--train {data.train}: {len(train)} passages; expected at least 2")
+            held = min(data.embedding.held_out, max(1, len(train) // 10))
+            train, evals = train[:-held], {"dev": train[-held:]}
+        if data.max_eval_samples is not None:
+            evals = {k: v[: data.max_eval_samples] for k, v in evals.items()}
+        return TaskData(SPEC, train, evals, task_type=self.name)
+
+    def examples_from_texts(self, texts: Sequence[Sequence[str]]) -> list[Passage]:
+        if any(len(t) != 1 for t in texts):
+            raise TinyBertError("sentence embeddings take one text per row (one --text-column)")
+        return [Passage(t[0]) for t in texts]
+
+    def texts(self, example: Passage) -> list[str]:
+        return [example.text]
+
+    def featurize(
+        self,
+        examples: Sequence[Passage],
+        tokenizer: Any,
+        max_seq_length: int,
+        label2id: Mapping[str, int] | None,
+        regression: bool = False,
+    ) -> list[dict]:
+        """Each passage as the model inputs, cut to ``max_seq_length`` tokens; ``example_index``:
+        its position in ``examples`` (one feature per passage)."""
+        encoded = tokenizer([ex.text for ex in examples], truncation=True, max_length=max_seq_length)
+        return [{**{k: v[i] for k, v in encoded.items()}, "example_index": i} for i in range(len(examples))]
+
+    def collator(self, tokenizer: Any) -> Collator:
+        pad = DataCollatorWithPadding(tokenizer=tokenizer, padding="longest", return_tensors="pt")
+
+        def collate(features: list[dict]) -> dict[str, torch.Tensor]:
+            index = torch.tensor([f["example_index"] for f in features])
+            batch = pad([{k: v for k, v in f.items() if k != "example_index"} for f in features])
+            return {**batch, "example_index": index}
+
+        return collate
+
+    def views(self, outputs: Mapping[str, torch.Tensor], batch: Mapping[str, torch.Tensor]) -> list[View]:
+        return [(outputs["sentence_embedding"], None)]  # (B, D)
+
+    def soft_loss(
+        self, student: list[View], teacher: list[torch.Tensor], temperature: float, regression: bool
+    ) -> torch.Tensor:
+        """Squared distance, summed over the D dimensions, averaged over the batch (2 - 2 cos for
+        unit vectors); the temperature does not apply."""
+        (s, _), t = student[0], teacher[0]  # (B, D) each
+        return ((s.float() - t.float()) ** 2).sum(dim=-1).mean()
+
+    def hard_loss(self, student: list[View], labels: torch.Tensor, regression: bool) -> torch.Tensor:
+        raise TinyBertError("sentence embeddings have no labels: leave --loss-weights hard_label at 0")
+
+    def metrics(
+        self, spec: TaskSpec, predictions: list[list[np.ndarray]], labels: list[np.ndarray], positive_label: int | None
+    ) -> dict[str, float]:
+        raise TinyBertError("sentence embeddings are scored against the teacher's embeddings (example_metrics)")
+
+    def example_metrics(
+        self, spec: TaskSpec, predictions: list[list[np.ndarray]], examples: Sequence[Passage], features: Sequence[dict]
+    ) -> dict[str, float]:
+        """``agreement``: the mean cosine of each passage's embedding with the teacher's (its
+        ``target``); ``distance``: their mean squared distance (the soft loss)."""
+        if any(ex.target is None for ex in examples):
+            raise TinyBertError("the dev passages have no teacher embeddings to be scored against")
+        student = np.stack([predictions[0][int(f["example_index"])] for f in features])  # (N, D)
+        teacher = np.stack([examples[int(f["example_index"])].target for f in features])  # (N, D)
+        if student.shape != teacher.shape:
+            raise TinyBertError(
+                f"the student's embeddings have {student.shape[1]} dimensions, the teacher's {teacher.shape[1]}"
+            )
+        distance = float(np.mean(np.sum((student - teacher) ** 2, axis=1)))
+        return {"agreement": agreement(teacher, student), "distance": distance}
+
+    def postprocess(
+        self, predictions: list[list[np.ndarray]], examples: Sequence[Passage], features: Sequence[dict], config: Any
+    ) -> list[dict[str, Any]]:
+        return [{"embedding": [float(x) for x in vector]} for vector in predictions[0]]
+
+
+EMBEDDING = register_task_type(EmbeddingTask())
+
+
+def with_targets(examples: Sequence[Passage], embeddings: np.ndarray) -> list[Passage]:
+    """``examples`` with the teacher's ``embeddings`` (N, D) as their targets."""
+    return [replace(ex, target=vector) for ex, vector in zip(examples, embeddings, strict=True)]

@@ -98,19 +98,27 @@ class HeadSpec:
 
 
 class SentenceHead(nn.Module):
-    """Pooling, then each Dense layer in order, then optional L2 normalisation.
+    """Pooling, then a student's projection (if any), then each Dense layer in order, then optional
+    L2 normalisation.
 
     ``forward(hidden (B, L, H), mask (B, L)) -> (B, D)``: D is the last Dense layer's output size,
-    else H."""
+    else the projection's, else H. The ``projection`` (H -> the teacher's width, no activation) is
+    how a student narrower than its teacher gives embeddings the teacher's Dense layers take; it is
+    saved as the first Dense module (read back, it is ``dense[0]``)."""
 
-    def __init__(self, spec: HeadSpec, dense: list[Dense] | None = None) -> None:
+    def __init__(self, spec: HeadSpec, dense: list[Dense] | None = None, projection: Dense | None = None) -> None:
         super().__init__()
         self.spec = spec
+        self.projection = projection
         self.dense = nn.ModuleList(dense or [])
+
+    def layers(self) -> list[Dense]:
+        """The Dense layers in the order they apply, the projection first."""
+        return [*([self.projection] if self.projection is not None else []), *self.dense]
 
     def forward(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         x = pool(hidden, mask, self.spec.pooling)
-        for layer in self.dense:
+        for layer in self.layers():
             x = layer(x)
         return nn.functional.normalize(x, p=2, dim=-1) if self.spec.normalize else x
 
@@ -185,7 +193,7 @@ def write_head(folder: str | Path, head: SentenceHead, hidden_size: int) -> None
     pooling.mkdir(exist_ok=True)
     flags = {key: mode == head.spec.pooling for key, mode in _LEGACY_POOLING_KEYS.items()}
     write_json(pooling / "config.json", {"word_embedding_dimension": hidden_size, **flags})
-    for layer in head.dense:
+    for layer in head.layers():
         path = add("Dense")
         path.mkdir(exist_ok=True)
         linear = layer.linear
@@ -289,8 +297,8 @@ HEAD_RECORD = "sentence_embedding"
 (pooling, normalisation, length, Dense shapes), so that a model can be built from its config alone."""
 
 
-def head_record(head: SentenceHead) -> dict[str, Any]:
-    """The settings of ``head`` (no weights), as :data:`HEAD_RECORD` holds them."""
+def head_record(head: SentenceHead, width: int) -> dict[str, Any]:
+    """The settings of ``head`` (no weights) on an encoder of ``width``, as :data:`HEAD_RECORD` holds them."""
     dense = [
         {
             "in_features": d.linear.in_features,
@@ -298,16 +306,26 @@ def head_record(head: SentenceHead) -> dict[str, Any]:
             "bias": d.linear.bias is not None,
             "activation_function": d.activation_name,
         }
-        for d in head.dense
+        for d in head.layers()
     ]
     spec = head.spec
-    return {"pooling": spec.pooling, "normalize": spec.normalize, "max_seq_length": spec.max_seq_length, "dense": dense}
+    return {
+        "pooling": spec.pooling,
+        "normalize": spec.normalize,
+        "max_seq_length": spec.max_seq_length,
+        "width": width,
+        "dense": dense,
+    }
 
 
-def head_from_record(record: dict[str, Any]) -> SentenceHead:
-    """A head with the settings of ``record`` (:func:`head_record`) and fresh Dense weights."""
+def head_from_record(record: dict[str, Any], width: int) -> SentenceHead:
+    """A head with the settings of ``record`` (:func:`head_record`) and fresh Dense weights, for an
+    encoder of ``width``: narrower or wider than the record's, it gets a projection to that width
+    (a student of a sentence-transformers teacher, whose config it copies)."""
     dense = [Dense(d["in_features"], d["out_features"], d["bias"], d["activation_function"]) for d in record["dense"]]
-    return SentenceHead(HeadSpec(record["pooling"], record["normalize"], record.get("max_seq_length")), dense)
+    projection = Dense(width, record["width"]) if width != record["width"] else None
+    spec = HeadSpec(record["pooling"], record["normalize"], record.get("max_seq_length"))
+    return SentenceHead(spec, dense, projection)
 
 
 class SentenceEmbedder(nn.Module):
@@ -338,7 +356,9 @@ class SentenceEmbedder(nn.Module):
         """The encoder of ``folder`` (``AutoModel.from_pretrained(folder, **kwargs)``) with its head
         (:func:`read_head`)."""
         head = read_head(folder, pooling)
-        return cls(AutoModel.from_pretrained(str(folder), **kwargs), head)
+        encoder = AutoModel.from_pretrained(str(folder), **kwargs)
+        setattr(encoder.config, HEAD_RECORD, head_record(head, encoder.config.hidden_size))  # for from_config
+        return cls(encoder, head)
 
     @classmethod
     def from_config(cls, config: PretrainedConfig, **kwargs: Any) -> SentenceEmbedder:
@@ -346,12 +366,12 @@ class SentenceEmbedder(nn.Module):
         record = getattr(config, HEAD_RECORD, None)
         if not isinstance(record, dict):
             raise TinyBertError(f"config has no {HEAD_RECORD} record: the head of the sentence embedder is unknown")
-        return cls(AutoModel.from_config(config, **kwargs), head_from_record(record))
+        return cls(AutoModel.from_config(config, **kwargs), head_from_record(record, config.hidden_size))
 
     def save_pretrained(self, folder: str | Path, **kwargs: Any) -> None:
         """The encoder's files (its config with :data:`HEAD_RECORD`) and the sentence-transformers
         modules, into ``folder``."""
-        setattr(self.encoder.config, HEAD_RECORD, head_record(self.head))
+        setattr(self.encoder.config, HEAD_RECORD, head_record(self.head, self.encoder.config.hidden_size))
         self.encoder.save_pretrained(folder, **kwargs)
         write_head(folder, self.head, self.encoder.config.hidden_size)
 
