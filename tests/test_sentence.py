@@ -11,7 +11,7 @@ import pytest
 import torch
 from transformers import AutoModel, AutoTokenizer
 
-from builders import SHARED_DATA, make_model
+from builders import SHARED_DATA, make_model, run_cli, sentiment_rows
 from tinybert.errors import TinyBertError
 from tinybert.tasks.embedding import (
     agreement,
@@ -222,3 +222,36 @@ def test_a_narrower_student_of_a_sentence_teacher_projects_to_the_teachers_width
     theirs = st.SentenceTransformer(str(tmp_path / "student"), device="cpu").encode(TEXTS, convert_to_tensor=True)
     assert theirs.shape == (3, 12)
     torch.testing.assert_close(_ours(tmp_path / "student", student.head), theirs, atol=1e-5, rtol=1e-4)
+
+
+def test_distill_a_sentence_teacher_into_a_smaller_sentence_transformers_student(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    st = pytest.importorskip("sentence_transformers")
+    teacher = make_model(tmp_path / "teacher", head=False, dropout=0.0)
+    write_head(teacher, SentenceHead(HeadSpec("mean", normalize=True, max_seq_length=32)), hidden_size=32)
+    text = tmp_path / "text.txt"
+    text.write_text("".join(sentence + "\n" for sentence, _ in sentiment_rows(220, seed=3)))
+    out = tmp_path / "student"
+    args = ["distill", "--teacher", teacher, "--task-type", "embedding", "--train", text, "--output", out,
+            "--layers", "2", "--hidden", "16", "--heads", "4", "--intermediate", "32", "--init", "prune",
+            "--intermediate-epochs", "2", "--prediction-epochs", "4", "--learning-rate", "3e-3",
+            "--batch-size", "16"]  # fmt: skip
+    code, err = run_cli(args, monkeypatch, capsys)
+    assert code == 0, err
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["teacher"]["eval"]["dev"]["agreement"] == pytest.approx(1.0, abs=1e-5)
+    student_agreement = metrics["student"]["eval"]["dev"]["agreement"]
+    assert set(metrics["stages"]) == {"intermediate", "prediction"} and metrics["train_examples"] == 198
+    # the folder is a sentence-transformers model of the teacher's width, and embeds as distill scored it
+    model = st.SentenceTransformer(str(out), device="cpu")
+    dev = text.read_text().splitlines()[-22:]
+    theirs = model.encode(dev)
+    reference = st.SentenceTransformer(str(teacher), device="cpu").encode(dev)
+    assert theirs.shape == (22, 32)
+    assert agreement(reference, theirs) == pytest.approx(student_agreement, abs=1e-4)
+    assert student_agreement > 0.9  # the student's embeddings point where the teacher's do
+    code, err = run_cli([*args[:-2], "--batch-size", "16", "--overwrite", "--init", "random"], monkeypatch, capsys)
+    assert code == 0, err
+    random_start = json.loads((out / "metrics.json").read_text())["student"]["eval"]["dev"]["agreement"]
+    assert student_agreement > random_start  # the cut from the teacher starts closer than a random student

@@ -220,6 +220,7 @@ def load_classifier(
     option: str,
     new_head: bool,
     task_type: TaskType | None = None,
+    head_options: dict[str, Any] | None = None,
 ) -> PreTrainedModel:
     """A model with the head of ``task_type`` (default: a sequence classifier) for ``labels``.
 
@@ -231,6 +232,8 @@ def load_classifier(
     task_type = task_type if task_type is not None else get_task_type(DEFAULT_TASK_TYPE)
     head = task_type.architecture
     config = load_config(name_or_path, option)
+    if not getattr(task_type, "has_labels", True):  # no labels to check; the head class reads its own head
+        return load_pretrained(task_type.head_class, name_or_path, option, **(head_options or {}))
     overrides: dict = {}
     if new_head:
         keeps_head = (labels is None and config.num_labels == 1 and config.problem_type == "regression") or (

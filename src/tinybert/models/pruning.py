@@ -561,6 +561,8 @@ def apply_cut(teacher: PreTrainedModel, cut: Cut, head: bool = True, head_class:
         if not params:
             continue
         src = t_modules.get(name)
+        if src is None and name in getattr(student, "new_modules", ()):
+            continue  # the student's own (a sentence embedder's projection to the teacher's width)
         if src is None:
             raise TinyBertError(f"--init prune: the teacher has no {name}")
         if name in shared:
@@ -576,8 +578,10 @@ def apply_cut(teacher: PreTrainedModel, cut: Cut, head: bool = True, head_class:
             else:
                 module.load_state_dict(src.state_dict())
         elif isinstance(module, nn.Linear):
-            rows = hidden if src.out_features == d else None
-            cols = hidden if src.in_features == d else None
+            # only the residual dimensions the student lost (a Dense layer after a sentence
+            # embedder's projection back to the teacher's width keeps them)
+            rows = hidden if src.out_features == d and module.out_features != d else None
+            cols = hidden if src.in_features == d and module.in_features != d else None
             _copy_linear(module, src, rows, cols)
         else:
             state = src.state_dict()

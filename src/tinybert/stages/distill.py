@@ -6,7 +6,7 @@ import json
 import logging
 import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from accelerate import Accelerator
@@ -21,7 +21,7 @@ from tinybert.data.readers import TaskData
 from tinybert.distillation.objective import DistillationModule, check_heads
 from tinybert.distillation.teacher_cache import with_teacher_logits
 from tinybert.distillation.teacher_states import INDEX_KEY, teacher_states
-from tinybert.evaluation import evaluate_model
+from tinybert.evaluation import evaluate_model, predict_views
 from tinybert.io.environment import environment
 from tinybert.io.outputs import shared_run_folder, write_json
 from tinybert.models.attention import use_training_attention
@@ -104,7 +104,15 @@ def _setup(config: DistillConfig, output: Path, accelerator: Accelerator) -> Run
     set_seed(config.training.seed)
     task = load_data(config.data, need_train=True)
     task_type = get_task_type(task.task_type)
-    teacher = load_classifier(config.teacher, task.spec.label_names, "--teacher", new_head=False, task_type=task_type)
+    head_options = getattr(task_type, "head_options", None)
+    teacher = load_classifier(
+        config.teacher,
+        task.spec.label_names,
+        "--teacher",
+        new_head=False,
+        task_type=task_type,
+        head_options=head_options(config.data) if head_options is not None else None,
+    )
     describe_encoder(teacher.config, "--teacher")
     tokenizer = load_tokenizer(config.teacher, "--teacher")
     labels = model_labels(teacher, task)
@@ -117,6 +125,9 @@ def _setup(config: DistillConfig, output: Path, accelerator: Accelerator) -> Run
         return features.loader(features.train[: config.student.prune_samples], 32, shuffle=False)
 
     student, layer_map, student_info = make_student(config.student, teacher, labels, batches=importance_batches)
+    prepare_student = getattr(task_type, "prepare_student", None)  # e.g. a sentence embedder's projection
+    if prepare_student is not None:
+        prepare_student(student, student_info)
     stages = ["intermediate", "prediction"] if config.stage == "all" else [config.stage]
     check_heads(student.config, teacher.config, config.losses.loss_weights, stages, student_info.get("kept_heads"))
     scores = "intermediate" in stages and config.losses.loss_weights.attention > 0
@@ -124,6 +135,9 @@ def _setup(config: DistillConfig, output: Path, accelerator: Accelerator) -> Run
     use_training_attention(student, "--student", scores=scores)
 
     teacher.to(accelerator.device)
+    if not getattr(task_type, "has_labels", True):  # no labels: the teacher's views are the dev targets
+        _with_teacher_targets(teacher, features, accelerator)
+        task = features.task
     eval_loaders = {k: accelerator.prepare(v) for k, v in features.eval_loaders(64).items()}
     teacher_metrics = evaluate_model(teacher, features, accelerator, loaders=eval_loaders)
     log.info("teacher: %s", teacher_metrics)
@@ -132,6 +146,16 @@ def _setup(config: DistillConfig, output: Path, accelerator: Accelerator) -> Run
         config, output, accelerator, task, task_type, features, labels, tokenizer, teacher, student, layer_map,
         student_info, stages, eval_loaders, teacher_metrics,
     )  # fmt: skip
+
+
+def _with_teacher_targets(teacher: PreTrainedModel, features: Features, accelerator: Accelerator) -> None:
+    """Each dev example of ``features`` with the teacher's views as its target (the task type's
+    ``with_targets``), so that the dev figure compares the student with the teacher."""
+    task_type, evals = features.task_type, {}
+    for split, loader in features.eval_loaders(64).items():
+        views, _ = predict_views(teacher, accelerator.prepare(loader), accelerator, task_type)
+        evals[split] = task_type.with_targets(features.task.evals[split], views)
+    features.task = replace(features.task, evals=evals)  # the tokens are the same: only the targets are new
 
 
 def _train_stage(run: Run, stage: str) -> dict:

@@ -18,6 +18,7 @@ from tinybert.config import (
 )
 from tinybert.data.features import Collate
 from tinybert.distillation.objective import SupervisedModule
+from tinybert.errors import TinyBertError
 from tinybert.evaluation import evaluate_model
 from tinybert.io.environment import environment
 from tinybert.io.outputs import shared_run_folder, write_json
@@ -93,6 +94,11 @@ def _setup(config: FinetuneConfig, accelerator: Accelerator) -> Search:
     """The data, and the learning rates to search (by default one, by the trained model's width)."""
     task = load_data(config.data, need_train=True)
     task_type = get_task_type(task.task_type)
+    if not getattr(task_type, "has_labels", True):
+        raise TinyBertError(
+            f"--task-type {task_type.name}: finetune trains on labels, and this task has none; "
+            "distil from a trained model instead (tinybert distill --teacher MODEL)"
+        )
     model_cfg = load_config(config.model, "--model")
     shape = describe_encoder(model_cfg, "--model")
     if config.student.is_given and config.student.is_folder:

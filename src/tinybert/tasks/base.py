@@ -244,6 +244,11 @@ def task_type_for_config(config: PretrainedConfig, where: str) -> TaskType:
         TinyBertError: no registered task type has a head of these architectures (``where`` names
             the model, e.g. ``"--model out/student"``).
     """
+    _load_builtin()
+    for task_type in reversed(_TYPES.values()):  # a task type that knows its models by their config
+        claims = getattr(task_type, "claims", None)
+        if claims is not None and claims(config):
+            return task_type
     return task_type_for_architectures(list(getattr(config, "architectures", None) or []), where)
 
 
@@ -331,6 +336,12 @@ def text_batches(
 # * ``predict_max_seq_length``: ``predict``'s default token limit (else the model's maximum).
 # * ``trains_on_hard_loss = True``: ``finetune`` trains on :meth:`TaskType.hard_loss` of the views, not
 #   on the head's own ``labels=`` loss (a head whose labels are several tensors: QA's start and end).
+# * ``has_labels = False``: the data has no labels; the teacher's views are the dev targets
+#   (``with_targets(examples, views)`` gives the examples that carry them), the model is loaded
+#   without label or architecture checks, with ``head_options(data)`` as keywords of its head
+#   class's ``from_pretrained`` (sentence embeddings).
+# * ``claims(config) -> bool``: the task type of a saved model whose architecture does not say it
+#   (a sentence embedder's config records its head).
 
 
 def split_metrics(

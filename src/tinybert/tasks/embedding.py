@@ -203,9 +203,9 @@ class EmbeddingTask:
     """The sentence-embedding task type (see the module docstring)."""
 
     name = "embedding"
-    architecture = "Model"
-    """Unused for finding the type of a saved model: :meth:`claims` reads its config instead (a
-    sentence-transformers teacher's architecture can be anything, e.g. ``MPNetForMaskedLM``)."""
+    architecture = "SentenceEmbedder"
+    """The head class's name: a saved model is found by :meth:`claims` instead (a
+    sentence-transformers folder's architecture can be anything, e.g. ``MPNetForMaskedLM``)."""
     head_class = SentenceEmbedder
     pipeline_task = "feature-extraction"
     output_names = ("sentence_embedding",)
@@ -257,14 +257,7 @@ class EmbeddingTask:
         return [{**{k: v[i] for k, v in encoded.items()}, "example_index": i} for i in range(len(examples))]
 
     def collator(self, tokenizer: Any) -> Collator:
-        pad = DataCollatorWithPadding(tokenizer=tokenizer, padding="longest", return_tensors="pt")
-
-        def collate(features: list[dict]) -> dict[str, torch.Tensor]:
-            index = torch.tensor([f["example_index"] for f in features])
-            batch = pad([{k: v for k, v in f.items() if k != "example_index"} for f in features])
-            return {**batch, "example_index": index}
-
-        return collate
+        return DataCollatorWithPadding(tokenizer=tokenizer, padding="longest", return_tensors="pt")
 
     def views(self, outputs: Mapping[str, torch.Tensor], batch: Mapping[str, torch.Tensor]) -> list[View]:
         return [(outputs["sentence_embedding"], None)]  # (B, D)
@@ -306,10 +299,26 @@ class EmbeddingTask:
     ) -> list[dict[str, Any]]:
         return [{"embedding": [float(x) for x in vector]} for vector in predictions[0]]
 
+    def with_targets(self, examples: Sequence[Passage], views: list[list[np.ndarray]]) -> list[Passage]:
+        """``examples`` with the teacher's embeddings (``views[0][i]``, (D,)) as their targets."""
+        return [replace(ex, target=vector) for ex, vector in zip(examples, views[0], strict=True)]
+
+    def head_options(self, data: DataConfig) -> dict[str, Any]:
+        """Keywords of :meth:`SentenceEmbedder.from_pretrained`: ``--pooling`` for a plain encoder."""
+        return {"pooling": data.embedding.pooling}
+
+    def prepare_student(self, student: SentenceEmbedder, info: dict[str, Any]) -> None:
+        """A student cut from its teacher (``kept_hidden``: the teacher dimension of each student
+        one) starts its projection as the cut's index map: the pooled student vector placed in the
+        teacher dimensions it came from, the others 0 (random otherwise)."""
+        projection, kept = student.head.projection, info.get("kept_hidden")
+        if projection is None or kept is None:
+            return
+        linear = projection.linear
+        with torch.no_grad():
+            linear.weight.zero_()
+            linear.bias.zero_()
+            linear.weight[torch.tensor(kept), torch.arange(linear.in_features)] = 1.0
+
 
 EMBEDDING = register_task_type(EmbeddingTask())
-
-
-def with_targets(examples: Sequence[Passage], embeddings: np.ndarray) -> list[Passage]:
-    """``examples`` with the teacher's ``embeddings`` (N, D) as their targets."""
-    return [replace(ex, target=vector) for ex, vector in zip(examples, embeddings, strict=True)]

@@ -31,7 +31,7 @@ def load_data(data: DataConfig, need_train: bool, task_type: str | None = None) 
 
 def model_labels(model: PreTrainedModel, task: TaskData) -> tuple[str, ...] | None:
     """The model's labels in id order (None for regression)."""
-    if task.spec.is_regression:
+    if task.spec.is_regression or not getattr(get_task_type(task.task_type), "has_labels", True):
         return None
     return tuple(str(model.config.id2label[i]) for i in range(model.config.num_labels))
 

@@ -281,8 +281,8 @@ class SentenceOutput:
     """What :class:`SentenceEmbedder` returns; read by name (``outputs["sentence_embedding"]``) as
     the task types read a head's outputs, or as attributes as the objective reads hidden states."""
 
-    sentence_embedding: torch.Tensor
-    """(B, D): the head's output."""
+    sentence_embedding: torch.Tensor | None
+    """(B, D): the head's output (None for a padding-free forward)."""
     last_hidden_state: torch.Tensor
     """(B, L, H): the encoder's token states."""
     hidden_states: tuple[torch.Tensor, ...] | None = None
@@ -351,6 +351,11 @@ class SentenceEmbedder(nn.Module):
                 raise
             return getattr(modules["encoder"], name)
 
+    @property
+    def new_modules(self) -> tuple[str, ...]:
+        """Modules a student has and its teacher lacks: the projection to the teacher's width."""
+        return ("head.projection.linear",) if self.head.projection is not None else ()
+
     @classmethod
     def from_pretrained(cls, folder: str | Path, pooling: str | None = None, **kwargs: Any) -> SentenceEmbedder:
         """The encoder of ``folder`` (``AutoModel.from_pretrained(folder, **kwargs)``) with its head
@@ -375,9 +380,13 @@ class SentenceEmbedder(nn.Module):
         self.encoder.save_pretrained(folder, **kwargs)
         write_head(folder, self.head, self.encoder.config.hidden_size)
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **kwargs: Any) -> SentenceOutput:
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None, **kwargs: Any
+    ) -> SentenceOutput:
+        """Without ``attention_mask`` (a padding-free forward: one row of several sequences) there
+        is no sentence to pool: ``sentence_embedding`` is None, the encoder's outputs are kept."""
         out = self.encoder(input_ids=input_ids, attention_mask=attention_mask, **kwargs)
-        embedding = self.head(out.last_hidden_state, attention_mask)
+        embedding = self.head(out.last_hidden_state, attention_mask) if attention_mask is not None else None
         return SentenceOutput(embedding, out.last_hidden_state, out.hidden_states, out.attentions)
 
 
