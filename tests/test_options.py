@@ -190,6 +190,7 @@ def test_help_groups_options_in_panels_and_shows_how_structured_values_are_writt
         "Options",
         "Output and resume",
         "Data",
+        "Sentence embeddings (--task-type embedding)",
         "Extractive QA (--task-type span)",
         "Token classification (--task-type token)",
         "Student",
