@@ -255,3 +255,49 @@ def test_distill_a_sentence_teacher_into_a_smaller_sentence_transformers_student
     assert code == 0, err
     random_start = json.loads((out / "metrics.json").read_text())["student"]["eval"]["dev"]["agreement"]
     assert student_agreement > random_start  # the cut from the teacher starts closer than a random student
+
+
+def test_evaluate_scores_pairs_retrieval_and_agreement_as_the_library_embeds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    st = pytest.importorskip("sentence_transformers")
+    model = make_model(tmp_path / "st", head=False)
+    write_head(model, SentenceHead(HeadSpec("mean", normalize=True, max_seq_length=32)), hidden_size=32)
+    mrpc = tmp_path / "MRPC"
+    mrpc.mkdir()
+    rows = [("1", "a good movie", "a great film"), ("0", "the plot was bad", "a good movie"),
+            ("1", "great", "very good"), ("0", "slow and bad", "great")]  # fmt: skip
+    (mrpc / "dev.tsv").write_text(
+        "Quality\t#1 ID\t#2 ID\t#1 String\t#2 String\n" + "".join(f"{q}\t1\t2\t{a}\t{b}\n" for q, a, b in rows)
+    )
+    paragraphs = ["the movie was good and the plot was great", "a slow and bad story"]
+    questions = ["was the movie good", "was the story slow"]
+    qas = [
+        {"id": str(i), "question": q, "answers": [{"text": c.split()[1], "answer_start": c.index(c.split()[1])}]}
+        for i, (c, q) in enumerate(zip(paragraphs, questions, strict=True))
+    ]
+    squad = {
+        "data": [
+            {"title": "t", "paragraphs": [{"context": c, "qas": [qa]} for c, qa in zip(paragraphs, qas, strict=True)]}
+        ]
+    }
+    (tmp_path / "squad.json").write_text(json.dumps(squad))
+    (tmp_path / "dev.txt").write_text("".join(t + "\n" for t in TEXTS))
+    out = tmp_path / "figures.json"
+    args = ["evaluate", "--model", model, "--task-type", "embedding", "--pairs", mrpc,
+            "--retrieval", tmp_path / "squad.json", "--reference", model, "--dev", tmp_path / "dev.txt",
+            "--output", out]  # fmt: skip
+    code, err = run_cli(args, monkeypatch, capsys)
+    assert code == 0, err
+    figures = json.loads(out.read_text())["eval"]
+    library = st.SentenceTransformer(str(model), device="cpu")
+    first, second = library.encode([r[1] for r in rows]), library.encode([r[2] for r in rows])
+    expected = pair_classification(first, second, np.array([int(r[0]) for r in rows]))
+    assert figures["pairs"]["ap"] == pytest.approx(expected["ap"], abs=1e-6)
+    assert figures["pairs"]["accuracy"] == pytest.approx(expected["accuracy"])
+    expected = retrieval(library.encode(questions), library.encode(paragraphs), np.array([0, 1]))
+    assert figures["retrieval"]["mrr@10"] == pytest.approx(expected["mrr@10"])
+    assert figures["dev"]["agreement"] == pytest.approx(1.0, abs=1e-5)  # the model against itself
+    assert figures["pairs"]["retention_ap"] == pytest.approx(1.0)
+    code, err = run_cli([*args[:7], "--dev", tmp_path / "dev.txt"], monkeypatch, capsys)
+    assert code == 2 and "--dev: the agreement on it needs --reference" in err

@@ -11,6 +11,7 @@ is quick.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, make_dataclass
 from pathlib import Path
@@ -169,8 +170,9 @@ class _DataOptions:
                 self.data_dir is not None, "task", f"{self.task} needs {{data_dir}} (the folder with its TSV files)"
             )
         else:
+            own = any(getattr(getattr(self, f.name), "gives_data", lambda: False)() for f in dataclasses.fields(self))
             _require(
-                self.train is not None or self.dev is not None,
+                self.train is not None or self.dev is not None or own,
                 "task",
                 "no data: give {task} NAME {data_dir} DIR, or {train} FILE {dev} FILE with {text_columns}",
             )

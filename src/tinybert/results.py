@@ -285,6 +285,8 @@ class EvaluationRecord:
     model: str
     eval: Metrics
     task: str | None = None
+    reference: str | None = None
+    """Sentence embeddings: the model compared with (``--reference``)."""
 
 
 @dataclass(frozen=True)

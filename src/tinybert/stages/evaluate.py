@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 from accelerate import Accelerator
 
 from tinybert.config import (
@@ -24,7 +26,17 @@ from tinybert.models.loading import (
 )
 from tinybert.models.structure import sequence_length
 from tinybert.tasks.base import get_task_type, split_metrics
+from tinybert.tasks.embedding import (
+    EMBEDDING,
+    agreement,
+    mrpc_pairs,
+    read_passages,
+    score_pairs,
+    score_retrieval,
+    squad_retrieval,
+)
 from tinybert.tasks.loading import Features, load_data, model_labels
+from tinybert.tasks.sentence import encode
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +65,61 @@ def _evaluate_export(model: str, task: TaskData, max_seq_length: int | None, bat
 
 
 def run_evaluate(config: EvaluateConfig) -> dict[str, dict[str, float]]:
-    """``tinybert evaluate``: :func:`evaluate_folder` with the command's options."""
+    """``tinybert evaluate``: :func:`evaluate_folder` with the command's options (sentence
+    embeddings: :func:`evaluate_embeddings`)."""
     batch_size = config.inference.eval_batch_size
+    if config.data.task_type == EMBEDDING.name:
+        return evaluate_embeddings(config)
     return evaluate_folder(
         config.model, config.data, split=config.split, output=config.run.output, batch_size=batch_size
     )
+
+
+def evaluate_embeddings(config: EvaluateConfig) -> dict[str, dict[str, float]]:
+    """A sentence embedder's figures (:mod:`tinybert.tasks.embedding`), each group as a split:
+    ``pairs`` (``ap``, ``accuracy``, ``threshold``), ``retrieval`` (``mrr@10``, ``recall@1``,
+    ``recall@10``) and, with ``--reference`` and ``--dev``, ``dev`` (``agreement``). With
+    ``--reference``, each figure also as ``reference_NAME`` and ``retention_NAME`` (model / reference)."""
+    options, batch_size = config.data.embedding, config.inference.eval_batch_size
+    if is_export(config.model):
+        raise TinyBertError(f"--model {config.model}: an exported sentence embedder is not evaluated yet")
+    pairs = mrpc_pairs(options.pairs) if options.pairs is not None else None
+    questions = squad_retrieval(options.retrieval) if options.retrieval is not None else None
+    dev = read_passages(config.data.dev, config.data.text_columns) if config.data.dev is not None else None
+    if dev is not None and options.reference is None:
+        raise TinyBertError("--dev: the agreement on it needs --reference (the teacher)")
+    models = {"model": config.model, **({"reference": options.reference} if options.reference else {})}
+    figures: dict[str, dict[str, dict[str, float]]] = {}  # model -> group -> figure
+    embedded: dict[str, np.ndarray] = {}
+    for name, path in models.items():
+        run = _encoder(path, "--model" if name == "model" else "--reference", options.pooling, batch_size)
+        figures[name] = {}
+        if pairs is not None:
+            figures[name]["pairs"] = score_pairs(run, pairs)
+        if questions is not None:
+            figures[name]["retrieval"] = score_retrieval(run, questions)
+        if dev is not None:
+            embedded[name] = run([p.text for p in dev])
+    if dev is not None:
+        figures["model"]["dev"] = {"agreement": agreement(embedded["reference"], embedded["model"])}
+    results = figures["model"]
+    if "reference" in figures:
+        for group, values in figures["reference"].items():
+            for key, value in values.items():
+                results[group][f"reference_{key}"] = value
+                if key != "threshold" and value:
+                    results[group][f"retention_{key}"] = results[group][key] / value
+    if config.run.output is not None:
+        write_json(Path(config.run.output), {**models, "eval": results})
+    return results
+
+
+def _encoder(path: str, option: str, pooling: str | None, batch_size: int) -> Callable[[Sequence[str]], np.ndarray]:
+    """Texts -> the embeddings of the sentence embedder at ``path``, on the CPU or the GPU."""
+    model = load_classifier(path, None, option, new_head=False, task_type=EMBEDDING, head_options={"pooling": pooling})
+    tokenizer = load_tokenizer(path, option)
+    model.to(Accelerator().device)
+    return lambda texts: encode(model, tokenizer, list(texts), batch_size=batch_size)
 
 
 def evaluate_folder(

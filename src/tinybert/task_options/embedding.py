@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from tinybert.options import at_least, check_fields, one_of, option
 
@@ -19,6 +20,19 @@ class EmbeddingOptions:
     held_out: int = option(1000, check=at_least(1), panel=PANEL)
     """Sentence embeddings without --dev: the last passages of --train held out as the dev text
     (at most a tenth of them), on which the teacher-student agreement picks the best checkpoint."""
+    pairs: Path | None = option(None, panel=PANEL)
+    """Sentence embeddings, evaluate: sentence pairs scored by cosine, as MTEB's pair classification
+    (average precision, best-threshold accuracy): a GLUE MRPC folder (its dev.tsv)."""
+    retrieval: Path | None = option(None, panel=PANEL)
+    """Sentence embeddings, evaluate: a SQuAD-format JSON file; each question against every
+    paragraph (MRR@10, recall@1 and @10 of its own paragraph)."""
+    reference: str | None = option(None, panel=PANEL)
+    """Sentence embeddings, evaluate: the model to compare with (the teacher), scored beside the
+    model, each figure with the model's retention; with --dev, the two models' agreement on it."""
+
+    def gives_data(self) -> bool:
+        """Evaluation data of its own (pairs or retrieval), so that --train/--dev may be absent."""
+        return self.pairs is not None or self.retrieval is not None
 
     def __post_init__(self) -> None:
         check_fields(self)

@@ -220,6 +220,11 @@ class EmbeddingTask:
         """Passages of ``--train`` (a text file, a corpus, or a table's ``--text-column`` fields,
         e.g. a task's train.tsv); dev: ``--dev``, else the last ``--held-out`` training passages (at
         most a tenth)."""
+        options = data.embedding
+        given = [f for f, v in (("pairs", options.pairs), ("retrieval", options.retrieval)) if v is not None]
+        if given or options.reference is not None:
+            name = (given or ["reference"])[0]
+            raise TinyBertError(f"--{name}: an option of tinybert evaluate --task-type embedding, not of this command")
         if data.train is None and need_train:
             raise TinyBertError("--train FILE is required: the text to distil on, one passage per line")
         train = read_passages(data.train, data.text_columns) if need_train and data.train is not None else []
