@@ -206,6 +206,8 @@ class Parity:
     outputs_max_abs_diff: dict[str, float]
     decoded_agreement: float | None
     passed: bool
+    min_similarity: float | None = None
+    """Sentence embeddings: the lowest cosine of one text's exported and PyTorch embeddings."""
 
 
 @dataclass(frozen=True)

@@ -115,6 +115,8 @@ def prune(result: PruneResult, config: cfg.PruneConfig) -> None:
 def export(result: ExportResult, config: cfg.ExportConfig) -> None:
     parity = result.parity
     agreement = "n/a" if parity.argmax_agreement is None else f"{parity.argmax_agreement:.1%}"
+    if parity.min_similarity is not None:  # sentence embeddings
+        agreement = f"n/a; lowest cosine {parity.min_similarity:.5f}"
     console.print(
         f"exported {result.kind} ({result.size_bytes / 2**20:.1f} MiB, source "
         f"{result.source_size_bytes / 2**20:.1f} MiB) to {config.run.output}; parity on {parity.samples} texts "

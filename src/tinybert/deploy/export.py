@@ -112,6 +112,9 @@ class Parity:
     """Largest |difference| per output name."""
     decoded_agreement: float | None = None
     """Share of rows whose decoded predictions agree (the bar for task types with ``decoded_parity``: QA spans)."""
+    min_similarity: float | None = None
+    """The lowest similarity of one example's views (the bar for task types with ``parity_similarity``:
+    the cosine of sentence embeddings); ``min_agreement_allowed`` is then the lowest allowed."""
 
     @property
     def passed(self) -> bool:
@@ -200,6 +203,8 @@ def parity_check(
     diffs: list[np.ndarray] = []
     per_output: dict[str, float] = {}
     same = compared = 0
+    similarity = getattr(reference.task_type, "parity_similarity", None)
+    similarities: list[float] = []
     decoded = _decoded_agreement(reference, exported, batches)
     for batch, _, _ in batches:
         ref_views, out_views = _views(reference, batch), _views(exported, batch)
@@ -208,6 +213,9 @@ def parity_check(
                 diff = np.abs(ref - out).reshape(-1)
                 diffs.append(diff)
                 per_output[name] = max(per_output.get(name, 0.0), float(diff.max(initial=0.0)))
+                if similarity is not None:
+                    similarities.append(similarity(ref, out))
+                    continue
                 counted = _agreement(ref, out, mask)
                 if counted is not None:
                     same, compared = same + counted[0], compared + counted[1]
@@ -215,7 +223,10 @@ def parity_check(
     agreement = None if compared == 0 else same / compared
     if getattr(reference.task_type, "decoded_parity", False):
         agreement = decoded
+    lowest = min(similarities) if similarities else None
     failures = []
+    if lowest is not None and min_agreement is not None and lowest < min_agreement:
+        failures.append(f"lowest cosine {lowest:.5f} < {min_agreement:g}")
     if max_diff is not None and float(diff.max()) > max_diff:
         failures.append(f"max |logit difference| {float(diff.max()):.4g} > {max_diff:g}")
     if min_agreement is not None and agreement is not None and agreement < min_agreement:
@@ -232,6 +243,7 @@ def parity_check(
         failures=failures,
         outputs_max_abs_diff=per_output,
         decoded_agreement=decoded,
+        min_similarity=lowest,
     )
 
 
@@ -253,7 +265,11 @@ def _decoded_agreement(reference: InferenceModel, exported: InferenceModel, batc
     return same / total if total else None
 
 
-def _thresholds(config: ExportConfig, num_labels: int) -> tuple[float | None, float | None]:
+def _thresholds(config: ExportConfig, num_labels: int, task_type: TaskType) -> tuple[float | None, float | None]:
+    bars = getattr(task_type, "parity_bars", None)
+    if bars is not None:  # one bar: the lowest similarity of one example's views
+        bar = bars["fp32" if config.quantize is None else "int8"]
+        return config.max_diff, config.min_agreement if config.min_agreement is not None else bar
     if config.quantize is None:
         default_diff, default_agreement = FP32_MAX_DIFF, 1.0
     elif num_labels == 1:
@@ -415,7 +431,7 @@ def _export_into(
         reference.task_type, reference.tokenizer, texts, config.data.max_seq_length or PARITY_LENGTH, PARITY_BATCH_SIZE
     )
     batches = batched
-    max_diff, min_agreement = _thresholds(config, reference.config.num_labels)
+    max_diff, min_agreement = _thresholds(config, reference.config.num_labels, reference.task_type)
     # Exported with eager attention: on this CPU its ONNX graph ran faster than the SDPA one.
     head_class = reference.task_type.head_class
     model = head_class.from_pretrained(folder, attn_implementation="eager").eval()

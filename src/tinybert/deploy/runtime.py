@@ -146,9 +146,9 @@ def _load_pytorch(
     name: str, device: str, int8: bool
 ) -> tuple[torch.nn.Module, PretrainedConfig, list[Path], int, TaskType]:
     config = load_config(name, "--model")
-    task_type = task_type_for_config(config, f"--model {name}")
-    head_class = task_type.head_class
     folder = Path(name)
+    task_type = task_type_for_config(config, f"--model {name}", folder if folder.is_dir() else None)
+    head_class = task_type.head_class
     if int8:
         if device != "cpu":
             raise TinyBertError(f"--model {name}: a PyTorch int8 model runs on the CPU only, not on {device}")
@@ -166,6 +166,7 @@ def _load_pytorch(
             raise TinyBertError(f"--model {weights[0]}: not a PyTorch int8 export of this config ({first})") from None
     else:
         model = load_pretrained(head_class, name, "--model", attn_implementation=_inference_attention(config))
+        config = model.config  # what the head class read (a sentence embedder's: with its head's record)
         parameters = count_parameters(model)
         weights = (sorted(folder.glob("*.safetensors")) or sorted(folder.glob("*.bin"))) if folder.is_dir() else []
     return model.to(device).eval(), config, weights, parameters, task_type
@@ -280,7 +281,7 @@ def load_inference_model(name: str | Path, device: str = "cpu", threads: int | N
 
     if onnx_path is not None:
         config = load_config(str(folder), "--model")
-        task_type = task_type_for_config(config, f"--model {name}")
+        task_type = task_type_for_config(config, f"--model {name}", folder)
         tokenizer = load_tokenizer(str(folder), "--model")
         session = _onnx_session(onnx_path, device, threads)
         input_names = tuple(i.name for i in session.get_inputs())

@@ -30,6 +30,7 @@ example's real length (its attention mask's sum) when kept per example (teacher 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -236,9 +237,10 @@ def task_type_for_data(data: DataConfig, task_type: str | None = None) -> TaskTy
     return get_task_type(DEFAULT_TASK_TYPE)
 
 
-def task_type_for_config(config: PretrainedConfig, where: str) -> TaskType:
-    """The task type of a saved model, from its config's ``architectures``; a config without
-    architectures is taken as ``sequence``.
+def task_type_for_config(config: PretrainedConfig, where: str, folder: str | Path | None = None) -> TaskType:
+    """The task type of a saved model: one whose ``claims(config, folder)`` says so (a sentence
+    embedder), else by the config's ``architectures``; a config without architectures is taken as
+    ``sequence``.
 
     Raises:
         TinyBertError: no registered task type has a head of these architectures (``where`` names
@@ -247,7 +249,7 @@ def task_type_for_config(config: PretrainedConfig, where: str) -> TaskType:
     _load_builtin()
     for task_type in reversed(_TYPES.values()):  # a task type that knows its models by their config
         claims = getattr(task_type, "claims", None)
-        if claims is not None and claims(config):
+        if claims is not None and claims(config, folder):
             return task_type
     return task_type_for_architectures(list(getattr(config, "architectures", None) or []), where)
 
@@ -340,8 +342,11 @@ def text_batches(
 #   (``with_targets(examples, views)`` gives the examples that carry them), the model is loaded
 #   without label or architecture checks, with ``head_options(data)`` as keywords of its head
 #   class's ``from_pretrained`` (sentence embeddings).
-# * ``claims(config) -> bool``: the task type of a saved model whose architecture does not say it
-#   (a sentence embedder's config records its head).
+# * ``claims(config, folder) -> bool``: the task type of a saved model whose architecture does not
+#   say it (a sentence embedder: its config records its head, or its folder has modules.json).
+# * ``parity_similarity(reference, exported) -> float`` and ``parity_bars`` (``{"fp32": x, "int8":
+#   y}``): the export parity bar is the lowest similarity of one example's views (sentence
+#   embeddings: their cosine), not an argmax agreement.
 
 
 def split_metrics(

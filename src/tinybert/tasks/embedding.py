@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -38,7 +39,7 @@ from tinybert.data.glue import TaskSpec
 from tinybert.data.readers import TaskData
 from tinybert.errors import TinyBertError
 from tinybert.tasks.base import Collator, View, register_task_type
-from tinybert.tasks.sentence import HEAD_RECORD, SentenceEmbedder
+from tinybert.tasks.sentence import HEAD_RECORD, SentenceEmbedder, is_sentence_folder
 
 Encode = Callable[[Sequence[str]], np.ndarray]
 """Texts -> their embeddings, (N, D)."""
@@ -212,9 +213,19 @@ class EmbeddingTask:
     prediction_columns = ("embedding",)
     has_labels = False
 
-    def claims(self, config: PretrainedConfig) -> bool:
-        """A model tinybert saved as a sentence embedder (its config records the head)."""
-        return isinstance(getattr(config, HEAD_RECORD, None), dict)
+    parity_bars = MappingProxyType({"fp32": 0.9999, "int8": 0.99})
+    """The export's lowest cosine allowed between an exported and the PyTorch embedding of one text."""
+
+    def claims(self, config: PretrainedConfig, folder: str | Path | None = None) -> bool:
+        """A sentence embedder: saved by tinybert (its config records the head), or a
+        sentence-transformers folder (``modules.json``)."""
+        return isinstance(getattr(config, HEAD_RECORD, None), dict) or (
+            folder is not None and is_sentence_folder(folder)
+        )
+
+    def parity_similarity(self, reference: np.ndarray, exported: np.ndarray) -> float:
+        """The cosine of one text's embeddings (D,) from the PyTorch model and from the export."""
+        return float(cosine_rows(reference[None], exported[None])[0])
 
     def read(self, data: DataConfig, need_train: bool) -> TaskData:
         """Passages of ``--train`` (a text file, a corpus, or a table's ``--text-column`` fields,
