@@ -330,3 +330,20 @@ def test_export_of_a_sentence_embedder_checks_cosine_parity_and_embeds_as_the_li
         strict = [*args[:-1], tmp_path / "strict", "--quantize", "int8", "--min-agreement", "1.0"]
         code, err = run_cli(strict, monkeypatch, capsys)
         assert code == 2 and "lowest cosine" in err and (tmp_path / "strict" / "parity.json").is_file()
+
+
+def test_predict_writes_each_rows_embedding(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    st = pytest.importorskip("sentence_transformers")
+    model = make_model(tmp_path / "st", head=False)
+    write_head(model, SentenceHead(HeadSpec("mean", normalize=True, max_seq_length=32)), hidden_size=32)
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in enumerate(TEXTS)))
+    out = tmp_path / "out.jsonl"
+    code, err = run_cli(["predict", "--model", model, "--input", source, "--output", out], monkeypatch, capsys)
+    assert code == 0, err
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["id"] for r in rows] == [0, 1, 2]
+    theirs = st.SentenceTransformer(str(model), device="cpu").encode(TEXTS)
+    np.testing.assert_allclose(np.array([r["embedding"] for r in rows]), theirs, atol=1e-5)
