@@ -2,7 +2,7 @@
 
 Runs in a separate environment: ``model2vec[distill]`` pins transformers < 5.4, below tinybert's floor.
 
-    python -m venv /tmp/m2v && /tmp/m2v/bin/pip install torch==2.13.0 "model2vec[distill]"
+    python -m venv /tmp/m2v && /tmp/m2v/bin/pip install torch==2.13.0 "model2vec[distill]" scikit-learn
     /tmp/m2v/bin/python bench/model2vec_distill.py TEACHER OUT [PCA_DIMS]
 """
 
