@@ -32,7 +32,7 @@ def encoder_for(name: str):
         from model2vec import StaticModel
 
         static = StaticModel.from_pretrained(name.split(":", 1)[1])
-        return lambda texts: static.encode(list(texts), batch_size=1024), None
+        return lambda texts: static.encode(list(texts), batch_size=1024), int(static.embedding.size)
     model = SentenceEmbedder.from_pretrained(name)
     tokenizer = load_tokenizer(name, "--model")
     params = sum(p.numel() for p in model.parameters())
