@@ -660,7 +660,7 @@ class ExportConfig:
     int8 regression: 0.25)."""
     min_agreement: float | None = None
     """Smallest allowed argmax agreement (default 1.0 fp32, 0.95 int8); sentence embeddings: the lowest
-    cosine allowed between one text's exported and PyTorch embeddings (default 0.9999 fp32, 0.99 int8)."""
+    cosine allowed between one text's exported and PyTorch embeddings (default 0.9999 fp32, 0.95 int8)."""
     vocab: VocabOptions = group(VocabOptions, only=("prune_vocab",))
 
     def __post_init__(self) -> None:
