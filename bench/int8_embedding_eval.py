@@ -6,6 +6,7 @@ sentence embedders (ONNX, int8): each text through the runtime, longest first, b
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -39,9 +40,8 @@ def main() -> None:
     pairs = mrpc_pairs(DATA + "/glue/MRPC")
     squad = squad_retrieval(DATA + "/squad-v1.1/dev-v1.1.json")
     for path in sys.argv[1:]:
-        model = load_inference_model(path)
-        figures = {"mrpc": score_pairs(lambda t: embed(model, t), pairs)}
-        figures["squad"] = score_retrieval(lambda t: embed(model, t), squad)
+        run = functools.partial(embed, load_inference_model(path))
+        figures = {"mrpc": score_pairs(run, pairs), "squad": score_retrieval(run, squad)}
         print(path, json.dumps(figures), flush=True)
 
 
