@@ -35,6 +35,14 @@ from tinybert.tasks.sentence import (
 TEXTS = ["a good movie", "the plot was bad and slow", "great"]
 
 
+def sentence_model(folder: Path, dense: list[Dense] | None = None, dropout: float = 0.1) -> Path:
+    """A tiny random BERT encoder (hidden 32) saved as a sentence-transformers folder: mean pooling,
+    ``dense`` layers, normalisation, 32 tokens."""
+    make_model(folder, head=False, dropout=dropout)
+    write_head(folder, SentenceHead(HeadSpec("mean", normalize=True, max_seq_length=32), dense), hidden_size=32)
+    return folder
+
+
 def test_pooling_in_closed_form() -> None:
     hidden = torch.tensor([[[1.0, 2.0], [3.0, -4.0], [100.0, 100.0]]])  # (1, 3, 2); the last token is padding
     mask = torch.tensor([[1, 1, 0]])
@@ -150,8 +158,7 @@ def test_agreement_pairs_and_retrieval_in_closed_form() -> None:
 
 
 def test_encode_keeps_the_order_and_matches_one_text_at_a_time(tmp_path: Path) -> None:
-    folder = make_model(tmp_path / "st", head=False)
-    write_head(folder, SentenceHead(HeadSpec("mean", normalize=True, max_seq_length=32)), hidden_size=32)
+    folder = sentence_model(tmp_path / "st")
     model = SentenceEmbedder.from_pretrained(folder)
     tokenizer = AutoTokenizer.from_pretrained(folder)
     together = encode(model, tokenizer, TEXTS, batch_size=2)
@@ -182,9 +189,7 @@ def test_the_embedder_is_its_encoder_to_code_written_for_hugging_face_models(tmp
     from tinybert.models.attention import use_default_attention, use_score_attention, uses_score_attention
     from tinybert.models.structure import encoder_layers
 
-    folder = make_model(tmp_path / "st", head=False)
-    dense = [Dense(32, 16, activation="torch.nn.modules.activation.Tanh")]
-    write_head(folder, SentenceHead(HeadSpec("mean", normalize=True, max_seq_length=32), dense), hidden_size=32)
+    folder = sentence_model(tmp_path / "st", [Dense(32, 16, activation="torch.nn.modules.activation.Tanh")])
     model = SentenceEmbedder.from_pretrained(folder)
     assert model.config.hidden_size == 32 and model.base_model is model.encoder.base_model
     assert encoder_layers(model)[0] == "encoder.encoder.layer"
@@ -206,9 +211,7 @@ def test_the_embedder_is_its_encoder_to_code_written_for_hugging_face_models(tmp
 
 def test_a_narrower_student_of_a_sentence_teacher_projects_to_the_teachers_width(tmp_path: Path) -> None:
     st = pytest.importorskip("sentence_transformers")
-    teacher_dir = make_model(tmp_path / "teacher", head=False)
-    dense = [Dense(32, 12, activation="torch.nn.modules.activation.Tanh")]
-    write_head(teacher_dir, SentenceHead(HeadSpec("mean", normalize=True, max_seq_length=32), dense), hidden_size=32)
+    teacher_dir = sentence_model(tmp_path / "teacher", [Dense(32, 12, activation="torch.nn.modules.activation.Tanh")])
     teacher = SentenceEmbedder.from_pretrained(teacher_dir)
     config = teacher.config.__class__.from_dict(
         {**teacher.config.to_dict(), "hidden_size": 16, "intermediate_size": 32}
@@ -228,8 +231,7 @@ def test_distill_a_sentence_teacher_into_a_smaller_sentence_transformers_student
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
     st = pytest.importorskip("sentence_transformers")
-    teacher = make_model(tmp_path / "teacher", head=False, dropout=0.0)
-    write_head(teacher, SentenceHead(HeadSpec("mean", normalize=True, max_seq_length=32)), hidden_size=32)
+    teacher = sentence_model(tmp_path / "teacher", dropout=0.0)
     text = tmp_path / "text.txt"
     text.write_text("".join(sentence + "\n" for sentence, _ in sentiment_rows(220, seed=3)))
     out = tmp_path / "student"
@@ -261,8 +263,7 @@ def test_evaluate_scores_pairs_retrieval_and_agreement_as_the_library_embeds(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
     st = pytest.importorskip("sentence_transformers")
-    model = make_model(tmp_path / "st", head=False)
-    write_head(model, SentenceHead(HeadSpec("mean", normalize=True, max_seq_length=32)), hidden_size=32)
+    model = sentence_model(tmp_path / "st")
     mrpc = tmp_path / "MRPC"
     mrpc.mkdir()
     rows = [("1", "a good movie", "a great film"), ("0", "the plot was bad", "a good movie"),
@@ -310,9 +311,7 @@ def test_export_of_a_sentence_embedder_checks_cosine_parity_and_embeds_as_the_li
     st = pytest.importorskip("sentence_transformers")
     from tinybert.deploy.runtime import load_inference_model
 
-    model = make_model(tmp_path / "st", head=False)
-    dense = [Dense(32, 16, activation="torch.nn.modules.activation.Tanh")]
-    write_head(model, SentenceHead(HeadSpec("mean", normalize=True, max_seq_length=32), dense), hidden_size=32)
+    model = sentence_model(tmp_path / "st", [Dense(32, 16, activation="torch.nn.modules.activation.Tanh")])
     out = tmp_path / "onnx"
     args = ["export", "--model", model, "--format", "onnx", "--output", out]
     code, err = run_cli([*args, *(["--quantize", quantize] if quantize else [])], monkeypatch, capsys)
@@ -336,8 +335,7 @@ def test_predict_writes_each_rows_embedding(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
     st = pytest.importorskip("sentence_transformers")
-    model = make_model(tmp_path / "st", head=False)
-    write_head(model, SentenceHead(HeadSpec("mean", normalize=True, max_seq_length=32)), hidden_size=32)
+    model = sentence_model(tmp_path / "st")
     source = tmp_path / "in.jsonl"
     source.write_text("".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in enumerate(TEXTS)))
     out = tmp_path / "out.jsonl"
