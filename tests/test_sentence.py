@@ -345,3 +345,14 @@ def test_predict_writes_each_rows_embedding(
     assert [r["id"] for r in rows] == [0, 1, 2]
     theirs = st.SentenceTransformer(str(model), device="cpu").encode(TEXTS)
     np.testing.assert_allclose(np.array([r["embedding"] for r in rows]), theirs, atol=1e-5)
+    # .npy: one (rows, dimensions) array; a classifier has no vector to write there
+    code, err = run_cli(["predict", "--model", model, "--input", source, "--output", tmp_path / "e.npy"], monkeypatch)
+    assert code == 0, err
+    array = np.load(tmp_path / "e.npy")
+    assert array.dtype == np.float32 and array.shape == (3, 32)
+    np.testing.assert_allclose(array, theirs, atol=1e-5)
+    classifier = make_model(tmp_path / "classifier")
+    code, err = run_cli(
+        ["predict", "--model", classifier, "--input", source, "--output", tmp_path / "c.npy"], monkeypatch
+    )
+    assert code == 2 and "a .npy file holds one vector per row" in err and not (tmp_path / "c.npy").exists()

@@ -18,14 +18,24 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
+import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 from tinybert.config import PredictConfig
 from tinybert.data.glue import get_task
-from tinybert.data.rows import Row, RowSource, atomic_output, guess_text_column, output_suffix_ok, table_source
+from tinybert.data.rows import (
+    Row,
+    RowSource,
+    atomic_output,
+    check_output,
+    guess_text_column,
+    output_suffix_ok,
+    table_source,
+)
 from tinybert.deploy.runtime import InferenceModel, load_inference_model
 from tinybert.errors import TinyBertError
+from tinybert.io.outputs import atomic_file
 from tinybert.results import PredictResult
 from tinybert.tasks.base import per_example, text_batches
 
@@ -103,11 +113,38 @@ def _cell(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
+def _predict_array(config: PredictConfig, model: InferenceModel, source: RowSource) -> PredictResult:
+    """``--output X.npy``: the task type's ``array_column`` (sentence embeddings: ``embedding``) of
+    every row as one float32 array (N, D), rows in input order."""
+    column = getattr(model.task_type, "array_column", None)
+    if column is None:
+        raise TinyBertError(
+            f"--output {config.run.output}: a .npy file holds one vector per row, which a "
+            f"{model.task_type.name} model does not give; write the input's file type ({source.path.suffix})"
+        )
+    output = config.run.output
+    check_output(output, config.run.overwrite, [config.input])
+    vectors: list[Any] = []
+    with tqdm(unit=" rows", desc="predict") as progress:
+        for chunk in _chunks(source.rows(), CHUNK_ROWS):
+            results = predict_rows(model, chunk, _max_length(config, model), config.inference.eval_batch_size)
+            vectors.extend(result[column] for result in results)
+            progress.update(len(chunk))
+    if not vectors:
+        raise TinyBertError(f"{config.input}: no rows")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_file(output, suffix=".npy") as tmp:
+        np.save(tmp, np.asarray(vectors, dtype=np.float32))
+    return PredictResult(rows=len(vectors), labels={"(rows)": len(vectors)}, output=str(output))
+
+
 def run_predict(config: PredictConfig) -> PredictResult:
     """Label every row of ``config.input``; returns how many rows got each label."""
     model = load_inference_model(config.model, device=config.inference.device)
     source = table_source(config.input, _text_columns(config, model))
     columns = tuple(model.task_type.prediction_columns)
+    if config.run.output is not None and config.run.output.suffix == ".npy":
+        return _predict_array(config, model, source)
     out_source = _with_output_columns(source, columns)
     if config.run.output is not None and not output_suffix_ok(source, config.run.output):
         raise TinyBertError(

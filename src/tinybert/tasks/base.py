@@ -344,6 +344,8 @@ def text_batches(
 #   class's ``from_pretrained`` (sentence embeddings).
 # * ``claims(config, folder) -> bool``: the task type of a saved model whose architecture does not
 #   say it (a sentence embedder: its config records its head, or its folder has modules.json).
+# * ``array_column``: a prediction column holding one vector per row (sentence embeddings:
+#   ``embedding``), which ``predict --output X.npy`` writes as one (N, D) array.
 # * ``parity_similarity(reference, exported) -> float`` and ``parity_bars`` (``{"fp32": x, "int8":
 #   y}``): the export parity bar is the lowest similarity of one example's views (sentence
 #   embeddings: their cosine), not an argmax agreement.

@@ -211,6 +211,8 @@ class EmbeddingTask:
     pipeline_task = "feature-extraction"
     output_names = ("sentence_embedding",)
     prediction_columns = ("embedding",)
+    array_column = "embedding"
+    """``predict --output X.npy`` writes this column of every row as one (N, D) array."""
     has_labels = False
 
     parity_bars = MappingProxyType({"fp32": 0.9999, "int8": 0.95})
