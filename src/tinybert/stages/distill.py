@@ -38,7 +38,7 @@ from tinybert.models.structure import sequence_length
 from tinybert.models.students import make_student
 from tinybert.models.vocab import data_ids, dropped_share, prune_vocabulary
 from tinybert.results import DistillResult, parse
-from tinybert.tasks.base import TaskType, get_task_type
+from tinybert.tasks.base import TaskType, get_task_type, split_metrics
 from tinybert.tasks.loading import Features, load_data, model_labels
 from tinybert.tasks.metrics import main_metric_value
 from tinybert.training.loop import make_accelerator, mean_loss, stage_summary, train_logged
@@ -135,11 +135,12 @@ def _setup(config: DistillConfig, output: Path, accelerator: Accelerator) -> Run
     use_training_attention(student, "--student", scores=scores)
 
     teacher.to(accelerator.device)
-    if not getattr(task_type, "has_labels", True):  # no labels: the teacher's views are the dev targets
-        _with_teacher_targets(teacher, features, accelerator)
-        task = features.task
     eval_loaders = {k: accelerator.prepare(v) for k, v in features.eval_loaders(64).items()}
-    teacher_metrics = evaluate_model(teacher, features, accelerator, loaders=eval_loaders)
+    if not getattr(task_type, "has_labels", True):  # no labels: the teacher's views are the dev targets
+        teacher_metrics = _with_teacher_targets(teacher, features, accelerator, eval_loaders)
+        task = features.task
+    else:
+        teacher_metrics = evaluate_model(teacher, features, accelerator, loaders=eval_loaders)
     log.info("teacher: %s", teacher_metrics)
     (output / "checkpoints").mkdir(exist_ok=True)
     return Run(
@@ -148,14 +149,19 @@ def _setup(config: DistillConfig, output: Path, accelerator: Accelerator) -> Run
     )  # fmt: skip
 
 
-def _with_teacher_targets(teacher: PreTrainedModel, features: Features, accelerator: Accelerator) -> None:
+def _with_teacher_targets(
+    teacher: PreTrainedModel, features: Features, accelerator: Accelerator, loaders: dict[str, DataLoader]
+) -> dict[str, dict[str, float]]:
     """Each dev example of ``features`` with the teacher's views as its target (the task type's
-    ``with_targets``), so that the dev figure compares the student with the teacher."""
-    task_type, evals = features.task_type, {}
-    for split, loader in features.eval_loaders(64).items():
-        views, _ = predict_views(teacher, accelerator.prepare(loader), accelerator, task_type)
+    ``with_targets``), so that the dev figure compares the student with the teacher; returns the
+    teacher's own figures, from the same views (one pass of the teacher, not two)."""
+    task_type, spec, evals, metrics = features.task_type, features.task.spec, {}, {}
+    for split, loader in loaders.items():
+        views, _ = predict_views(teacher, loader, accelerator, task_type)
         evals[split] = task_type.with_targets(features.task.evals[split], views)
+        metrics[split] = split_metrics(task_type, spec, views, None, evals[split], features.evals[split], None)
     features.task = replace(features.task, evals=evals)  # the tokens are the same: only the targets are new
+    return metrics
 
 
 def _train_stage(run: Run, stage: str) -> dict:
