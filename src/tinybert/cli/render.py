@@ -151,7 +151,9 @@ def benchmark(result: BenchmarkResult, config: cfg.BenchmarkConfig) -> None:
 
 def predict(result: PredictResult, config: cfg.PredictConfig) -> None:
     output = config.run.output
-    if output is not None:
+    if output is not None and set(result.labels) == {"(rows)"}:  # tags, answers, embeddings: no label to count
+        console.print(f"wrote the predictions of {result.rows} rows into {output}")
+    elif output is not None:
         counts = ", ".join(f"{k} {v}" for k, v in sorted(result.labels.items()))
         console.print(f"labelled {result.rows} rows ({counts}) into {output}")
 
