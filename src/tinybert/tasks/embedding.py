@@ -23,6 +23,7 @@ export are scored by the same code.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -184,10 +185,11 @@ class Passage:
     target: np.ndarray | None = None
 
 
-def read_passages(path: str | Path, text_columns: Sequence[str] = ()) -> list[Passage]:
+def read_passages(path: str | Path, text_columns: Sequence[str] = (), limit: int | None = None) -> list[Passage]:
     """The passages of a file: each text field of a CSV/TSV/JSONL file's rows (``text_columns``),
     else every non-empty line of a text file or a corpus (general-distill's formats: plain lines,
-    blank-line documents, wikiextractor's ``<doc>`` files; a folder: its files)."""
+    blank-line documents, wikiextractor's ``<doc>`` files; a folder: its files). ``limit``: the
+    first that many only (the rest is not read)."""
     from tinybert.data.corpus import Corpus
     from tinybert.data.rows import table_source
 
@@ -195,9 +197,11 @@ def read_passages(path: str | Path, text_columns: Sequence[str] = ()) -> list[Pa
         if not text_columns:
             raise TinyBertError(f"{path}: give --text-column: the column (or JSON key) holding the text to embed")
         source = table_source(path, text_columns)
-        return [Passage(text) for row in source.rows() for text in row.texts if text.strip()]
-    corpus = Corpus.open([str(path)])
-    return [Passage(line.strip()) for _, _, doc in corpus.documents() for line in doc.splitlines() if line.strip()]
+        texts = (text for row in source.rows() for text in row.texts if text.strip())
+    else:
+        documents = Corpus.open([str(path)]).documents()
+        texts = (line.strip() for _, _, doc in documents for line in doc.splitlines() if line.strip())
+    return [Passage(text) for text in itertools.islice(texts, limit)]
 
 
 class EmbeddingTask:
@@ -242,7 +246,8 @@ class EmbeddingTask:
             raise TinyBertError(f"--{name}: an option of tinybert evaluate --task-type embedding, not of this command")
         if data.train is None and need_train:
             raise TinyBertError("--train FILE is required: the text to distil on, one passage per line")
-        train = read_passages(data.train, data.text_columns) if need_train and data.train is not None else []
+        limit = data.max_train_samples
+        train = read_passages(data.train, data.text_columns, limit) if need_train and data.train is not None else []
         evals = {"dev": read_passages(data.dev, data.text_columns)} if data.dev is not None else {}
         if data.max_train_samples is not None:
             train = train[: data.max_train_samples]
