@@ -77,6 +77,9 @@ def _max_length(config: PredictConfig, model: InferenceModel) -> int:
         return config.data.max_seq_length
     if config.data.task is not None:
         return get_task(config.data.task).max_seq_length
+    recorded = getattr(model.task_type, "model_max_seq_length", None)  # a sentence embedder's head's limit
+    if recorded is not None and recorded(model.config):
+        return int(recorded(model.config))
     own = getattr(model.task_type, "predict_max_seq_length", None)  # the task type's pipeline default
     if own:
         return int(min(own, getattr(model.config, "max_position_embeddings", own)))

@@ -25,7 +25,7 @@ from tinybert.models.loading import (
     load_tokenizer,
 )
 from tinybert.models.structure import sequence_length
-from tinybert.tasks.base import get_task_type, split_metrics
+from tinybert.tasks.base import get_task_type, split_metrics, text_batches
 from tinybert.tasks.embedding import (
     EMBEDDING,
     agreement,
@@ -81,8 +81,6 @@ def evaluate_embeddings(config: EvaluateConfig) -> dict[str, dict[str, float]]:
     ``recall@10``) and, with ``--reference`` and ``--dev``, ``dev`` (``agreement``). With
     ``--reference``, each figure also as ``reference_NAME`` and ``retention_NAME`` (model / reference)."""
     options, batch_size = config.data.embedding, config.inference.eval_batch_size
-    if is_export(config.model):
-        raise TinyBertError(f"--model {config.model}: an exported sentence embedder is not evaluated yet")
     pairs = mrpc_pairs(options.pairs) if options.pairs is not None else None
     questions = squad_retrieval(options.retrieval) if options.retrieval is not None else None
     dev = read_passages(config.data.dev, config.data.text_columns) if config.data.dev is not None else None
@@ -115,11 +113,31 @@ def evaluate_embeddings(config: EvaluateConfig) -> dict[str, dict[str, float]]:
 
 
 def _encoder(path: str, option: str, pooling: str | None, batch_size: int) -> Callable[[Sequence[str]], np.ndarray]:
-    """Texts -> the embeddings of the sentence embedder at ``path``, on the CPU or the GPU."""
+    """Texts -> the embeddings of the sentence embedder at ``path``, on the CPU or the GPU (an
+    export: through the runtime ``predict`` and ``benchmark`` use)."""
+    if is_export(path):
+        return _export_encoder(path, option, batch_size)
     model = load_classifier(path, None, option, new_head=False, task_type=EMBEDDING, head_options={"pooling": pooling})
     tokenizer = load_tokenizer(path, option)
     model.to(Accelerator().device)
     return lambda texts: encode(model, tokenizer, list(texts), batch_size=batch_size)
+
+
+def _export_encoder(path: str, option: str, batch_size: int) -> Callable[[Sequence[str]], np.ndarray]:
+    """Texts -> (N, D) float32 embeddings of an exported sentence embedder (ONNX, int8), in order,
+    each text cut at the token limit its head records (as the PyTorch model's :func:`encode`)."""
+    runtime = load_inference_model(path)
+    if runtime.task_type.name != EMBEDDING.name:
+        raise TinyBertError(f"{option} {path}: is a {runtime.task_type.name} export, not a sentence embedder")
+    limit = EMBEDDING.model_max_seq_length(runtime.config) or min(runtime.tokenizer.model_max_length, 512)
+
+    def run(texts: Sequence[str]) -> np.ndarray:
+        rows = [[text] for text in texts]
+        batches = text_batches(EMBEDDING, runtime.tokenizer, rows, limit, batch_size)
+        vectors = [runtime.outputs(batch)[EMBEDDING.output_names[0]] for batch, _, _ in batches]  # (B, D) each
+        return np.concatenate(vectors).astype(np.float32)
+
+    return run
 
 
 def evaluate_folder(

@@ -336,6 +336,8 @@ def text_batches(
 #   rows (the decoded predictions), not of the per-view argmaxes.
 # * ``text_columns``: default input columns of ``predict`` (e.g. ``("question", "context")``).
 # * ``predict_max_seq_length``: ``predict``'s default token limit (else the model's maximum).
+# * ``model_max_seq_length(config) -> int | None``: the token limit a saved model records for itself
+#   (a sentence embedder's head), ``predict``'s and ``evaluate``'s default before the above.
 # * ``trains_on_hard_loss = True``: ``finetune`` trains on :meth:`TaskType.hard_loss` of the views, not
 #   on the head's own ``labels=`` loss (a head whose labels are several tensors: QA's start and end).
 # * ``has_labels = False``: the data has no labels; the teacher's views are the dev targets

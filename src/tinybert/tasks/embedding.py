@@ -231,6 +231,13 @@ class EmbeddingTask:
             folder is not None and is_sentence_folder(folder)
         )
 
+    def model_max_seq_length(self, config: PretrainedConfig) -> int | None:
+        """The token limit the model's head records (sentence-transformers' ``max_seq_length``,
+        which ``SentenceTransformer.encode`` truncates at), so that ``predict`` and ``evaluate``
+        of a PyTorch model or its export embed long texts as the library does."""
+        record = getattr(config, HEAD_RECORD, None)
+        return record.get("max_seq_length") if isinstance(record, dict) else None
+
     def parity_similarity(self, reference: np.ndarray, exported: np.ndarray) -> float:
         """The cosine of one text's embeddings (D,) from the PyTorch model and from the export."""
         return float(cosine_rows(reference[None], exported[None])[0])
