@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import yaml
 from transformers import AutoModel, AutoTokenizer
 
 from builders import SHARED_DATA, make_model, run_cli, sentiment_rows
@@ -376,3 +377,47 @@ def test_predict_writes_each_rows_embedding(
         ["predict", "--model", classifier, "--input", source, "--output", tmp_path / "c.npy"], monkeypatch
     )
     assert code == 2 and "a .npy file holds one vector per row" in err and not (tmp_path / "c.npy").exists()
+
+
+def test_a_recipe_distills_exports_and_reports_a_sentence_embedder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    st = pytest.importorskip("sentence_transformers")
+    teacher = sentence_model(tmp_path / "teacher", dropout=0.0)
+    mrpc, squad = evaluation_files(tmp_path)
+    text = tmp_path / "text.txt"
+    text.write_text("".join(sentence + "\n" for sentence, _ in sentiment_rows(120, seed=3)))
+    out = tmp_path / "run"
+    recipe = {
+        "output": str(out), "teacher": str(teacher), "task_type": "embedding", "train": str(text),
+        "pairs": str(mrpc), "retrieval": str(squad), "finetune": {"enabled": False},
+        "student": {"layers": 2, "hidden": 16, "heads": 4, "intermediate": 32},
+        "distill": {"intermediate_epochs": 1, "prediction_epochs": 1, "batch_size": 16, "learning_rate": 3e-3},
+        "export": {"quantize": None}, "benchmark": {"enabled": False},
+    }  # fmt: skip
+    path = tmp_path / "embedding.yaml"
+    path.write_text(yaml.safe_dump(recipe))
+    code, text_out = run_cli(["run", path], monkeypatch, capsys, stdout=True)
+    assert code == 0, text_out
+    # the student is a sentence-transformers model of the teacher's width, scored as evaluate scores it
+    student = st.SentenceTransformer(str(out / "student"), device="cpu")
+    assert student.encode(QUESTIONS).shape == (2, 32)
+    figures = json.loads((out / "eval" / "student.json").read_text())["eval"]["eval"]
+    expected = retrieval(student.encode(QUESTIONS), student.encode(PARAGRAPHS), np.array([0, 1]))
+    assert figures["retrieval mrr@10"] == pytest.approx(expected["mrr@10"])
+    assert list(figures) == ["retrieval mrr@10", "retrieval recall@1", "retrieval recall@10", "pairs ap",
+                             "pairs accuracy"]  # fmt: skip
+    exported = json.loads((out / "eval" / "export.json").read_text())["eval"]["eval"]
+    assert exported["pairs ap"] == pytest.approx(figures["pairs ap"], abs=1e-6)  # fp32 ONNX: the same figures
+    # the report: the main table on retrieval MRR@10, every figure with its retention
+    report = (out / "report.md").read_text()
+    teacher_mrr = json.loads((out / "eval" / "teacher.json").read_text())["eval"]["eval"]["retrieval mrr@10"]
+    assert "## Figures" in report and "eval retrieval mrr@10" in report
+    retention = f"{figures['pairs ap']:.4f} ({100 * figures['pairs ap'] / json.loads((out / 'eval' / 'teacher.json').read_text())['eval']['eval']['pairs ap']:.1f}%)"  # noqa: E501
+    assert retention in report and f"{teacher_mrr:.4f}" in report
+    assert "SentenceTransformer(" in (out / "student" / "README.md").read_text()
+    # steps that need labels are refused before anything runs
+    recipe["baseline"] = {"enabled": True}
+    path.write_text(yaml.safe_dump(recipe))
+    code, text_out = run_cli(["run", path], monkeypatch, capsys, stdout=True)
+    assert code == 2 and "recipe key baseline.enabled: no labels to train a student on" in text_out

@@ -45,7 +45,7 @@ from tinybert.config import (
 )
 from tinybert.errors import TinyBertError
 from tinybert.options import Meta, OptionError, as_options, build, check_fields, group, specs
-from tinybert.tasks.base import check_task_name
+from tinybert.tasks.base import check_task_name, get_task_type
 
 log = logging.getLogger(__name__)
 
@@ -220,12 +220,41 @@ class Recipe:
     def __post_init__(self) -> None:
         if self.data.task is not None:
             _require(self.test is None, "recipe key test: is for generic data; drop it with a task")
+        elif not self.labelled:
+            self._check_unlabelled()
         else:
             _require(
                 self.data.train is not None and self.data.dev is not None,
                 "no data: give task and data_dir, or train and dev files with text_columns",
             )
 
+    @property
+    def labelled(self) -> bool:
+        """Whether the task type's data has labels (sentence embeddings' has not)."""
+        return self.data.task_type is None or getattr(get_task_type(self.data.task_type), "has_labels", True)
+
+    def _check_unlabelled(self) -> None:
+        """A task type without labels (sentence embeddings): the teacher is used as it is, no step
+        trains or augments on labels, and the models are scored by the task type's own figures."""
+        name = self.data.task_type
+        _require(self.data.train is not None, f"recipe key train: task_type {name} distils on this text; give it")
+        _require(self.test is None, f"recipe key test: a labelled file; task_type {name} has no labels")
+        for key, why in _UNLABELLED.items():
+            _require(not getattr(self, key).enabled, f"recipe key {key}.enabled: {why} for task_type {name}; set false")
+        own = [getattr(self.data, f.name) for f in dataclasses.fields(self.data)]
+        _require(
+            any(getattr(g, "gives_data", lambda: False)() for g in own),
+            f"recipe key pairs or retrieval: every model of task_type {name} is scored on them; give at least one",
+        )
+
+
+_UNLABELLED = {
+    "finetune": "no labels to fine-tune on (the teacher is used as it is)",
+    "augment": "not supported yet",
+    "baseline": "no labels to train a student on",
+    "compress": "not supported yet",
+}
+"""The steps a recipe of a task type without labels (sentence embeddings) refuses, and why."""
 
 SECTIONS = ("finetune", "augment", "student", "distill", "baseline", "compress", "export", "benchmark")
 

@@ -15,13 +15,14 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 from tinybert.errors import TinyBertError
 from tinybert.io.environment import PACKAGES
 from tinybert.io.environment import environment as current_environment
 from tinybert.io.outputs import write_json
 from tinybert.results import BenchmarkModel, BenchmarkResult, DistillResult, FinetuneResult, ReportResult, read
-from tinybert.tasks.base import task_type_for_architectures
+from tinybert.tasks.base import task_type_for_config
 
 NOT_LOSS_KEYS = ("kind", "step", "lr", "stage")
 
@@ -59,6 +60,11 @@ class ReportSpec:
     """The recipe's YAML text, when the run came from one."""
     notes: tuple[str, ...] = field(default_factory=tuple)
     """Extra lines for the summary (e.g. data set description)."""
+    figures: tuple[str, ...] = ()
+    """Metrics shown together in a "Figures" table, each with its retention (a task type scored by
+    several figures: sentence embeddings' retrieval, pairs and agreement)."""
+    figures_note: str = ""
+    """What the figures measure, printed under their table."""
 
     def __post_init__(self) -> None:
         roles = [m.role for m in self.models]
@@ -322,6 +328,26 @@ def results_table(spec: ReportSpec, benchmark: BenchmarkResult | None) -> tuple[
     return header, rows
 
 
+def figures_table(spec: ReportSpec) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the "Figures" table: each of ``spec.figures`` per model, with its
+    retention (the model's figure / the teacher's)."""
+    teacher = next(m for m in spec.models if m.role == "teacher")
+    header = ["model", *(f"{name} (retention)" for name in spec.figures)]
+    rows = []
+    for m in spec.models:
+        cells = [m.name]
+        for name in spec.figures:
+            value, reference = m.metrics.get(name), teacher.metrics.get(name)
+            if value is None:
+                cells.append("—")
+            elif m.role == "teacher" or not reference:
+                cells.append(f"{value:.4f}")
+            else:
+                cells.append(f"{value:.4f} ({100 * value / reference:.1f}%)")
+        rows.append(cells)
+    return header, rows
+
+
 def _trained(folder: Path | None) -> DistillResult | FinetuneResult | None:
     """The ``metrics.json`` of a distilled or fine-tuned model folder."""
     if folder is None:
@@ -450,6 +476,8 @@ def write_report(output: Path, spec: ReportSpec) -> ReportResult:
     md: list[str] = [f"# {spec.title}", ""]
     md += [*spec.notes, ""] if spec.notes else []
     md += ["## Results", "", _md_table(header, rows), "", speed_note, ""]
+    if spec.figures:
+        md += ["## Figures", "", _md_table(*figures_table(spec)), "", spec.figures_note, ""]
     if shape:
         md += ["## Student", "", *(f"- {line}" for line in shape), ""]
     md += ["## Plots", ""]
@@ -464,6 +492,8 @@ def write_report(output: Path, spec: ReportSpec) -> ReportResult:
     body = [f"<h1>{html.escape(spec.title)}</h1>"]
     body += [f"<p>{html.escape(line)}</p>" for line in spec.notes]
     body += ["<h2>Results</h2>", _html_table(header, rows), f"<p>{html.escape(speed_note.replace('`', ''))}</p>"]
+    if spec.figures:
+        body += ["<h2>Figures</h2>", _html_table(*figures_table(spec)), f"<p>{html.escape(spec.figures_note)}</p>"]
     if shape:
         body += ["<h2>Student</h2><ul>", *(f"<li>{html.escape(line)}</li>" for line in shape), "</ul>"]
     body += ["<h2>Plots</h2>"]
@@ -497,11 +527,11 @@ def _relative(path: Path, root: Path) -> str:
 
 
 def _pipeline_task(folder: Path) -> str:
-    """The ``pipeline()`` task of the model in ``folder``: its task type's, from ``config.json``'s
-    architectures (a folder without a config is taken as a sequence classifier)."""
-    config = read_json(folder / "config.json") or {}
-    task_type = task_type_for_architectures(config.get("architectures") or [], f"model card: {folder}")
-    return task_type.pipeline_task
+    """The ``pipeline()`` task of the model in ``folder``: its task type's, from ``config.json``
+    (a sentence embedder's head record, else the architectures; a folder without a config is taken
+    as a sequence classifier)."""
+    config = SimpleNamespace(**(read_json(folder / "config.json") or {}))
+    return task_type_for_config(config, f"model card: {folder}", folder).pipeline_task
 
 
 def write_model_card(spec: ReportSpec, dataset: str, base_model: str) -> Path:
@@ -514,8 +544,9 @@ def write_model_card(spec: ReportSpec, dataset: str, base_model: str) -> Path:
         raise TinyBertError("model card: the report has no student folder")
     teacher = next(m for m in spec.models if m.role == "teacher")
     pipeline_task = _pipeline_task(student.folder)
+    sentences = pipeline_task == "feature-extraction"  # a sentence embedder: sentence-transformers loads it
     front = {
-        "library_name": "transformers",
+        "library_name": "sentence-transformers" if sentences else "transformers",
         "pipeline_tag": pipeline_task,
         "tags": ["tinybert", "knowledge-distillation", pipeline_task],
         "base_model": base_model,
@@ -545,8 +576,12 @@ def write_model_card(spec: ReportSpec, dataset: str, base_model: str) -> Path:
         "",
         f"# {student.folder.name}",
         "",
-        f"A student distilled by [tinybert](https://arxiv.org/abs/1909.10351)-style task distillation from "
-        f"a teacher fine-tuned from `{base_model}` on {dataset}.",
+        "A student distilled by [tinybert](https://arxiv.org/abs/1909.10351)-style task distillation from "
+        + (
+            f"the sentence embedder `{base_model}` on {dataset}."
+            if sentences
+            else f"a teacher fine-tuned from `{base_model}` on {dataset}."
+        ),
         "",
         f"- {spec.split} {spec.main_metric}: **{value:.4f}** (teacher {reference:.4f}; {kept} of the teacher)",
     ]
@@ -554,8 +589,13 @@ def write_model_card(spec: ReportSpec, dataset: str, base_model: str) -> Path:
         score = baseline.metrics[spec.main_metric]
         lines.append(f"- the same student trained on the labels only: {score:.4f} {spec.main_metric}")
     lines += ["", "## How it was made", "", *(f"- {line}" for line in student_shape(spec)), ""]
-    lines += ["```bash", spec.command, "```", "", "## Use", "", "```python", "from transformers import pipeline", ""]
-    lines += [f"classifier = pipeline('{pipeline_task}', model='{student.folder.name}')", "```", ""]
+    lines += ["```bash", spec.command, "```", "", "## Use", "", "```python"]
+    if sentences:
+        lines += ["from sentence_transformers import SentenceTransformer", ""]
+        lines += [f"model = SentenceTransformer('{student.folder.name}')", "vectors = model.encode(texts)", "```", ""]
+    else:
+        lines += ["from transformers import pipeline", ""]
+        lines += [f"classifier = pipeline('{pipeline_task}', model='{student.folder.name}')", "```", ""]
     if pipeline_task == "question-answering":  # gone from transformers 5: say what works there
         lines[-2:-2] = [
             "# transformers >= 5 has no question-answering pipeline; there:",

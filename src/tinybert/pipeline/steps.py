@@ -52,7 +52,9 @@ class Plan:
     """The teacher the student learns from: the fine-tuned one when the recipe fine-tunes."""
     augmented: Path
     data: dict[str, Any]
-    """The data options, under the same names for every command."""
+    """The data options, under the same names for every command (but those of ``scoring``)."""
+    scoring: dict[str, Any]
+    """The data options only ``evaluate`` takes (sentence embeddings: ``pairs``, ``retrieval``)."""
     student: dict[str, Any]
     """The student options (``student:``)."""
     api: Any
@@ -112,13 +114,18 @@ def make_plan(recipe: Recipe, api: Any) -> Plan:
     glue = recipe.data.task is not None and normalize_task_name(recipe.data.task) in GLUE_TASKS
     suffix = Path(recipe.data.train).suffix if recipe.data.train else ".tsv" if glue else ".txt"  # conll2003: CoNLL
     teacher = str(out / "teacher") if recipe.finetune.enabled else source
+    data = as_options(recipe.data)
+    groups = (getattr(recipe.data, f.name) for f in dataclasses.fields(recipe.data))
+    only_evaluate = {name for g in groups for name in getattr(g, "evaluation_only", ())}
+    scoring = {name: data.pop(name) for name in only_evaluate}
     return Plan(
         recipe,
         out,
         source,
         teacher,
         out / f"augmented{suffix}",
-        as_options(recipe.data),
+        data,
+        {k: v for k, v in scoring.items() if v is not None},
         as_options(recipe.student),
         api,
     )
@@ -199,6 +206,11 @@ def evaluate_all(p: Plan) -> object:
     p.eval_dir.mkdir(exist_ok=True)
     results = {}
     for name, folder in p.models.items():
+        if not p.recipe.labelled:
+            evals = {FIGURES_SPLIT: _embedding_figures(p, folder, reference=None if name == "teacher" else p.teacher)}
+            write_json(p.eval_dir / f"{name}.json", {"model": str(folder), "eval": evals})
+            results[name] = evals
+            continue
         evals = {"dev": p.api.evaluate(str(folder), **p.data)}
         if p.recipe.test is not None:
             evals["test"] = p.api.evaluate(str(folder), **{**p.data, "dev": p.recipe.test})["dev"]
@@ -207,6 +219,23 @@ def evaluate_all(p: Plan) -> object:
         write_json(p.eval_dir / f"{name}.json", {"model": str(folder), "eval": evals})
         results[name] = evals
     return results
+
+
+FIGURES_SPLIT = "eval"
+"""The split name of a task type's own figures (sentence embeddings: pairs, retrieval, agreement)."""
+
+
+def _embedding_figures(p: Plan, folder: Path, reference: str | None) -> dict[str, float]:
+    """A sentence embedder's figures (:func:`~tinybert.tasks.embedding.flat_figures`): pairs and
+    retrieval; with a ``dev`` file, the agreement with ``reference`` (the teacher) on it, scored
+    apart so that the teacher is not scored on pairs and retrieval once per model."""
+    from tinybert.tasks.embedding import flat_figures
+
+    data = {**p.data, "dev": None}
+    groups = p.api.evaluate(str(folder), **data, **p.scoring)
+    if p.data.get("dev") is not None and reference is not None:
+        groups |= p.api.evaluate(str(folder), **p.data, reference=reference)
+    return flat_figures(groups)
 
 
 def benchmark_models(p: Plan) -> object:
@@ -373,6 +402,7 @@ def write_recipe_report(
 ) -> ReportResult:
     """The report (``report.html``, ``report.json``) and the student's model card."""
     from tinybert.pipeline.report import ReportModel, ReportSpec, write_model_card, write_report
+    from tinybert.tasks.embedding import FIGURES_NOTE
 
     recipe = p.recipe
     split = "test" if recipe.test is not None else None
@@ -391,10 +421,14 @@ def write_recipe_report(
         split = split or next(iter(evals))
         role = "compressed" if name.startswith("sparsity-") else name
         rows.append(ReportModel(labels[name], folder, evals[split], role=role))
+    # a task type's own figures (sentence embeddings): the first is the main one, all in a table
+    figures = tuple(rows[0].metrics) if not recipe.labelled else ()
     spec = ReportSpec(
         title=title or f"tinybert: {student_summary.task} distillation report",
         models=tuple(rows),
-        main_metric=student_summary.main_metric,
+        main_metric=figures[0] if figures else student_summary.main_metric,
+        figures=figures,
+        figures_note=FIGURES_NOTE if figures else "",
         split=split or "dev",
         benchmark=p.bench_dir if recipe.benchmark.enabled else None,
         command=command or _command_line(),

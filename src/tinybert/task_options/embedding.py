@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from tinybert.options import at_least, check_fields, one_of, option
 
@@ -29,6 +30,9 @@ class EmbeddingOptions:
     reference: str | None = option(None, panel=PANEL)
     """Sentence embeddings, evaluate: the model to compare with (the teacher), scored beside the
     model, each figure with the model's retention; with --dev, the two models' agreement on it."""
+
+    evaluation_only: ClassVar[tuple[str, ...]] = ("pairs", "retrieval", "reference")
+    """The options only ``evaluate`` takes (a recipe gives them to its evaluation step alone)."""
 
     def gives_data(self) -> bool:
         """Evaluation data of its own (pairs or retrieval), so that --train/--dev may be absent."""

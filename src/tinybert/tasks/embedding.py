@@ -161,6 +161,28 @@ def score_retrieval(encode: Encode, data: Retrieval) -> dict[str, float]:
     return retrieval(encode(data.questions), encode(data.paragraphs), data.relevant)
 
 
+FIGURES = ("retrieval mrr@10", "retrieval recall@1", "retrieval recall@10", "pairs ap", "pairs accuracy", "agreement")
+"""One model's figures by name, as a recipe's report lists them (:func:`flat_figures`), the main one first."""
+
+
+FIGURES_NOTE = (
+    "Sentence embeddings: retrieval = each SQuAD question against all paragraphs by cosine (MRR@10, "
+    "recall@1 and @10 of its own paragraph); pairs = MRPC pairs scored by cosine (average precision, "
+    "best-threshold accuracy), as MTEB's pair classification; agreement = mean teacher-model cosine on "
+    "the dev text. Retention = the model's figure / the teacher's."
+)
+"""What :data:`FIGURES` measure, in a sentence (a report prints it under their table)."""
+
+
+def flat_figures(groups: Mapping[str, Mapping[str, float]]) -> dict[str, float]:
+    """``evaluate``'s figures by group (``{"retrieval": {"mrr@10": ..}, "dev": {"agreement": ..}}``)
+    as one mapping named as :data:`FIGURES` (``retrieval mrr@10``; the dev agreement as
+    ``agreement``), in that order; the threshold and the reference's figures are left out."""
+    flat = {f"{group} {name}": value for group, values in groups.items() for name, value in values.items()}
+    flat |= {"agreement": groups["dev"]["agreement"]} if "agreement" in groups.get("dev", {}) else {}
+    return {name: float(flat[name]) for name in FIGURES if name in flat}
+
+
 # ---------------------------------------------------------------------------------------------
 # The task type
 
