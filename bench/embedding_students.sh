@@ -9,7 +9,8 @@
 #     TEACHER   a sentence-transformers folder
 #     STUDENT   a preset (tinybert-4l-312) or LxH, e.g. 3x384 (layers x hidden, the teacher's FFN ratio)
 # Env: PASSAGES (default 20000, the first of the corpus), EPOCHS ("2 2": intermediate, prediction),
-#      CORPUS (default ../shared/data/wikipedia-en-wikiextractor/AA), OMP_NUM_THREADS.
+#      CORPUS (default ../shared/data/wikipedia-en-wikiextractor/AA), OMP_NUM_THREADS,
+#      EXTRA (more distill options, e.g. "--learning-rate 1e-4").
 # A stopped run continues from its last checkpoint (--resume); a finished one is skipped.
 set -euo pipefail
 NAME=${1:?usage: bench/embedding_students.sh NAME TEACHER STUDENT [OUT]}
@@ -29,6 +30,6 @@ if [ ! -f "$OUT/metrics.json" ]; then
   echo "+ tinybert distill --teacher $TEACHER --task-type embedding --train $CORPUS $SHAPE ..."
   # shellcheck disable=SC2086
   tinybert distill --teacher "$TEACHER" --task-type embedding --train "$CORPUS" --max-train-samples "$PASSAGES" \
-    $SHAPE --intermediate-epochs "$INTER" --prediction-epochs "$PRED" --output "$OUT" $again
+    $SHAPE --intermediate-epochs "$INTER" --prediction-epochs "$PRED" ${EXTRA:-} --output "$OUT" $again
 fi
 python "$ROOT/bench/embedding_eval.py" "$(dirname "$OUT")/students.json" "$OUT"
