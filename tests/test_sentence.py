@@ -387,9 +387,11 @@ def test_a_recipe_distills_exports_and_reports_a_sentence_embedder(
     mrpc, squad = evaluation_files(tmp_path)
     text = tmp_path / "text.txt"
     text.write_text("".join(sentence + "\n" for sentence, _ in sentiment_rows(120, seed=3)))
+    (tmp_path / "dev.txt").write_text("".join(t + "\n" for t in TEXTS))
     out = tmp_path / "run"
     recipe = {
         "output": str(out), "teacher": str(teacher), "task_type": "embedding", "train": str(text),
+        "dev": str(tmp_path / "dev.txt"),
         "pairs": str(mrpc), "retrieval": str(squad), "finetune": {"enabled": False},
         "student": {"layers": 2, "hidden": 16, "heads": 4, "intermediate": 32},
         "distill": {"intermediate_epochs": 1, "prediction_epochs": 1, "batch_size": 16, "learning_rate": 3e-3},
@@ -406,13 +408,15 @@ def test_a_recipe_distills_exports_and_reports_a_sentence_embedder(
     expected = retrieval(student.encode(QUESTIONS), student.encode(PARAGRAPHS), np.array([0, 1]))
     assert figures["retrieval mrr@10"] == pytest.approx(expected["mrr@10"])
     assert list(figures) == ["retrieval mrr@10", "retrieval recall@1", "retrieval recall@10", "pairs ap",
-                             "pairs accuracy"]  # fmt: skip
+                             "pairs accuracy", "agreement"]  # fmt: skip
+    distilled = json.loads((out / "student" / "metrics.json").read_text())["student"]["eval"]["dev"]["agreement"]
+    assert figures["agreement"] == pytest.approx(distilled, abs=1e-5)  # on the dev text, as distill scored it
     exported = json.loads((out / "eval" / "export.json").read_text())["eval"]["eval"]
     assert exported["pairs ap"] == pytest.approx(figures["pairs ap"], abs=1e-6)  # fp32 ONNX: the same figures
     # the report: the main table on retrieval MRR@10, every figure with its retention
     report = (out / "report.md").read_text()
     teacher_mrr = json.loads((out / "eval" / "teacher.json").read_text())["eval"]["eval"]["retrieval mrr@10"]
-    assert "## Figures" in report and "eval retrieval mrr@10" in report
+    assert "## Figures" in report and "eval retrieval mrr@10" in report and "agreement (retention)" in report
     retention = f"{figures['pairs ap']:.4f} ({100 * figures['pairs ap'] / json.loads((out / 'eval' / 'teacher.json').read_text())['eval']['eval']['pairs ap']:.1f}%)"  # noqa: E501
     assert retention in report and f"{teacher_mrr:.4f}" in report
     assert "SentenceTransformer(" in (out / "student" / "README.md").read_text()

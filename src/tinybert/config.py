@@ -650,7 +650,8 @@ class ExportConfig:
     opset: int = option(DEFAULT_OPSET, check=at_least(DEFAULT_OPSET))
     """ONNX opset (18 or later: the torch.export exporter)."""
     sample_file: Path | None = None
-    """Parity text: a .csv/.tsv/.jsonl file with --text-column (default: built-in sentences)."""
+    """Parity text: a .csv/.tsv/.jsonl file with --text-column (default: built-in sentences); a
+    sentence embedder's may also be a text file or corpus, one passage per line."""
     data: DataConfig = group(DataConfig, only=("task", "data_dir", "text_columns", "max_seq_length"))
     """The parity text: --task's dev split (in --data-dir), or --sample-file's --text-column(s)."""
     samples: int = option(64, check=at_least(1))

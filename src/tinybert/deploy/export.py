@@ -136,6 +136,9 @@ def _parity_texts(config: ExportConfig, task_type: TaskType) -> tuple[list[list[
         data = load_glue(config.data.task, config.data.data_dir, splits=("dev",), max_samples={"eval": config.samples})
         examples = [ex for split in data.evals.values() for ex in split][: config.samples]
         return [_texts(ex) for ex in examples], f"{config.data.task} dev ({config.data.data_dir})"
+    own_reader = getattr(task_type, "sample_rows", None)
+    if config.sample_file is not None and own_reader is not None:  # e.g. sentence embeddings: a text file
+        return own_reader(config.sample_file, config.data.text_columns, config.samples), str(config.sample_file)
     if config.sample_file is not None:
         columns = (
             config.data.text_columns

@@ -422,7 +422,7 @@ def write_recipe_report(
         role = "compressed" if name.startswith("sparsity-") else name
         rows.append(ReportModel(labels[name], folder, evals[split], role=role))
     # a task type's own figures (sentence embeddings): the first is the main one, all in a table
-    figures = tuple(rows[0].metrics) if not recipe.labelled else ()
+    figures = tuple(dict.fromkeys(name for row in rows for name in row.metrics)) if not recipe.labelled else ()
     spec = ReportSpec(
         title=title or f"tinybert: {student_summary.task} distillation report",
         models=tuple(rows),

@@ -332,6 +332,8 @@ def text_batches(
 #   per-feature views (``predictions[v][f]``) and the split's examples and features; used instead of
 #   ``metrics`` (see :func:`split_metrics`).
 # * ``sample_texts``: rows of text fields for the export parity check when no file is given.
+# * ``sample_rows(path, text_columns, limit) -> list[list[str]]``: the export parity check's rows
+#   from ``--sample-file`` read the task type's way (sentence embeddings: a text file or corpus too).
 # * ``decoded_parity = True``: the export parity bar is the agreement of :meth:`TaskType.postprocess`'s
 #   rows (the decoded predictions), not of the per-view argmaxes.
 # * ``text_columns``: default input columns of ``predict`` (e.g. ``("question", "context")``).

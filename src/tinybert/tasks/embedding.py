@@ -253,6 +253,11 @@ class EmbeddingTask:
             folder is not None and is_sentence_folder(folder)
         )
 
+    def sample_rows(self, path: str | Path, text_columns: Sequence[str], limit: int) -> list[list[str]]:
+        """The export parity check's texts from ``--sample-file``: its first ``limit`` passages, read
+        as ``--train`` is (a text file, a corpus, or a table's ``--text-column``)."""
+        return [[p.text] for p in read_passages(path, text_columns, limit)]
+
     def model_max_seq_length(self, config: PretrainedConfig) -> int | None:
         """The token limit the model's head records (sentence-transformers' ``max_seq_length``,
         which ``SentenceTransformer.encode`` truncates at), so that ``predict`` and ``evaluate``
