@@ -208,7 +208,8 @@ def parity_check(
     same = compared = 0
     similarity = getattr(reference.task_type, "parity_similarity", None)
     similarities: list[float] = []
-    decoded = _decoded_agreement(reference, exported, batches)
+    # a task type compared by similarity (sentence embeddings): its decoded rows are the vectors themselves
+    decoded = None if similarity is not None else _decoded_agreement(reference, exported, batches)
     for batch, _, _ in batches:
         ref_views, out_views = _views(reference, batch), _views(exported, batch)
         for name, ref_view, out_view in zip(reference.task_type.output_names, ref_views, out_views, strict=True):
