@@ -23,13 +23,13 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import onnx
 import torch
 from onnxruntime import InferenceSession
 from onnxruntime.quantization import QuantType, quantize_dynamic
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from tinybert.deploy.export import export_onnx
+from tinybert.deploy.quantize import weight_matmuls
 
 DATA = Path(os.environ.get("TINYBERT_DATA_DIR", Path(__file__).resolve().parents[2] / "shared" / "data"))
 
@@ -40,17 +40,8 @@ def sentences(n: int) -> list[str]:
 
 
 def matmul_nodes(path: Path) -> dict[str, str]:
-    """MatMul/Gemm nodes with a weight initializer (what dynamic quantization quantizes) -> the module
-    they come from (the exporter's ``pkg.torch.onnx.name_scopes``, e.g. ``model.bert.encoder.layer.0...``)."""
-    model = onnx.load(str(path))
-    weights = {i.name for i in model.graph.initializer}
-    found = {}
-    for node in model.graph.node:
-        if node.op_type in ("MatMul", "Gemm") and any(x in weights for x in node.input):
-            scopes = {p.key: p.value for p in node.metadata_props}.get("pkg.torch.onnx.name_scopes", "[]")
-            modules = [m for m in re.findall(r"'([^']*)'", scopes) if m.startswith("model")]  # then the op name
-            found[node.name] = modules[-1] if modules else ""
-    return found
+    """MatMul/Gemm nodes with a weight initializer (what dynamic quantization quantizes) -> their module."""
+    return {node: module for node, (module, _) in weight_matmuls(path).items()}
 
 
 def layer_of(module: str) -> int | None:

@@ -14,6 +14,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipe
 
 from builders import make_model, run_cli, sentiment_rows
 from tinybert.deploy.export import SAMPLE_TEXTS
+from tinybert.deploy.quantize import matrix_kind
 from tinybert.deploy.runtime import load_inference_model
 
 
@@ -106,6 +107,92 @@ def test_parity_failure_exits_2_and_keeps_the_export_for_inspection(model_dir: P
     assert code == 2
     assert "parity check failed" in err and "max |logit difference|" in err
     assert json.loads((out / "parity.json").read_text())["failures"]
+
+
+@pytest.fixture(scope="module")
+def outlier_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``model_dir``'s shape with an activation outlier, as all-mpnet-base-v2 has in layers 6-10: one
+    feed-forward neuron of each layer always ~10,000 (its bias) and read by nothing (its column of
+    ``output.dense`` is zero), so the fp32 model is unchanged in kind but dynamic int8, which gives
+    the input of ``output.dense`` one scale, rounds every other neuron of that input away."""
+    folder = make_model(tmp_path_factory.mktemp("outlier") / "model", layers=2, seed=3)
+    model = AutoModelForSequenceClassification.from_pretrained(folder)
+    with torch.no_grad():
+        model.classifier.weight.mul_(20.0)
+        for layer in model.bert.encoder.layer:
+            layer.intermediate.dense.bias[0] = 10_000.0
+            layer.output.dense.weight[:, 0] = 0.0
+            layer.output.dense.weight.mul_(5.0)
+    model.save_pretrained(folder)
+    return folder
+
+
+def _fp32_matmuls(folder: Path) -> int:
+    """Matrix products of an int8 ONNX export whose weight stayed fp32."""
+    graph = onnx.load(str(folder / "model_int8.onnx")).graph
+    weights = {i.name: i for i in graph.initializer}
+    return sum(
+        1
+        for node in graph.node
+        if node.op_type == "MatMul"
+        and any(weights.get(x) is not None and weights[x].data_type == 1 for x in node.input)
+    )
+
+
+def test_int8_export_keeps_the_outlier_matrices_in_fp32_when_all_int8_fails(
+    outlier_model: Path, tmp_path: Path
+) -> None:
+    mp = pytest.MonkeyPatch()
+    refused = tmp_path / "all-int8"
+    code, err = run_cli(
+        ["export", "--model", outlier_model, "--output", refused, "--quantize", "int8", "--keep-fp32", "none"], mp
+    )
+    assert code == 2 and "argmax agreement" in err and "--keep-fp32" in err, err
+    assert _fp32_matmuls(refused) == 0
+
+    code, out = run_cli(
+        ["export", "--model", outlier_model, "--output", tmp_path / "auto", "--quantize", "int8"], mp, stdout=True
+    )
+    assert code == 0, out
+    assert "kept in fp32: the output.dense weight matrices" in " ".join(out.split())
+    info = json.loads((tmp_path / "auto" / "export.json").read_text())
+    assert info["fp32_matrices"] == ["output.dense"] and info["parity"]["argmax_agreement"] == 1.0
+    assert _fp32_matmuls(tmp_path / "auto") == 2  # output.dense of both layers; the rest int8
+    assert not any(p.name.endswith(".part") for p in (tmp_path / "auto").iterdir())
+
+    # named explicitly: the same graph; an unknown kind is refused with the model's kinds
+    code, err = run_cli(
+        [
+            "export",
+            "--model",
+            outlier_model,
+            "--output",
+            tmp_path / "named",
+            "--quantize",
+            "int8",
+            "--keep-fp32",
+            "output.dense",
+        ],
+        mp,
+    )
+    assert code == 0, err
+    assert json.loads((tmp_path / "named" / "export.json").read_text())["fp32_matrices"] == ["output.dense"]
+    assert _fp32_matmuls(tmp_path / "named") == 2
+    code, err = run_cli(
+        ["export", "--model", outlier_model, "--output", tmp_path / "bad", "--quantize", "int8", "--keep-fp32", "ffn"],
+        mp,
+    )
+    mp.undo()
+    assert code == 2 and "no weight matrix of kind ffn" in err and "intermediate.dense" in err, err
+    assert not (tmp_path / "bad").exists()
+
+
+def test_matrix_kind_is_the_name_within_a_layer() -> None:
+    assert matrix_kind("model.bert.encoder.layer.7.output.dense") == "output.dense"
+    assert matrix_kind("model.bert.encoder.layer.11.attention.output.dense") == "attention.output.dense"
+    assert matrix_kind("model.encoder.encoder.layer.0.attention.attn.q") == "attention.attn.q"
+    assert matrix_kind("model.transformer.layers.3.ffn.lin1") == "ffn.lin1"
+    assert matrix_kind("model.classifier") == "classifier"
 
 
 def test_parity_uses_task_dev_text(model_dir: Path, sst2_dir: Path, tmp_path: Path) -> None:
@@ -224,6 +311,10 @@ def test_benchmark_writes_documented_fields_and_plot(model_dir: Path, exports: d
     ("args", "message"),
     [
         (["export", "--model", "{tmp}/missing", "--output", "{tmp}/o"], "folder not found"),
+        (
+            ["export", "--model", "{model}", "--output", "{tmp}/o", "--keep-fp32", "output.dense"],
+            "--keep-fp32: output.dense: leaves matrices of an int8 ONNX export in fp32",
+        ),
         (["export", "--model", "{model}", "--output", "{tmp}/o", "--format", "torch"], "needs --quantize int8"),
         (
             ["export", "--model", "{model}", "--output", "{tmp}/o", "--quantize", "int4"],

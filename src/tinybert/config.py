@@ -629,6 +629,7 @@ class GeneralConfig:
 # export, predict, benchmark
 
 EXPORT_FORMATS = ("onnx", "torch")
+KEEP_FP32_AUTO, KEEP_FP32_NONE = "auto", "none"
 DEFAULT_OPSET = 18
 """The torch.export-based ONNX exporter (the default since torch 2.9) needs opset 18 or later. The
 legacy TorchScript exporter is not used: on transformers 5 its trace freezes a data-dependent branch
@@ -663,9 +664,24 @@ class ExportConfig:
     """Smallest allowed argmax agreement (default 1.0 fp32, 0.95 int8); sentence embeddings: the lowest
     cosine allowed between one text's exported and PyTorch embeddings (default 0.9999 fp32, 0.95 int8)."""
     vocab: VocabOptions = group(VocabOptions, only=("prune_vocab",))
+    keep_fp32: str = option(KEEP_FP32_AUTO)
+    """int8 ONNX: the kinds of weight matrix left in fp32, comma-separated (a matrix's name within its
+    layer, e.g. output.dense); none; or auto: when the all-int8 export fails its parity bar, the one
+    kind, smallest first, whose fp32 copy passes it (export.json: fp32_matrices)."""
 
     def __post_init__(self) -> None:
         check_fields(self)
+        _require(
+            self.keep_fp32 in (KEEP_FP32_AUTO, KEEP_FP32_NONE) or self.kind == "onnx-int8",
+            "keep_fp32",
+            f"{self.keep_fp32}: leaves matrices of an int8 ONNX export in fp32; give {{quantize}} int8 with "
+            "{format} onnx, or leave it out",
+        )
+        _require(
+            self.keep_fp32 in (KEEP_FP32_AUTO, KEEP_FP32_NONE) or bool(self.fp32_kinds),
+            "keep_fp32",
+            f"{self.keep_fp32!r}: expected auto, none, or kinds of weight matrix such as output.dense",
+        )
         _require(
             not self.vocab.prune_vocab or self.data.task is not None,
             "prune_vocab",
@@ -692,6 +708,13 @@ class ExportConfig:
             "min_agreement",
             f"{self.min_agreement}: expected a fraction between 0 and 1",
         )
+
+    @property
+    def fp32_kinds(self) -> tuple[str, ...]:
+        """The kinds of weight matrix --keep-fp32 names (none for auto and none)."""
+        if self.keep_fp32 in (KEEP_FP32_AUTO, KEEP_FP32_NONE):
+            return ()
+        return tuple(kind.strip() for kind in self.keep_fp32.split(",") if kind.strip())
 
     @property
     def kind(self) -> str:

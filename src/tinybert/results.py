@@ -231,6 +231,8 @@ class ExportResult:
     seconds: float
     parity: Parity
     versions: dict[str, Any]
+    fp32_matrices: list[str] = field(default_factory=list)
+    """int8 ONNX: the kinds of weight matrix left in fp32 (--keep-fp32)."""
 
 
 @dataclass(frozen=True)

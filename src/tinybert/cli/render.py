@@ -122,6 +122,11 @@ def export(result: ExportResult, config: cfg.ExportConfig) -> None:
         f"{result.source_size_bytes / 2**20:.1f} MiB) to {config.run.output}; parity on {parity.samples} texts "
         f"({parity.source}): max |logit diff| {parity.max_abs_diff:.2e}, argmax agreement {agreement}"
     )
+    if result.fp32_matrices and config.keep_fp32 == cfg.KEEP_FP32_AUTO:
+        console.print(
+            f"kept in fp32: the {', '.join(result.fp32_matrices)} weight matrices (all-int8 failed the "
+            "parity bar; larger and slower than all-int8, --keep-fp32 none refuses instead)"
+        )
 
 
 def benchmark(result: BenchmarkResult, config: cfg.BenchmarkConfig) -> None:

@@ -15,16 +15,18 @@ import logging
 import shutil
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from tinybert.config import DataConfig, ExportConfig
+from tinybert.config import KEEP_FP32_AUTO, DataConfig, ExportConfig
 from tinybert.data.glue import GLUE_TASKS, normalize_task_name
 from tinybert.data.readers import Example, load_glue, read_table
 from tinybert.data.rows import guess_text_column
+from tinybert.deploy.quantize import matrix_kinds, quantize_onnx
 from tinybert.deploy.runtime import (
     EXPORT_INFO,
     ONNX_FILES,
@@ -344,39 +346,53 @@ def export_onnx(
     log.debug("onnx exporter: %s", chatter.getvalue())
 
 
-def quantize_onnx(source: Path, target: Path) -> None:
-    """onnxruntime dynamic quantization: int8 weights with one scale per output channel, activations
-    quantized at run time.
-
-    Per channel, not per tensor: with one scale per weight matrix, the feed-forward matrices of a
-    base-size teacher lose enough precision to flip 7% of its SST-2 predictions (all-mpnet-base-v2:
-    93.0% argmax agreement, under the 95% parity bar; 97.3% per channel; BENCHMARKS.md, "int8 per
-    channel", measured with bench/int8_parity.py)."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.ERROR)  # onnxruntime logs a "consider pre-processing" warning on the root logger
-    try:
-        quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=True)
-    finally:
-        root.setLevel(level)
+FP32_DRAFT = "model.fp32.onnx.part"
+"""The fp32 graph an int8 ONNX export is quantized from, removed after (not a file the runtime loads)."""
 
 
 def _write_export(config: ExportConfig, reference: InferenceModel, model: torch.nn.Module, folder: Path) -> Path:
-    """Write the model file of ``config.kind`` into ``folder``; returns its path."""
+    """Write the model file of ``config.kind`` into ``folder``, for int8 ONNX the fp32 draft to
+    quantize (:func:`_quantize_checked`); returns its path."""
     if config.format == "torch":
         target = folder / TORCH_INT8_FILE
         torch.save(quantize_torch_int8(model).state_dict(), target)
         return target
-    fp32 = folder / ONNX_FILES["onnx"]
-    export_onnx(model, reference.input_names, fp32, config.opset, reference.task_type.output_names)
-    if config.quantize is None:
-        return fp32
-    target = folder / ONNX_FILES["onnx-int8"]
-    quantize_onnx(fp32, target)
-    fp32.unlink()
+    target = folder / (ONNX_FILES["onnx"] if config.quantize is None else FP32_DRAFT)
+    export_onnx(model, reference.input_names, target, config.opset, reference.task_type.output_names)
     return target
+
+
+def _quantize_checked(
+    config: ExportConfig, folder: Path, check: Callable[[], Parity]
+) -> tuple[Path, Parity, list[str]]:
+    """Quantize the fp32 draft in ``folder`` to int8 and check its parity with ``check``; returns the
+    int8 file, its parity and the kinds of weight matrix left in fp32.
+
+    The kinds --keep-fp32 names stay fp32. With auto, when the all-int8 export fails its bar, each
+    kind is tried alone in fp32, the smallest first (the cheapest to leave unquantized), and the first
+    that passes is kept; when none does, the all-int8 export stays, for inspection."""
+    draft, target = folder / FP32_DRAFT, folder / ONNX_FILES["onnx-int8"]
+    kinds = matrix_kinds(draft)  # kind -> weights, in graph order
+    unknown = [kind for kind in config.fp32_kinds if kind not in kinds]
+    if unknown:
+        raise TinyBertError(
+            f"--keep-fp32 {config.keep_fp32}: {config.model} has no weight matrix of kind {', '.join(unknown)}; "
+            f"its kinds: {', '.join(kinds)}"
+        )
+    quantize_onnx(draft, target, config.fp32_kinds)
+    parity, kept = check(), list(config.fp32_kinds)
+    if not parity.passed and config.keep_fp32 == KEEP_FP32_AUTO:
+        for kind in sorted(kinds, key=kinds.__getitem__):
+            log.info("int8 parity failed (%s); trying %s in fp32", "; ".join(parity.failures), kind)
+            quantize_onnx(draft, target, [kind])
+            trial = check()
+            if trial.passed:
+                parity, kept = trial, [kind]
+                break
+        else:
+            quantize_onnx(draft, target)
+    draft.unlink()
+    return target, parity, kept
 
 
 def run_export(config: ExportConfig) -> ExportResult:
@@ -402,7 +418,8 @@ def run_export(config: ExportConfig) -> ExportResult:
     if not parity.passed:  # after the folder is written: the export is kept for inspection
         raise TinyBertError(
             f"parity check failed for {config.run.output}: {'; '.join(parity.failures)} on {parity.samples} texts "
-            f"({source}) (the export is kept there with parity.json; --max-diff/--min-agreement set the bar)"
+            f"({source}) (the export is kept there with parity.json; --max-diff/--min-agreement set the bar"
+            + (", --keep-fp32 the weight matrices left in fp32)" if config.kind == "onnx-int8" else ")")
         )
     return parse(ExportResult, summary)
 
@@ -440,13 +457,20 @@ def _export_into(
     head_class = reference.task_type.head_class
     model = head_class.from_pretrained(folder, attn_implementation="eager").eval()
     with atomic_folder(output) as tmp:
-        start = time.perf_counter()
-        model_file = _write_export(config, reference, model, tmp)
-        seconds = time.perf_counter() - start
         reference.config.save_pretrained(tmp)
         reference.tokenizer.save_pretrained(tmp)
-        exported = load_inference_model(tmp)
-        parity = parity_check(reference, exported, batches, source, max_diff=max_diff, min_agreement=min_agreement)
+
+        def check() -> Parity:
+            exported = load_inference_model(tmp)
+            return parity_check(reference, exported, batches, source, max_diff=max_diff, min_agreement=min_agreement)
+
+        start = time.perf_counter()
+        model_file, kept = _write_export(config, reference, model, tmp), []
+        if config.kind == "onnx-int8":
+            model_file, parity, kept = _quantize_checked(config, tmp, check)
+        else:
+            parity = check()
+        seconds = time.perf_counter() - start  # with the int8 export's parity checks
         summary = {
             "source_model": config.model,
             "format": config.format,
@@ -465,6 +489,7 @@ def _export_into(
             "seconds": round(seconds, 2),
             "parity": {**asdict(parity), "passed": parity.passed},
             "versions": environment(),
+            "fp32_matrices": kept,
         }
         write_json(tmp / EXPORT_INFO, summary)
         write_json(tmp / "parity.json", summary["parity"])
