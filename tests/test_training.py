@@ -181,6 +181,23 @@ def test_stored_teacher_outputs_train_the_student_the_teacher_trains_when_run_ev
     assert names[0] == names[1]
 
 
+def test_a_teacher_store_larger_than_free_memory_is_stored_with_a_warning(
+    setup: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A store that fits the disk budget but not the memory still trains (the user asked for it),
+    and says that each step will read it from disk."""
+    monkeypatch.setattr("tinybert.stages.distill._available_memory", lambda: 1000)
+    args = {
+        "task": "sst2", "data_dir": setup["data"], **TINY, "init": "teacher", "stage": "intermediate",
+        "intermediate_epochs": 1, "batch_size": 8,
+    }  # fmt: skip
+    with caplog.at_level("WARNING", logger="tinybert"):
+        summary = tinybert.distill(str(setup["teacher"]), tmp_path / "run", **args)
+    assert summary.stages["intermediate"].teacher_cache["stored"]
+    warned = [r.getMessage() for r in caplog.records if "more than the 0.00 GB of memory free" in r.getMessage()]
+    assert len(warned) == 1 and "--teacher-cache-gb under" in warned[0], caplog.text
+
+
 def test_finetune_search_killed_in_its_second_run_resumes_to_the_same_model(
     setup: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -325,6 +325,17 @@ def _store_teacher_states(
             free / 1e9,
         )
         return (*plain, {"stored": False, "bytes": nbytes, "budget_bytes": int(budget_gb * 1e9)})
+    memory = _available_memory()
+    if memory is not None and nbytes > memory:
+        log.warning(
+            "teacher outputs: %.2f GB, more than the %.2f GB of memory free to cache them: each step will read "
+            "them from disk, which can be slower than running the teacher (a 25 GB store with 16 GB free: "
+            "about 10 s per step against 1.5; BENCHMARKS.md, issue 26); a --teacher-cache-gb under %.0f runs "
+            "the teacher in every step instead",
+            nbytes / 1e9,
+            memory / 1e9,
+            nbytes / 1e9,
+        )
     rows = [{**f, INDEX_KEY: i} for i, f in enumerate((*train, *dev))]
     start = time.perf_counter()
     module.states = teacher_states(module.teacher, rows, layout, folder, accelerator, Collate(features.collator))
@@ -332,6 +343,18 @@ def _store_teacher_states(
     log.info("teacher outputs: %.2f GB in %s (%.0f s)", nbytes / 1e9, folder, seconds)
     dev_loader = accelerator.prepare(features.loader(rows[len(train) :], 64, shuffle=False))
     return rows[: len(train)], dev_loader, {"stored": True, "bytes": nbytes, "seconds": round(seconds, 1)}
+
+
+def _available_memory() -> int | None:
+    """Bytes of memory the kernel could give now (MemAvailable: free plus reclaimable cache), or None
+    where /proc/meminfo is not there (not Linux)."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024  # kB
+    except OSError:
+        return None
+    return None
 
 
 def _folder_bytes(folder: Path) -> int:
