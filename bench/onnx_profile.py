@@ -6,7 +6,7 @@ EXPORT is a `tinybert export --format onnx` folder (or a .onnx file). Each model
 on the same batch of random in-vocabulary ids (all tokens real), 2 warm-up calls and 4 profiled
 calls; the table gives each operator type's share of the summed node time and the call's median.
 `--fuse` first applies onnxruntime's transformer optimizer (`model_type="bert"`: GELU, SkipLayerNorm
-fusion) to the fp32 graph and quantizes the result as `tinybert export --quantize int8` does (per
+fusion) to the fp32 graph and quantizes the result with `tinybert export --quantize int8`'s function (per
 output channel), to see what fusion changes; so give it fp32 exports.
 
 Issue 24 uses it to explain why the 4L-312 student's int8 speedup over its base-size teacher stays
@@ -27,6 +27,8 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 
+from tinybert.deploy.quantize import quantize_onnx
+
 
 def graph_file(path: Path) -> Path:
     """The graph of an export folder (its export.json names the file) or the file itself."""
@@ -37,7 +39,6 @@ def graph_file(path: Path) -> Path:
 
 def fused_int8(source: Path, work: Path) -> Path:
     """The fp32 graph at `source` fused by onnxruntime's transformer optimizer, then int8 per channel."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
     from onnxruntime.transformers import optimizer
 
     config = json.loads((source.parent / "config.json").read_text())
@@ -51,7 +52,7 @@ def fused_int8(source: Path, work: Path) -> Path:
     print(f"{source}: fused {dict((k, v) for k, v in fused.get_fused_operator_statistics().items() if v)}")
     fp32, int8 = work / f"{source.parent.name}-fused.onnx", work / f"{source.parent.name}-fused-int8.onnx"
     fused.save_model_to_file(str(fp32))
-    quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True)
+    quantize_onnx(fp32, int8)  # as `tinybert export --quantize int8` does
     return int8
 
 

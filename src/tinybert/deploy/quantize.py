@@ -54,18 +54,24 @@ def weight_matmuls(path: Path) -> dict[str, tuple[str, int]]:
     return found
 
 
-def matrix_kinds(path: Path) -> dict[str, int]:
-    """Each kind of weight matrix in ``path`` -> its weights in all layers together, in graph order."""
+def matrix_kinds(matmuls: dict[str, tuple[str, int]]) -> dict[str, int]:
+    """Each kind of weight matrix of ``matmuls`` (:func:`weight_matmuls`) -> its weights in all
+    layers together, in graph order."""
     kinds: dict[str, int] = {}
-    for module, size in weight_matmuls(path).values():
+    for module, size in matmuls.values():
         kinds[matrix_kind(module)] = kinds.get(matrix_kind(module), 0) + size
     return kinds
 
 
-def quantize_onnx(source: Path, target: Path, keep_fp32: Collection[str] = ()) -> None:
+def nodes_of(matmuls: dict[str, tuple[str, int]], kinds: Collection[str]) -> list[str]:
+    """The nodes of ``matmuls`` (:func:`weight_matmuls`) whose matrix is of one of ``kinds``."""
+    return [node for node, (module, _) in matmuls.items() if matrix_kind(module) in kinds]
+
+
+def quantize_onnx(source: Path, target: Path, fp32_nodes: Collection[str] = ()) -> None:
     """onnxruntime dynamic quantization of ``source`` into ``target``: int8 weights with one scale
-    per output channel, activations quantized at run time; the matrices of the kinds in
-    ``keep_fp32`` stay fp32.
+    per output channel, activations quantized at run time; the MatMul nodes ``fp32_nodes``
+    (:func:`nodes_of`) stay fp32.
 
     Per channel, not per tensor: with one scale per weight matrix, the feed-forward matrices of a
     base-size teacher lose enough precision to flip 7% of its SST-2 predictions (all-mpnet-base-v2:
@@ -73,14 +79,12 @@ def quantize_onnx(source: Path, target: Path, keep_fp32: Collection[str] = ()) -
     channel", measured with bench/int8_parity.py)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    matmuls = weight_matmuls(source) if keep_fp32 else {}
-    excluded = [node for node, (module, _) in matmuls.items() if matrix_kind(module) in keep_fp32]
     root = logging.getLogger()
     level = root.level
     root.setLevel(logging.ERROR)  # onnxruntime logs a "consider pre-processing" warning on the root logger
     try:
         quantize_dynamic(
-            str(source), str(target), weight_type=QuantType.QInt8, per_channel=True, nodes_to_exclude=excluded
+            str(source), str(target), weight_type=QuantType.QInt8, per_channel=True, nodes_to_exclude=list(fp32_nodes)
         )
     finally:
         root.setLevel(level)
