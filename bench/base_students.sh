@@ -12,6 +12,11 @@
 #                   13 epochs as distillation's two stages together
 #   4l312-distill   tinybert distill with defaults (the default student is tinybert-4l-312)
 #   6l768-distill   the 6L-768 preset, distilled with defaults (ONLY=6l768-distill to make it)
+#   4l312-distill-int20  a remedy (ONLY=4l312-distill-int20): the defaults with a twice as long
+#                   intermediate stage (20 epochs)
+#   4l312-of-6l768-distill  a remedy, cut and distil twice (ONLY=4l312-of-6l768-distill, after
+#                   6l768-distill): `tinybert prune` cuts the 4L-312 shape from the distilled 6L-768
+#                   student, which is then distilled from the teacher with the defaults
 #   4l312-distill-aug  a remedy (ONLY=4l312-distill-aug): the training rows augmented by `tinybert
 #                   augment` with the teacher's own input embeddings (n=4, p=0.4, K=15: 5x the
 #                   rows), then distilled with defaults but 3 + 3 epochs (about as many steps as
@@ -70,6 +75,13 @@ fi
 run "$OUT/4l312-distill-aug" tinybert distill --teacher "$OUT/teacher" $DATA_ARGS --train "$OUT/train-aug-n4.tsv" \
   --intermediate-epochs 3 --prediction-epochs 3 --teacher-cache-gb 16
 run "$OUT/6l768-distill" tinybert distill --teacher "$OUT/teacher" $DATA_ARGS $LIMIT --student tinybert-6l-768
+run "$OUT/4l312-distill-int20" tinybert distill --teacher "$OUT/teacher" $DATA_ARGS $LIMIT --intermediate-epochs 20
+if wanted 4l312-of-6l768-distill && [ ! -f "$OUT/4l312-of-6l768-distill/metrics.json" ] && [ ! -f "$OUT/4l312-of-6l768/config.json" ]; then
+  echo "+ tinybert prune --model $OUT/6l768-distill $DATA_ARGS $LIMIT --student tinybert-4l-312 --output $OUT/4l312-of-6l768"
+  # shellcheck disable=SC2086
+  tinybert prune --model "$OUT/6l768-distill" $DATA_ARGS $LIMIT --student tinybert-4l-312 --output "$OUT/4l312-of-6l768" --overwrite
+fi
+run "$OUT/4l312-of-6l768-distill" tinybert distill --teacher "$OUT/teacher" $DATA_ARGS $LIMIT --student "$OUT/4l312-of-6l768"
 
 if wanted int8; then
   for m in teacher 4l312-distill; do
