@@ -3,7 +3,11 @@
 # `tinybert finetune` defaults, and its 4L-312 student (7.6x fewer parameters) with `tinybert
 # distill` defaults (--init auto: cut from the teacher; 10 intermediate + 3 prediction epochs).
 #
-#   bash bench/base_students.sh TASK [OUT]        TASK: sst2 | mrpc | cola | conll2003
+#   bash bench/base_students.sh TASK [OUT]        TASK: sst2 | mrpc | cola | conll2003 | squad
+#
+# squad: SQuAD v1.1 dev split by article as in BENCHMARKS.md's SQuAD section (bench/squad_split.py:
+# the first 38 articles train, the last 10 evaluate), its first 2,000 training questions and first
+# 500 evaluation questions, windows of 192 tokens overlapping by 64, questions cut to 48 tokens.
 #
 # Runs, each skipped when its metrics.json exists (an interrupted run continues where it stopped;
 # a run stopped mid-way restarts from its last checkpoint with --resume):
@@ -28,18 +32,24 @@
 # ONLY: shell patterns of the runs to make (default: teacher 4l312-labels 4l312-distill int8 bench).
 # MODEL: the teacher's pre-trained folder (default: bash ../shared/models/all-mpnet-base-v2.sh).
 set -euo pipefail
-TASK=${1:?usage: bench/base_students.sh sst2|mrpc|cola|conll2003 [OUT]}
+TASK=${1:?usage: bench/base_students.sh sst2|mrpc|cola|conll2003|squad [OUT]}
 OUT=${2:-bench/results/base}/$TASK
 DATA=${TINYBERT_DATA_DIR:-$(cd "$(dirname "$0")/../.." && pwd)/shared/data}
 MODEL=${MODEL:-$(bash "$(dirname "$0")/../../shared/models/all-mpnet-base-v2.sh" | tail -1)}
 ONLY=${ONLY:-teacher 4l312-labels 4l312-distill int8 bench}
 
+EXPORT_ARGS="" BENCH_ARGS=""  # squad: parity on dev questions, latency at its window length
 LIMIT=""  # the training rows used (all, but for SST-2 and CoNLL); the augmented file is used whole
 case $TASK in
   sst2) DATA_ARGS="--task sst2 --data-dir $DATA/glue/SST-2" LIMIT="--max-train-samples 8000" ;;
   mrpc) DATA_ARGS="--task mrpc --data-dir $DATA/glue/MRPC" ;;
   cola) DATA_ARGS="--task cola --data-dir $DATA/glue/CoLA" ;;
   conll2003) DATA_ARGS="--task conll2003 --data-dir $DATA/conll2003" LIMIT="--max-train-samples 4000" ;;
+  squad)
+    [ -f "$OUT/data/dev.json" ] || python "$(dirname "$0")/squad_split.py" "$DATA/squad-v1.1/dev-v1.1.json" "$OUT/data" 38
+    DATA_ARGS="--task-type span --train $OUT/data/train.json --dev $OUT/data/dev.json --max-eval-samples 500
+      --max-seq-length 192 --doc-stride 64 --max-query-length 48" LIMIT="--max-train-samples 2000"
+    EXPORT_ARGS="--sample-file $OUT/data/dev-sample.jsonl --max-seq-length 192" BENCH_ARGS="--seq-len 192" ;;
   *) echo "unknown task $TASK" >&2; exit 2 ;;
 esac
 
@@ -87,11 +97,12 @@ if wanted int8; then
   for m in teacher 4l312-distill; do
     [ -f "$OUT/$m-int8/export.json" ] && continue
     echo "+ tinybert export --model $OUT/$m --format onnx --quantize int8 --output $OUT/$m-int8"
-    tinybert export --model "$OUT/$m" --format onnx --quantize int8 --output "$OUT/$m-int8" --overwrite
+    # shellcheck disable=SC2086
+    tinybert export --model "$OUT/$m" --format onnx --quantize int8 $EXPORT_ARGS --output "$OUT/$m-int8" --overwrite
   done
 fi
 if wanted bench && [ ! -f "$OUT/speed/benchmark.json" ]; then
   echo "+ tinybert benchmark --model $OUT/teacher-int8 --model $OUT/4l312-distill-int8 --batch-size 1,32 --threads 1 --output $OUT/speed"
   tinybert benchmark --model "$OUT/teacher-int8" --model "$OUT/4l312-distill-int8" \
-    --batch-size 1,32 --threads 1 --output "$OUT/speed" --overwrite
+    --batch-size 1,32 --threads 1 $BENCH_ARGS --output "$OUT/speed" --overwrite
 fi

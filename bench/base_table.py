@@ -15,13 +15,21 @@ import sys
 from pathlib import Path
 
 # The metric each task reports, in percent (the first is the retention's).
-REPORTED = {"sst2": ("accuracy",), "mrpc": ("f1", "accuracy"), "cola": ("mcc",), "conll2003": ("f1",)}
+REPORTED = {
+    "sst2": ("accuracy",),
+    "mrpc": ("f1", "accuracy"),
+    "cola": ("mcc",),
+    "conll2003": ("f1",),
+    "custom": ("f1", "exact_match"),  # SQuAD: generic span files
+}
 STUDENTS = {
     "4l312-labels": "4L-312, cut from the teacher, labels only (13 epochs)",
     "4l312-distill": "4L-312, cut from the teacher, distilled (defaults: 10 + 3 epochs)",
     "4l312-distill-lr1e-4": "4L-312, cut from the teacher, distilled, --learning-rate 1e-4",
     "4l312-distill-aug": "4L-312, cut from the teacher, distilled on the rows augmented 5x (3 + 3 epochs)",
+    "4l312-distill-int20": "4L-312, cut from the teacher, distilled, 20 intermediate epochs",
     "6l768-distill": "6L-768 preset, distilled (defaults)",
+    "4l312-of-6l768-distill": "4L-312, cut from the distilled 6L-768, distilled (defaults)",
 }
 
 
