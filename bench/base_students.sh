@@ -21,6 +21,8 @@
 #   4l312-distill-pred13  a remedy (ONLY=4l312-distill-pred13): the defaults' intermediate stage,
 #                   then a prediction stage as long and as fast as the labels-only run (13 epochs at
 #                   1e-4, against 3 at 3e-5)
+#   4l312-predonly13  a remedy (ONLY=4l312-predonly13): no intermediate stage, the prediction stage
+#                   alone on the cut (soft targets from the teacher), 13 epochs at 1e-4
 #   4l312-of-6l768-distill  a remedy, cut and distil twice (ONLY=4l312-of-6l768-distill, after
 #                   6l768-distill): `tinybert prune` cuts the 4L-312 shape from the distilled 6L-768
 #                   student, which is then distilled from the teacher with the defaults
@@ -89,6 +91,7 @@ run "$OUT/4l312-distill-aug" tinybert distill --teacher "$OUT/teacher" $DATA_ARG
   --intermediate-epochs 3 --prediction-epochs 3 --teacher-cache-gb 16
 run "$OUT/6l768-distill" tinybert distill --teacher "$OUT/teacher" $DATA_ARGS $LIMIT --student tinybert-6l-768
 run "$OUT/4l312-distill-pred13" tinybert distill --teacher "$OUT/teacher" $DATA_ARGS $LIMIT --prediction-epochs 13 --prediction-lr 1e-4
+run "$OUT/4l312-predonly13" tinybert distill --teacher "$OUT/teacher" $DATA_ARGS $LIMIT --stage prediction --prediction-epochs 13 --prediction-lr 1e-4
 run "$OUT/4l312-distill-int20" tinybert distill --teacher "$OUT/teacher" $DATA_ARGS $LIMIT --intermediate-epochs 20
 if wanted 4l312-of-6l768-distill && [ ! -f "$OUT/4l312-of-6l768-distill/metrics.json" ] && [ ! -f "$OUT/4l312-of-6l768/config.json" ]; then
   echo "+ tinybert prune --model $OUT/6l768-distill $DATA_ARGS $LIMIT --student tinybert-4l-312 --output $OUT/4l312-of-6l768"

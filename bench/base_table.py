@@ -28,6 +28,7 @@ STUDENTS = {
     "4l312-distill-lr1e-4": "4L-312, cut from the teacher, distilled, --learning-rate 1e-4",
     "4l312-distill-aug": "4L-312, cut from the teacher, distilled on the rows augmented 5x (3 + 3 epochs)",
     "4l312-distill-pred13": "4L-312, cut from the teacher, distilled, prediction stage 13 epochs at 1e-4",
+    "4l312-predonly13": "4L-312, cut from the teacher, prediction stage only, 13 epochs at 1e-4",
     "4l312-distill-int20": "4L-312, cut from the teacher, distilled, 20 intermediate epochs",
     "6l768-distill": "6L-768 preset, distilled (defaults)",
     "4l312-of-6l768-distill": "4L-312, cut from the distilled 6L-768, distilled (defaults)",
