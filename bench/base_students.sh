@@ -69,23 +69,26 @@ wanted() {  # wanted NAME: NAME matches one of the ONLY patterns
   return 1
 }
 
+show() {  # show COMMAND...: print the command as it runs (not a hand-kept copy of it), then run it
+  echo "+ $*"
+  "$@"
+}
+
 run() {  # run OUT_DIR COMMAND...: skip when OUT_DIR/metrics.json exists; resume a stopped run
   local dir=$1; shift
   if [ -f "$dir/metrics.json" ]; then echo "skip $dir (done)"; return; fi
   if ! wanted "$(basename "$dir")"; then echo "skip $dir (ONLY=$ONLY)"; return; fi
   local again="--overwrite"
   [ -d "$dir" ] && again="--resume"
-  echo "+ $* --output $dir $again"
-  "$@" --output "$dir" $again
+  show "$@" --output "$dir" $again
 }
 
 run "$OUT/teacher" tinybert finetune --model "$MODEL" $DATA_ARGS $LIMIT
 run "$OUT/4l312-labels" tinybert finetune --model "$OUT/teacher" $DATA_ARGS $LIMIT --student tinybert-4l-312 --init auto --epochs 13
 run "$OUT/4l312-distill" tinybert distill --teacher "$OUT/teacher" $DATA_ARGS $LIMIT
 if wanted 4l312-distill-aug && [ ! -f "$OUT/4l312-distill-aug/metrics.json" ] && [ ! -f "$OUT/train-aug-n4.tsv" ]; then
-  echo "+ tinybert augment --model $OUT/teacher $DATA_ARGS $LIMIT --n 4 --p 0.4 --k 15 --seed 42 --output $OUT/train-aug-n4.tsv"
   # shellcheck disable=SC2086
-  tinybert augment --model "$OUT/teacher" $DATA_ARGS $LIMIT --n 4 --p 0.4 --k 15 --seed 42 --output "$OUT/train-aug-n4.tsv"
+  show tinybert augment --model "$OUT/teacher" $DATA_ARGS $LIMIT --n 4 --p 0.4 --k 15 --seed 42 --output "$OUT/train-aug-n4.tsv"
 fi
 run "$OUT/4l312-distill-aug" tinybert distill --teacher "$OUT/teacher" $DATA_ARGS --train "$OUT/train-aug-n4.tsv" \
   --intermediate-epochs 3 --prediction-epochs 3 --teacher-cache-gb 16
@@ -94,22 +97,20 @@ run "$OUT/4l312-distill-pred13" tinybert distill --teacher "$OUT/teacher" $DATA_
 run "$OUT/4l312-predonly13" tinybert distill --teacher "$OUT/teacher" $DATA_ARGS $LIMIT --stage prediction --prediction-epochs 13 --prediction-lr 1e-4
 run "$OUT/4l312-distill-int20" tinybert distill --teacher "$OUT/teacher" $DATA_ARGS $LIMIT --intermediate-epochs 20
 if wanted 4l312-of-6l768-distill && [ ! -f "$OUT/4l312-of-6l768-distill/metrics.json" ] && [ ! -f "$OUT/4l312-of-6l768/config.json" ]; then
-  echo "+ tinybert prune --model $OUT/6l768-distill $DATA_ARGS $LIMIT --student tinybert-4l-312 --output $OUT/4l312-of-6l768"
   # shellcheck disable=SC2086
-  tinybert prune --model "$OUT/6l768-distill" $DATA_ARGS $LIMIT --student tinybert-4l-312 --output "$OUT/4l312-of-6l768" --overwrite
+  show tinybert prune --model "$OUT/6l768-distill" $DATA_ARGS $LIMIT --student tinybert-4l-312 --output "$OUT/4l312-of-6l768" --overwrite
 fi
 run "$OUT/4l312-of-6l768-distill" tinybert distill --teacher "$OUT/teacher" $DATA_ARGS $LIMIT --student "$OUT/4l312-of-6l768"
 
 if wanted int8; then
   for m in teacher 4l312-distill; do
     [ -f "$OUT/$m-int8/export.json" ] && continue
-    echo "+ tinybert export --model $OUT/$m --format onnx --quantize int8 --output $OUT/$m-int8"
     # shellcheck disable=SC2086
-    tinybert export --model "$OUT/$m" --format onnx --quantize int8 $EXPORT_ARGS --output "$OUT/$m-int8" --overwrite
+    show tinybert export --model "$OUT/$m" --format onnx --quantize int8 $EXPORT_ARGS --output "$OUT/$m-int8" --overwrite
   done
 fi
 if wanted bench && [ ! -f "$OUT/speed/benchmark.json" ]; then
-  echo "+ tinybert benchmark --model $OUT/teacher-int8 --model $OUT/4l312-distill-int8 --batch-size 1,32 --threads 1 --output $OUT/speed"
-  tinybert benchmark --model "$OUT/teacher-int8" --model "$OUT/4l312-distill-int8" \
+  # shellcheck disable=SC2086
+  show tinybert benchmark --model "$OUT/teacher-int8" --model "$OUT/4l312-distill-int8" \
     --batch-size 1,32 --threads 1 $BENCH_ARGS --output "$OUT/speed" --overwrite
 fi
