@@ -9,6 +9,7 @@ import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+import psutil
 from accelerate import Accelerator
 from torch.utils.data import DataLoader
 from transformers import PreTrainedModel, PreTrainedTokenizerBase, set_seed
@@ -326,7 +327,7 @@ def _store_teacher_states(
         )
         return (*plain, {"stored": False, "bytes": nbytes, "budget_bytes": int(budget_gb * 1e9)})
     memory = _available_memory()
-    if memory is not None and nbytes > memory:
+    if nbytes > memory:
         log.warning(
             "teacher outputs: %.2f GB, more than the %.2f GB of memory free to cache them: each step will read "
             "them from disk, which can be slower than running the teacher (a 25 GB store with 16 GB free: "
@@ -345,16 +346,10 @@ def _store_teacher_states(
     return rows[: len(train)], dev_loader, {"stored": True, "bytes": nbytes, "seconds": round(seconds, 1)}
 
 
-def _available_memory() -> int | None:
-    """Bytes of memory the kernel could give now (MemAvailable: free plus reclaimable cache), or None
-    where /proc/meminfo is not there (not Linux)."""
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024  # kB
-    except OSError:
-        return None
-    return None
+def _available_memory() -> int:
+    """Bytes of memory the system could give now without swapping: free plus reclaimable cache
+    (psutil's ``available``, MemAvailable on Linux)."""
+    return psutil.virtual_memory().available
 
 
 def _folder_bytes(folder: Path) -> int:
