@@ -10,7 +10,8 @@
 # 500 evaluation questions, windows of 192 tokens overlapping by 64, questions cut to 48 tokens.
 #
 # Runs, each skipped when its metrics.json exists (an interrupted run continues where it stopped;
-# a run stopped mid-way restarts from its last checkpoint with --resume):
+# a run stopped mid-way restarts from its last checkpoint with --resume, or from the start when it
+# stopped before its first checkpoint):
 #   teacher         tinybert finetune (defaults) from all-mpnet-base-v2
 #   4l312-labels    the same cut as the distilled student, trained on the labels only, the same
 #                   13 epochs as distillation's two stages together
@@ -79,7 +80,8 @@ run() {  # run OUT_DIR COMMAND...: skip when OUT_DIR/metrics.json exists; resume
   if [ -f "$dir/metrics.json" ]; then echo "skip $dir (done)"; return; fi
   if ! wanted "$(basename "$dir")"; then echo "skip $dir (ONLY=$ONLY)"; return; fi
   local again="--overwrite"
-  [ -d "$dir" ] && again="--resume"
+  # resume only what left a checkpoint (a run stopped before its first one starts again)
+  [ -n "$(find "$dir" -type d -name checkpoints -not -empty 2>/dev/null | head -1)" ] && again="--resume"
   show "$@" --output "$dir" $again
 }
 
