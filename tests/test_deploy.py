@@ -16,6 +16,7 @@ from builders import make_model, run_cli, sentiment_rows
 from tinybert.deploy.export import SAMPLE_TEXTS
 from tinybert.deploy.quantize import matrix_kind
 from tinybert.deploy.runtime import load_inference_model
+from tinybert.deploy.smooth import input_ranges, smooth_linears, smooth_scales
 
 
 @pytest.fixture(scope="module")
@@ -139,42 +140,52 @@ def _fp32_matmuls(folder: Path) -> int:
     )
 
 
+def test_int8_export_smooths_an_activation_outlier_when_all_int8_fails(outlier_model: Path, tmp_path: Path) -> None:
+    mp = pytest.MonkeyPatch()
+    refused = tmp_path / "all-int8"
+    code, err = run_cli(
+        ["export", "--model", outlier_model, "--output", refused, "--quantize", "int8", "--smooth", "off",
+         "--keep-fp32", "none"], mp,
+    )  # fmt: skip
+    assert code == 2 and "argmax agreement" in err and "--keep-fp32" in err, err
+    assert _fp32_matmuls(refused) == 0
+    plain = json.loads((refused / "parity.json").read_text())
+
+    auto = ["export", "--model", outlier_model, "--output", tmp_path / "auto", "--quantize", "int8"]
+    code, out = run_cli([*auto, "--keep-fp32", "none"], mp, stdout=True)
+    mp.undo()
+    assert code == 0, out
+    assert "smoothed (SmoothQuant, alpha 0.75)" in " ".join(out.split())
+    info = json.loads((tmp_path / "auto" / "export.json").read_text())
+    assert info["smooth_alpha"] == 0.75 and info["fp32_matrices"] == []
+    assert info["parity"]["argmax_agreement"] == 1.0 and plain["argmax_agreement"] < 0.95
+    assert info["parity"]["max_abs_diff"] < plain["max_abs_diff"] / 3
+    assert _fp32_matmuls(tmp_path / "auto") == 0  # every matrix int8, each behind its input's 1/s
+    assert not any(p.name.endswith(".part") for p in (tmp_path / "auto").iterdir())
+
+
 def test_int8_export_keeps_the_outlier_matrices_in_fp32_when_all_int8_fails(
     outlier_model: Path, tmp_path: Path
 ) -> None:
     mp = pytest.MonkeyPatch()
-    refused = tmp_path / "all-int8"
-    code, err = run_cli(
-        ["export", "--model", outlier_model, "--output", refused, "--quantize", "int8", "--keep-fp32", "none"], mp
-    )
-    assert code == 2 and "argmax agreement" in err and "--keep-fp32" in err, err
-    assert _fp32_matmuls(refused) == 0
-
     code, out = run_cli(
-        ["export", "--model", outlier_model, "--output", tmp_path / "auto", "--quantize", "int8"], mp, stdout=True
+        ["export", "--model", outlier_model, "--output", tmp_path / "auto", "--quantize", "int8", "--smooth", "off"],
+        mp,
+        stdout=True,
     )
     assert code == 0, out
     assert "kept in fp32: the output.dense weight matrices" in " ".join(out.split())
     info = json.loads((tmp_path / "auto" / "export.json").read_text())
     assert info["fp32_matrices"] == ["output.dense"] and info["parity"]["argmax_agreement"] == 1.0
+    assert info["smooth_alpha"] is None
     assert _fp32_matmuls(tmp_path / "auto") == 2  # output.dense of both layers; the rest int8
     assert not any(p.name.endswith(".part") for p in (tmp_path / "auto").iterdir())
 
     # named explicitly: the same graph; an unknown kind is refused with the model's kinds
     code, err = run_cli(
-        [
-            "export",
-            "--model",
-            outlier_model,
-            "--output",
-            tmp_path / "named",
-            "--quantize",
-            "int8",
-            "--keep-fp32",
-            "output.dense",
-        ],
-        mp,
-    )
+        ["export", "--model", outlier_model, "--output", tmp_path / "named", "--quantize", "int8", "--keep-fp32",
+         "output.dense"], mp,
+    )  # fmt: skip
     assert code == 0, err
     assert json.loads((tmp_path / "named" / "export.json").read_text())["fp32_matrices"] == ["output.dense"]
     assert _fp32_matmuls(tmp_path / "named") == 2
@@ -185,6 +196,30 @@ def test_int8_export_keeps_the_outlier_matrices_in_fp32_when_all_int8_fails(
     mp.undo()
     assert code == 2 and "no weight matrix of kind ffn" in err and "intermediate.dense" in err, err
     assert not (tmp_path / "bad").exists()
+
+
+def test_smooth_scales_are_the_closed_form() -> None:
+    x = torch.tensor([4.0, 0.0, 9.0, 1.0])  # a channel never active (1) keeps 1
+    w = torch.tensor([[1.0, -2.0, 0.0, 0.25], [-0.5, 1.0, 0.0, 0.0]])  # channel 2 read by nothing: s = max|x|
+    assert torch.allclose(smooth_scales(x, w, 0.5), torch.tensor([2.0, 1.0, 9.0, 2.0]))
+    assert torch.allclose(smooth_scales(x, w, 0.75), torch.tensor([4**0.75, 1.0, 9.0, 0.25**-0.25]))
+
+
+def test_smoothing_keeps_the_function_and_balances_each_channel(model_dir: Path) -> None:
+    model = AutoModelForSequenceClassification.from_pretrained(model_dir).eval()
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    batches = [dict(tokenizer(list(SAMPLE_TEXTS[i : i + 8]), padding=True, return_tensors="pt")) for i in (0, 8)]
+    with torch.no_grad():
+        before = [model(**b).logits for b in batches]
+    smoothed = smooth_linears(model, input_ranges(model, batches), 0.5)
+    assert len(smoothed) == 2 * 6 + 2  # 6 matrices a layer, the pooler and the classifier
+    with torch.no_grad():
+        for batch, logits in zip(batches, before, strict=True):
+            assert torch.allclose(model(**batch).logits, logits, atol=1e-5)
+    # alpha 0.5: each channel's input range after smoothing equals its weight column's range
+    after = input_ranges(model, batches)  # seen behind the 1/s of the smoothing hook
+    linear = model.bert.encoder.layer[1].output.dense
+    assert torch.allclose(after["bert.encoder.layer.1.output.dense"], linear.weight.abs().amax(0), rtol=1e-4)
 
 
 def test_matrix_kind_is_the_name_within_a_layer() -> None:
@@ -316,6 +351,14 @@ def test_benchmark_writes_documented_fields_and_plot(model_dir: Path, exports: d
             "--keep-fp32: output.dense: leaves matrices of an int8 ONNX export in fp32",
         ),
         (["export", "--model", "{model}", "--output", "{tmp}/o", "--format", "torch"], "needs --quantize int8"),
+        (
+            ["export", "--model", "{model}", "--output", "{tmp}/o", "--smooth", "on"],
+            "--smooth: on: smooths the weight matrices of an int8 ONNX export; give --quantize int8",
+        ),
+        (
+            ["export", "--model", "{model}", "--output", "{tmp}/o", "--quantize", "int8", "--smooth-alpha", "1.5"],
+            "--smooth-alpha: expected in [0, 1), got 1.5",
+        ),
         (
             ["export", "--model", "{model}", "--output", "{tmp}/o", "--quantize", "int4"],
             "--quantize: 'int4': expected one of int8",

@@ -233,6 +233,8 @@ class ExportResult:
     versions: dict[str, Any]
     fp32_matrices: list[str] = field(default_factory=list)
     """int8 ONNX: the kinds of weight matrix left in fp32 (--keep-fp32)."""
+    smooth_alpha: float | None = None
+    """int8 ONNX: SmoothQuant's alpha when the weight matrices were smoothed (--smooth), else None."""
 
 
 @dataclass(frozen=True)

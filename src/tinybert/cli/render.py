@@ -122,6 +122,11 @@ def export(result: ExportResult, config: cfg.ExportConfig) -> None:
         f"{result.source_size_bytes / 2**20:.1f} MiB) to {config.run.output}; parity on {parity.samples} texts "
         f"({parity.source}): max |logit diff| {parity.max_abs_diff:.2e}, argmax agreement {agreement}"
     )
+    if result.smooth_alpha is not None and config.smooth == cfg.SMOOTH_AUTO:
+        console.print(
+            f"smoothed (SmoothQuant, alpha {result.smooth_alpha:g}): each weight matrix's input scaled per channel "
+            "into its weights, as all-int8 failed the parity bar (--smooth off refuses instead)"
+        )
     if result.fp32_matrices and config.keep_fp32 == cfg.KEEP_FP32_AUTO:
         console.print(
             f"kept in fp32: the {', '.join(result.fp32_matrices)} weight matrices (all-int8 failed the "
