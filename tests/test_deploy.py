@@ -14,9 +14,9 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipe
 
 from builders import make_model, run_cli, sentiment_rows
 from tinybert.deploy.export import SAMPLE_TEXTS
+from tinybert.deploy.outliers import input_ranges, outlier_channels, split_outliers
 from tinybert.deploy.quantize import matrix_kind
 from tinybert.deploy.runtime import load_inference_model
-from tinybert.deploy.smooth import input_ranges, smooth_linears, smooth_scales
 
 
 @pytest.fixture(scope="module")
@@ -140,11 +140,11 @@ def _fp32_matmuls(folder: Path) -> int:
     )
 
 
-def test_int8_export_smooths_an_activation_outlier_when_all_int8_fails(outlier_model: Path, tmp_path: Path) -> None:
+def test_int8_export_computes_outlier_channels_apart_when_all_int8_fails(outlier_model: Path, tmp_path: Path) -> None:
     mp = pytest.MonkeyPatch()
     refused = tmp_path / "all-int8"
     code, err = run_cli(
-        ["export", "--model", outlier_model, "--output", refused, "--quantize", "int8", "--smooth", "off",
+        ["export", "--model", outlier_model, "--output", refused, "--quantize", "int8", "--split-outliers", "off",
          "--keep-fp32", "none"], mp,
     )  # fmt: skip
     assert code == 2 and "argmax agreement" in err and "--keep-fp32" in err, err
@@ -155,12 +155,13 @@ def test_int8_export_smooths_an_activation_outlier_when_all_int8_fails(outlier_m
     code, out = run_cli([*auto, "--keep-fp32", "none"], mp, stdout=True)
     mp.undo()
     assert code == 0, out
-    assert "smoothed (SmoothQuant, alpha 0.75)" in " ".join(out.split())
+    assert "outliers computed in fp32: 2 input channels of 2 weight matrices" in " ".join(out.split())
     info = json.loads((tmp_path / "auto" / "export.json").read_text())
-    assert info["smooth_alpha"] == 0.75 and info["fp32_matrices"] == []
+    layers = [f"bert.encoder.layer.{i}.output.dense" for i in (0, 1)]
+    assert info["split_outliers"] == dict.fromkeys(layers, 1) and info["fp32_matrices"] == []
     assert info["parity"]["argmax_agreement"] == 1.0 and plain["argmax_agreement"] < 0.95
     assert info["parity"]["max_abs_diff"] < plain["max_abs_diff"] / 3
-    assert _fp32_matmuls(tmp_path / "auto") == 0  # every matrix int8, each behind its input's 1/s
+    assert _fp32_matmuls(tmp_path / "auto") == 0  # every matrix product int8; the outliers element-wise
     assert not any(p.name.endswith(".part") for p in (tmp_path / "auto").iterdir())
 
 
@@ -169,15 +170,14 @@ def test_int8_export_keeps_the_outlier_matrices_in_fp32_when_all_int8_fails(
 ) -> None:
     mp = pytest.MonkeyPatch()
     code, out = run_cli(
-        ["export", "--model", outlier_model, "--output", tmp_path / "auto", "--quantize", "int8", "--smooth", "off"],
-        mp,
-        stdout=True,
-    )
+        ["export", "--model", outlier_model, "--output", tmp_path / "auto", "--quantize", "int8", "--split-outliers",
+         "off"], mp, stdout=True,
+    )  # fmt: skip
     assert code == 0, out
     assert "kept in fp32: the output.dense weight matrices" in " ".join(out.split())
     info = json.loads((tmp_path / "auto" / "export.json").read_text())
     assert info["fp32_matrices"] == ["output.dense"] and info["parity"]["argmax_agreement"] == 1.0
-    assert info["smooth_alpha"] is None
+    assert info["split_outliers"] == {}
     assert _fp32_matmuls(tmp_path / "auto") == 2  # output.dense of both layers; the rest int8
     assert not any(p.name.endswith(".part") for p in (tmp_path / "auto").iterdir())
 
@@ -198,28 +198,30 @@ def test_int8_export_keeps_the_outlier_matrices_in_fp32_when_all_int8_fails(
     assert not (tmp_path / "bad").exists()
 
 
-def test_smooth_scales_are_the_closed_form() -> None:
-    x = torch.tensor([4.0, 0.0, 9.0, 1.0])  # a channel never active (1) keeps 1
-    w = torch.tensor([[1.0, -2.0, 0.0, 0.25], [-0.5, 1.0, 0.0, 0.0]])  # channel 2 read by nothing: s = max|x|
-    assert torch.allclose(smooth_scales(x, w, 0.5), torch.tensor([2.0, 1.0, 9.0, 2.0]))
-    assert torch.allclose(smooth_scales(x, w, 0.75), torch.tensor([4**0.75, 1.0, 9.0, 0.25**-0.25]))
+def test_outlier_channels_are_the_closed_form() -> None:
+    ranges = torch.tensor([1.0, 2.0, 50.0, 1.5, 30.0, 2.5])  # median 2.0 (torch: the lower middle value)
+    assert outlier_channels(ranges, 10).tolist() == [2, 4]  # over 20, largest first
+    assert outlier_channels(ranges, 20).tolist() == [2]
+    assert outlier_channels(ranges, 30).tolist() == []
 
 
-def test_smoothing_keeps_the_function_and_balances_each_channel(model_dir: Path) -> None:
-    model = AutoModelForSequenceClassification.from_pretrained(model_dir).eval()
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+def test_splitting_outliers_keeps_the_function(outlier_model: Path) -> None:
+    model = AutoModelForSequenceClassification.from_pretrained(outlier_model).eval()
+    tokenizer = AutoTokenizer.from_pretrained(outlier_model)
     batches = [dict(tokenizer(list(SAMPLE_TEXTS[i : i + 8]), padding=True, return_tensors="pt")) for i in (0, 8)]
     with torch.no_grad():
         before = [model(**b).logits for b in batches]
-    smoothed = smooth_linears(model, input_ranges(model, batches), 0.5)
-    assert len(smoothed) == 2 * 6 + 2  # 6 matrices a layer, the pooler and the classifier
+    ranges = input_ranges(model, batches)
+    assert ranges["bert.encoder.layer.0.output.dense"][0] > 9_000  # the outlier neuron (GELU of 10,000)
+    split = split_outliers(model, ranges, 20)
+    assert split == {"bert.encoder.layer.0.output.dense": 1, "bert.encoder.layer.1.output.dense": 1}
+    dense = model.bert.encoder.layer[0].output.dense
+    assert dense.outlier_index.tolist() == [0] and not dense.weight[:, 0].any()
     with torch.no_grad():
         for batch, logits in zip(batches, before, strict=True):
             assert torch.allclose(model(**batch).logits, logits, atol=1e-5)
-    # alpha 0.5: each channel's input range after smoothing equals its weight column's range
-    after = input_ranges(model, batches)  # seen behind the 1/s of the smoothing hook
-    linear = model.bert.encoder.layer[1].output.dense
-    assert torch.allclose(after["bert.encoder.layer.1.output.dense"], linear.weight.abs().amax(0), rtol=1e-4)
+    with pytest.raises(ValueError, match=r"not an nn\.Linear as loaded"):
+        split_outliers(model, ranges, 20)
 
 
 def test_matrix_kind_is_the_name_within_a_layer() -> None:
@@ -352,12 +354,12 @@ def test_benchmark_writes_documented_fields_and_plot(model_dir: Path, exports: d
         ),
         (["export", "--model", "{model}", "--output", "{tmp}/o", "--format", "torch"], "needs --quantize int8"),
         (
-            ["export", "--model", "{model}", "--output", "{tmp}/o", "--smooth", "on"],
-            "--smooth: on: smooths the weight matrices of an int8 ONNX export; give --quantize int8",
+            ["export", "--model", "{model}", "--output", "{tmp}/o", "--split-outliers", "on"],
+            "--split-outliers: on: splits the weight matrices of an int8 ONNX export; give --quantize int8",
         ),
         (
-            ["export", "--model", "{model}", "--output", "{tmp}/o", "--quantize", "int8", "--smooth-alpha", "1.5"],
-            "--smooth-alpha: expected in [0, 1), got 1.5",
+            ["export", "--model", "{model}", "--output", "{tmp}/o", "--quantize", "int8", "--outlier-factor", "0.5"],
+            "--outlier-factor: expected >= 1, got 0.5",
         ),
         (
             ["export", "--model", "{model}", "--output", "{tmp}/o", "--quantize", "int4"],

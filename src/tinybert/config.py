@@ -630,7 +630,7 @@ class GeneralConfig:
 
 EXPORT_FORMATS = ("onnx", "torch")
 KEEP_FP32_AUTO, KEEP_FP32_NONE = "auto", "none"
-SMOOTH_AUTO, SMOOTH_ON, SMOOTH_OFF = "auto", "on", "off"
+SPLIT_AUTO, SPLIT_ON, SPLIT_OFF = "auto", "on", "off"
 DEFAULT_OPSET = 18
 """The torch.export-based ONNX exporter (the default since torch 2.9) needs opset 18 or later. The
 legacy TorchScript exporter is not used: on transformers 5 its trace freezes a data-dependent branch
@@ -669,22 +669,21 @@ class ExportConfig:
     """int8 ONNX: the kinds of weight matrix left in fp32, comma-separated (a matrix's name within its
     layer, e.g. output.dense); none; or auto: when the all-int8 export fails its parity bar, the one
     kind, smallest first, whose fp32 copy passes it (export.json: fp32_matrices)."""
-    smooth: str = option(SMOOTH_AUTO, check=one_of(SMOOTH_AUTO, SMOOTH_ON, SMOOTH_OFF))
-    """int8 ONNX: SmoothQuant, each weight matrix's input divided per channel by a scale calibrated on
-    the parity text and its columns multiplied by it (the same function, a range int8 keeps): on; off;
-    or auto: when the all-int8 export fails its parity bar, before --keep-fp32 auto (export.json:
-    smooth_alpha)."""
-    smooth_alpha: float = option(0.75, check=fraction)
-    """SmoothQuant's migration strength: each channel's scale is max|x|^alpha / max|w|^(1-alpha), so
-    larger moves more of an activation outlier's range into the weights (all-mpnet-base-v2 passes
-    parity from 0.6 to 0.9, best at 0.7-0.75, and fails at 0.5)."""
+    split_outliers: str = option(SPLIT_AUTO, check=one_of(SPLIT_AUTO, SPLIT_ON, SPLIT_OFF))
+    """int8 ONNX: compute the input channels of a weight matrix that are more than --outlier-factor
+    times the median channel's range on the parity text apart, in fp32 (the same function; int8 then
+    gives the other channels their own range): on; off; or auto: when the all-int8 export fails its
+    parity bar, before --keep-fp32 auto (export.json: split_outliers)."""
+    outlier_factor: float = option(20.0, check=at_least(1))
+    """--split-outliers: a channel is an outlier when its largest |value| is more than this many times
+    the median channel's (all-mpnet-base-v2: 25 channels of 16 matrices at 20)."""
 
     def __post_init__(self) -> None:
         check_fields(self)
         _require(
-            self.smooth != SMOOTH_ON or self.kind == "onnx-int8",
-            "smooth",
-            "on: smooths the weight matrices of an int8 ONNX export; give {quantize} int8 with {format} onnx",
+            self.split_outliers != SPLIT_ON or self.kind == "onnx-int8",
+            "split_outliers",
+            "on: splits the weight matrices of an int8 ONNX export; give {quantize} int8 with {format} onnx",
         )
         _require(
             self.keep_fp32 in (KEEP_FP32_AUTO, KEEP_FP32_NONE) or self.kind == "onnx-int8",

@@ -233,8 +233,9 @@ class ExportResult:
     versions: dict[str, Any]
     fp32_matrices: list[str] = field(default_factory=list)
     """int8 ONNX: the kinds of weight matrix left in fp32 (--keep-fp32)."""
-    smooth_alpha: float | None = None
-    """int8 ONNX: SmoothQuant's alpha when the weight matrices were smoothed (--smooth), else None."""
+    split_outliers: dict[str, int] = field(default_factory=dict)
+    """int8 ONNX: the weight matrices (modules) whose outlier input channels are computed in fp32
+    (--split-outliers) -> how many channels each."""
 
 
 @dataclass(frozen=True)

@@ -122,10 +122,12 @@ def export(result: ExportResult, config: cfg.ExportConfig) -> None:
         f"{result.source_size_bytes / 2**20:.1f} MiB) to {config.run.output}; parity on {parity.samples} texts "
         f"({parity.source}): max |logit diff| {parity.max_abs_diff:.2e}, argmax agreement {agreement}"
     )
-    if result.smooth_alpha is not None and config.smooth == cfg.SMOOTH_AUTO:
+    if result.split_outliers and config.split_outliers == cfg.SPLIT_AUTO:
+        split = result.split_outliers
         console.print(
-            f"smoothed (SmoothQuant, alpha {result.smooth_alpha:g}): each weight matrix's input scaled per channel "
-            "into its weights, as all-int8 failed the parity bar (--smooth off refuses instead)"
+            f"outliers computed in fp32: {sum(split.values())} input channels of {len(split)} weight matrices "
+            f"(more than {config.outlier_factor:g}x the median channel; all-int8 failed the parity bar; "
+            "--split-outliers off leaves them in)"
         )
     if result.fp32_matrices and config.keep_fp32 == cfg.KEEP_FP32_AUTO:
         console.print(

@@ -22,10 +22,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from tinybert.config import KEEP_FP32_AUTO, SMOOTH_AUTO, SMOOTH_ON, DataConfig, ExportConfig
+from tinybert.config import KEEP_FP32_AUTO, SPLIT_AUTO, SPLIT_ON, DataConfig, ExportConfig
 from tinybert.data.glue import GLUE_TASKS, normalize_task_name
 from tinybert.data.readers import Example, load_glue, read_table
 from tinybert.data.rows import guess_text_column
+from tinybert.deploy.outliers import input_ranges, split_outliers
 from tinybert.deploy.quantize import matrix_kinds, nodes_of, quantize_onnx, weight_matmuls
 from tinybert.deploy.runtime import (
     EXPORT_INFO,
@@ -35,7 +36,6 @@ from tinybert.deploy.runtime import (
     load_inference_model,
     quantize_torch_int8,
 )
-from tinybert.deploy.smooth import input_ranges, smooth_linears
 from tinybert.errors import TinyBertError
 from tinybert.io.environment import environment
 from tinybert.io.outputs import atomic_folder, output_folder, write_json
@@ -364,14 +364,16 @@ def _write_export(config: ExportConfig, reference: InferenceModel, model: torch.
 
 
 def _quantize_checked(
-    config: ExportConfig, folder: Path, check: Callable[[], Parity], smooth: Callable[[], Path]
-) -> tuple[Path, Parity, list[str], bool]:
+    config: ExportConfig, folder: Path, check: Callable[[], Parity], split: Callable[[], dict[str, int]]
+) -> tuple[Path, Parity, list[str], dict[str, int]]:
     """Quantize the fp32 draft in ``folder`` to int8 and check its parity with ``check``; returns the
-    int8 file, its parity, the kinds of weight matrix left in fp32 and whether the draft was smoothed.
+    int8 file, its parity, the kinds of weight matrix left in fp32 and the matrices whose outlier
+    channels are computed in fp32.
 
-    The kinds --keep-fp32 names stay fp32. With --smooth auto, when the export fails its bar,
-    ``smooth`` rewrites the draft with SmoothQuant's scales (:mod:`tinybert.deploy.smooth`) and it is
-    quantized again. Then with --keep-fp32 auto, when it still fails, each kind is tried alone in
+    The kinds --keep-fp32 names stay fp32. With --split-outliers auto, when the export fails its
+    bar, ``split`` writes the draft again with the outlier channels apart
+    (:mod:`tinybert.deploy.outliers`; it returns them) and it is quantized again. Then with
+    --keep-fp32 auto, when it still fails, each kind is tried alone in
     fp32, the smallest first (the cheapest to leave unquantized), and the first that passes is kept;
     when none does, the all-int8 export stays, for inspection."""
     draft, target = folder / FP32_DRAFT, folder / ONNX_FILES["onnx-int8"]
@@ -384,13 +386,14 @@ def _quantize_checked(
             f"its kinds: {', '.join(kinds)}"
         )
     quantize_onnx(draft, target, nodes_of(matmuls, config.fp32_kinds))
-    parity, kept, smoothed = check(), list(config.fp32_kinds), config.smooth == SMOOTH_ON
-    if not parity.passed and config.smooth == SMOOTH_AUTO:
-        log.info("int8 parity failed (%s); smoothing the weight matrices' inputs", "; ".join(parity.failures))
-        smooth()
-        matmuls, smoothed = weight_matmuls(draft), True
-        quantize_onnx(draft, target, nodes_of(matmuls, config.fp32_kinds))
-        parity = check()
+    parity, kept, outliers = check(), list(config.fp32_kinds), {}
+    if not parity.passed and config.split_outliers == SPLIT_AUTO:
+        log.info("int8 parity failed (%s); computing outlier channels apart", "; ".join(parity.failures))
+        outliers = split()
+        if outliers:
+            matmuls = weight_matmuls(draft)
+            quantize_onnx(draft, target, nodes_of(matmuls, config.fp32_kinds))
+            parity = check()
     if not parity.passed and config.keep_fp32 == KEEP_FP32_AUTO:
         log.info("int8 parity failed (%s); trying each kind of weight matrix in fp32", "; ".join(parity.failures))
         for kind in sorted(kinds, key=kinds.__getitem__):
@@ -402,7 +405,7 @@ def _quantize_checked(
         else:
             quantize_onnx(draft, target)
     draft.unlink()
-    return target, parity, kept, smoothed
+    return target, parity, kept, outliers
 
 
 def run_export(config: ExportConfig) -> ExportResult:
@@ -474,16 +477,22 @@ def _export_into(
             exported = load_inference_model(tmp)
             return parity_check(reference, exported, batches, source, max_diff=max_diff, min_agreement=min_agreement)
 
-        def smooth() -> Path:  # SmoothQuant's scales from the parity text, then the draft again
+        def split() -> dict[str, int]:  # the outlier channels, found on the parity text, computed apart
             inputs = [{k: v for k, v in batch.items() if k in reference.input_names} for batch, _, _ in batches]
-            smooth_linears(model, input_ranges(model, inputs), config.smooth_alpha)
-            return _write_export(config, reference, model, tmp)
+            return split_outliers(model, input_ranges(model, inputs), config.outlier_factor)
+
+        def split_again() -> dict[str, int]:  # then the draft again
+            outliers = split()
+            if outliers:
+                _write_export(config, reference, model, tmp)
+            return outliers
 
         start = time.perf_counter()
-        model_file = smooth() if config.smooth == SMOOTH_ON else _write_export(config, reference, model, tmp)
-        kept, smoothed = [], False
+        outliers = split() if config.split_outliers == SPLIT_ON else {}
+        model_file, kept = _write_export(config, reference, model, tmp), []
         if config.kind == "onnx-int8":
-            model_file, parity, kept, smoothed = _quantize_checked(config, tmp, check, smooth)
+            model_file, parity, kept, split_later = _quantize_checked(config, tmp, check, split_again)
+            outliers = outliers or split_later
         else:
             parity = check()
         seconds = time.perf_counter() - start  # with the int8 export's parity checks
@@ -506,7 +515,7 @@ def _export_into(
             "parity": {**asdict(parity), "passed": parity.passed},
             "versions": environment(),
             "fp32_matrices": kept,
-            "smooth_alpha": config.smooth_alpha if smoothed else None,
+            "split_outliers": outliers,
         }
         write_json(tmp / EXPORT_INFO, summary)
         write_json(tmp / "parity.json", summary["parity"])

@@ -1,39 +1,65 @@
-"""Which kinds of weight matrix lose precision in int8, with and without SmoothQuant, at which alpha.
+"""Which kinds of weight matrix lose precision in int8, and what outlier splitting or SmoothQuant do.
 
-    python bench/int8_smooth.py --model MODEL [--alpha 0.5 0.75] [--sample-file F --max-seq-length N]
-        [--samples 64] [--per-kind] [--json out.json]
+    python bench/int8_outliers.py --model MODEL [--alpha 0.5 0.75] [--split 20] [--sample-file F --max-seq-length N]
+        [--samples 64] [--per-kind] [--smooth-kinds output.dense ...] [--keep DIR] [--json out.json]
 
 Exports ``MODEL`` once to fp32 ONNX (tinybert's exporter) and once per alpha after
-:func:`tinybert.deploy.smooth.smooth_linears` (calibrated on the parity text, as ``tinybert export
+:func:`tinybert.deploy.outliers.smooth_linears` (calibrated on the parity text, as ``tinybert export
 --smooth`` is), then quantizes each draft all-int8 and, with ``--per-kind``, with one kind of weight
 matrix in int8 and the rest fp32, and prints the parity ``tinybert export`` would report: the lowest
 cosine (sentence embedders), the argmax or decoded agreement (classifiers, QA) and the largest
 |difference|. The parity text is what ``tinybert export`` would use with the same options.
+``--smooth-kinds`` smooths or splits only those kinds of weight matrix; ``--keep DIR`` keeps each
+all-int8 export as ``DIR/plain``, ``DIR/smooth-A``, ``DIR/split-F``: folders the runtime, ``tinybert
+evaluate`` and ``bench/int8_embedding_eval.py`` load.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import tempfile
 from pathlib import Path
 
+import torch
+
 from tinybert.config import DataConfig, ExportConfig, RunOptions
 from tinybert.deploy.export import _parity_texts, _thresholds, export_onnx, parity_check
-from tinybert.deploy.quantize import matrix_kinds, nodes_of, quantize_onnx, weight_matmuls
+from tinybert.deploy.outliers import input_ranges, split_outliers
+from tinybert.deploy.quantize import matrix_kind, matrix_kinds, nodes_of, quantize_onnx, weight_matmuls
 from tinybert.deploy.runtime import load_inference_model
-from tinybert.deploy.smooth import input_ranges, smooth_linears
 from tinybert.tasks.base import text_batches
+
+
+@torch.no_grad()
+def smooth_linears(model: torch.nn.Module, ranges: dict[str, torch.Tensor], alpha: float) -> None:
+    """SmoothQuant (Xiao et al. 2023, https://arxiv.org/abs/2211.10438) on each ``nn.Linear`` named in
+    ``ranges``: input channel ``c`` divided by ``s_c = max|x_c| ** alpha / max|W[:, c]| ** (1 - alpha)``
+    (a forward pre-hook), the weight's column ``c`` multiplied by it; the same function. A channel
+    never active keeps ``s_c = 1``; one no weight reads, ``s_c = max|x_c|``."""
+    modules = dict(model.named_modules())
+    for name, x in ranges.items():
+        linear = modules[name]
+        w = linear.weight.abs().amax(0)  # (out, C) -> (C,)
+        scales = x.clamp(min=1e-5).pow(alpha) / w.clamp(min=1e-5).pow(1 - alpha)
+        scales = torch.where(x > 0, torch.where(w > 0, scales, x), torch.ones_like(scales))
+        linear.weight.mul_(scales)
+        linear.register_buffer("smooth_inv_scale", 1.0 / scales)
+        linear.register_forward_pre_hook(lambda m, args: (args[0] * m.smooth_inv_scale, *args[1:]))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", required=True)
-    parser.add_argument("--alpha", type=float, nargs="*", default=[0.5])
+    parser.add_argument("--alpha", type=float, nargs="*", default=[])
+    parser.add_argument("--split", type=float, nargs="*", default=[], help="outlier factors (split_outliers)")
     parser.add_argument("--sample-file", type=Path)
     parser.add_argument("--max-seq-length", type=int)
     parser.add_argument("--samples", type=int, default=64)
     parser.add_argument("--per-kind", action="store_true")
+    parser.add_argument("--smooth-kinds", nargs="*")
+    parser.add_argument("--keep", type=Path)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
@@ -57,10 +83,22 @@ def main() -> None:
         folder.mkdir()
         reference.config.save_pretrained(folder)
         reference.tokenizer.save_pretrained(folder)
-        for alpha in [None, *args.alpha]:
+        for method, value in [
+            ("plain", None),
+            *[("smooth", a) for a in args.alpha],
+            *[("split", f) for f in args.split],
+        ]:
             model = reference.task_type.head_class.from_pretrained(args.model, attn_implementation="eager").eval()
-            if alpha is not None:
-                smooth_linears(model, input_ranges(model, inputs), alpha)
+            split = None
+            if method != "plain":
+                ranges = input_ranges(model, inputs)
+                if args.smooth_kinds:
+                    ranges = {k: v for k, v in ranges.items() if matrix_kind(k) in args.smooth_kinds}
+                if method == "smooth":
+                    smooth_linears(model, ranges, value)
+                else:
+                    split = split_outliers(model, ranges, value)
+                    print(f"split {sum(split.values())} channels of {len(split)} matrices: {split}", flush=True)
             draft = Path(tmp) / "draft.onnx"
             export_onnx(model, reference.input_names, draft, 18, reference.task_type.output_names)
             matmuls = weight_matmuls(draft)
@@ -73,7 +111,8 @@ def main() -> None:
                 exported = load_inference_model(folder)
                 p = parity_check(reference, exported, batches, source, max_diff=max_diff, min_agreement=min_agreement)
                 row = {
-                    "alpha": alpha,
+                    "method": method,
+                    "value": value,
                     "variant": name,
                     "passed": p.passed,
                     "lowest_cosine": p.min_similarity,
@@ -83,6 +122,9 @@ def main() -> None:
                 rows.append(row)
                 print(json.dumps(row), flush=True)
                 del exported
+                if args.keep and name == "all-int8":
+                    kept = args.keep / ("plain" if value is None else f"{method}-{value:g}")
+                    shutil.copytree(folder, kept, dirs_exist_ok=True)
     if args.json:
         args.json.write_text(json.dumps({"model": args.model, "source": source, "rows": rows}, indent=1))
 
