@@ -153,7 +153,6 @@ def test_int8_export_computes_outlier_channels_apart_when_all_int8_fails(outlier
 
     auto = ["export", "--model", outlier_model, "--output", tmp_path / "auto", "--quantize", "int8"]
     code, out = run_cli([*auto, "--keep-fp32", "none"], mp, stdout=True)
-    mp.undo()
     assert code == 0, out
     assert "outliers computed in fp32: 2 input channels of 2 weight matrices" in " ".join(out.split())
     info = json.loads((tmp_path / "auto" / "export.json").read_text())
@@ -163,6 +162,16 @@ def test_int8_export_computes_outlier_channels_apart_when_all_int8_fails(outlier
     assert info["parity"]["max_abs_diff"] < plain["max_abs_diff"] / 3
     assert _fp32_matmuls(tmp_path / "auto") == 0  # every matrix product int8; the outliers element-wise
     assert not any(p.name.endswith(".part") for p in (tmp_path / "auto").iterdir())
+
+    # on: split from the start, with no failed all-int8 export first (so nothing to say about it)
+    code, out = run_cli(
+        ["export", "--model", outlier_model, "--output", tmp_path / "on", "--quantize", "int8", "--split-outliers",
+         "on", "--outlier-factor", "1000"], mp, stdout=True,
+    )  # fmt: skip
+    assert code == 0 and "outliers computed in fp32" not in out, out
+    info = json.loads((tmp_path / "on" / "export.json").read_text())
+    mp.undo()
+    assert info["split_outliers"] == dict.fromkeys(layers, 1)  # only the 10,000 neuron is 1,000x the median
 
 
 def test_int8_export_keeps_the_outlier_matrices_in_fp32_when_all_int8_fails(

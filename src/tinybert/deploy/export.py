@@ -371,11 +371,10 @@ def _quantize_checked(
     channels are computed in fp32.
 
     The kinds --keep-fp32 names stay fp32. With --split-outliers auto, when the export fails its
-    bar, ``split`` writes the draft again with the outlier channels apart
-    (:mod:`tinybert.deploy.outliers`; it returns them) and it is quantized again. Then with
-    --keep-fp32 auto, when it still fails, each kind is tried alone in
-    fp32, the smallest first (the cheapest to leave unquantized), and the first that passes is kept;
-    when none does, the all-int8 export stays, for inspection."""
+    bar, ``split`` writes the draft again with the outlier channels apart (:mod:`tinybert.deploy.outliers`;
+    it returns them) and it is quantized again. Then with --keep-fp32 auto, when it still fails, each
+    kind is tried alone in fp32, the smallest first (the cheapest to leave unquantized), and the first
+    that passes is kept; when none does, the all-int8 export stays, for inspection."""
     draft, target = folder / FP32_DRAFT, folder / ONNX_FILES["onnx-int8"]
     matmuls = weight_matmuls(draft)  # read once: the graph of a base-size model is ~440 MB
     kinds = matrix_kinds(matmuls)  # kind -> weights, in graph order
