@@ -431,7 +431,11 @@ def run_export(config: ExportConfig) -> ExportResult:
         raise TinyBertError(
             f"parity check failed for {config.run.output}: {'; '.join(parity.failures)} on {parity.samples} texts "
             f"({source}) (the export is kept there with parity.json; --max-diff/--min-agreement set the bar"
-            + (", --keep-fp32 the weight matrices left in fp32)" if config.kind == "onnx-int8" else ")")
+            + (
+                ", --keep-fp32 the weight matrices left in fp32, --outlier-factor the input channels computed apart)"
+                if config.kind == "onnx-int8"
+                else ")"
+            )
         )
     return parse(ExportResult, summary)
 
