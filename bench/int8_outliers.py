@@ -3,12 +3,14 @@
     python bench/int8_outliers.py --model MODEL [--alpha 0.5 0.75] [--split 20] [--sample-file F --max-seq-length N]
         [--samples 64] [--per-kind] [--smooth-kinds output.dense ...] [--keep DIR] [--json out.json]
 
-Exports ``MODEL`` once to fp32 ONNX (tinybert's exporter) and once per alpha after
-:func:`tinybert.deploy.outliers.smooth_linears` (calibrated on the parity text, as ``tinybert export
---smooth`` is), then quantizes each draft all-int8 and, with ``--per-kind``, with one kind of weight
-matrix in int8 and the rest fp32, and prints the parity ``tinybert export`` would report: the lowest
-cosine (sentence embedders), the argmax or decoded agreement (classifiers, QA) and the largest
-|difference|. The parity text is what ``tinybert export`` would use with the same options.
+Exports ``MODEL`` once to fp32 ONNX (tinybert's exporter), once per factor after
+:func:`tinybert.deploy.outliers.split_outliers` (what ``tinybert export --split-outliers`` does) and
+once per alpha after :func:`smooth_linears` (SmoothQuant, tried and not adopted: BENCHMARKS.md,
+"int8 outliers"), both calibrated on the parity text, then quantizes each draft all-int8 and, with
+``--per-kind``, with one kind of weight matrix in int8 and the rest fp32, and prints the parity
+``tinybert export`` would report: the lowest cosine (sentence embedders), the argmax or decoded
+agreement (classifiers, QA) and the largest |difference|. The parity text is what ``tinybert
+export`` would use with the same options.
 ``--smooth-kinds`` smooths or splits only those kinds of weight matrix; ``--keep DIR`` keeps each
 all-int8 export as ``DIR/plain``, ``DIR/smooth-A``, ``DIR/split-F``: folders the runtime, ``tinybert
 evaluate`` and ``bench/int8_embedding_eval.py`` load.
@@ -89,7 +91,6 @@ def main() -> None:
             *[("split", f) for f in args.split],
         ]:
             model = reference.task_type.head_class.from_pretrained(args.model, attn_implementation="eager").eval()
-            split = None
             if method != "plain":
                 ranges = input_ranges(model, inputs)
                 if args.smooth_kinds:
